@@ -1,0 +1,238 @@
+//! The Starlark front-end: evaluates BUILD files and the .bzl files they load.
+//!
+//! [`Loader`] is the one glue object: it owns the globals and the dialect,
+//! resolves `load()` labels to files, caches frozen .bzl modules and
+//! evaluated packages, and turns Starlark errors into [`Error`]s that point
+//! at a file:line. Loads of `rules_mirage/private/*.bzl` are served with the
+//! recording natives instead of the files Bazel reads (see DESIGN.md, "One
+//! defs.bzl, two engines").
+
+pub mod glob;
+pub mod natives;
+pub mod value;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use starlark::codemap::FileSpan;
+use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
+use starlark::eval::{Evaluator, ReturnFileLoader};
+use starlark::syntax::{AstModule, Dialect};
+
+use crate::error::{Error, Loc, Result};
+use crate::label::{Label, Package, RULES_MIRAGE};
+use crate::model::rule::Rule;
+use crate::workspace::Workspace;
+use natives::PackageState;
+
+/// The package whose .bzl files the embedded engine serves natively.
+const PRIVATE_PACKAGE: &str = "rules_mirage/private";
+
+/// BUILD file names, in Bazel's order of preference.
+const BUILD_FILES: &[&str] = &["BUILD.bazel", "BUILD"];
+
+/// The rules of one evaluated BUILD file.
+#[derive(Debug)]
+pub struct PackageRules {
+    /// Display path of the BUILD file.
+    pub build_file: String,
+    /// Rules in declaration order.
+    pub rules: Vec<Rule>,
+}
+
+/// Evaluates Starlark files of a workspace, once each.
+pub struct Loader<'w> {
+    ws: &'w Workspace,
+    globals: Globals,
+    private: FrozenModule,
+    modules: RefCell<HashMap<Label, FrozenModule>>,
+    loading: RefCell<Vec<Label>>,
+    packages: RefCell<HashMap<Package, Rc<PackageRules>>>,
+}
+
+/// Converts a Starlark span to a [`Loc`] (1-based line and column).
+pub fn span_loc(span: &FileSpan) -> Loc {
+    let pos = span.resolve_span().begin;
+    Loc {
+        file: span.filename().to_owned(),
+        line: pos.line + 1,
+        col: pos.column + 1,
+    }
+}
+
+fn dialect() -> Dialect {
+    Dialect {
+        enable_f_strings: false,
+        ..Dialect::Extended
+    }
+}
+
+impl<'w> Loader<'w> {
+    /// A loader for `ws`, with nothing evaluated yet.
+    pub fn new(ws: &'w Workspace) -> Result<Loader<'w>> {
+        let globals = GlobalsBuilder::extended_by(&[
+            LibraryExtension::StructType,
+            LibraryExtension::Print,
+            LibraryExtension::Json,
+        ])
+        .with(natives::build_api)
+        .with(natives::native_module)
+        .build();
+        let private_globals = GlobalsBuilder::new().with(natives::rule_natives).build();
+        let private = FrozenModule::from_globals(&private_globals)
+            .map_err(|e| Error::system(format!("cannot build native module: {e:?}")))?;
+        Ok(Loader {
+            ws,
+            globals,
+            private,
+            modules: RefCell::default(),
+            loading: RefCell::default(),
+            packages: RefCell::default(),
+        })
+    }
+
+    /// The workspace this loader reads.
+    pub fn workspace(&self) -> &Workspace {
+        self.ws
+    }
+
+    /// The rules of `package`, evaluating its BUILD file on first use.
+    /// `from` is where the package was referenced, for error messages.
+    pub fn package(&self, package: &Package, from: Option<&Loc>) -> Result<Rc<PackageRules>> {
+        if let Some(p) = self.packages.borrow().get(package) {
+            return Ok(p.clone());
+        }
+        let fail = |msg: String| match from {
+            Some(loc) => Error::at(loc, msg),
+            None => Error::user(msg),
+        };
+        let dir = self.ws.package_dir(package).map_err(fail)?;
+        let Some(file) = BUILD_FILES.iter().find(|f| dir.join(f).is_file()) else {
+            return Err(fail(format!("no such package `{package}`: no BUILD.bazel file in {}", self.ws.display_path(package, ""))));
+        };
+        let build_file = self.ws.display_path(package, file);
+        let source = read(&dir.join(file), &build_file)?;
+        let state = PackageState {
+            package: package.clone(),
+            dir,
+            build_file: build_file.clone(),
+            rules: RefCell::default(),
+        };
+        self.eval(&build_file, source, package, Some(&state))?;
+        let rules = Rc::new(PackageRules {
+            build_file,
+            rules: state.rules.into_inner(),
+        });
+        self.packages.borrow_mut().insert(package.clone(), rules.clone());
+        Ok(rules)
+    }
+
+    /// The rule named by `label`; `from` is the referencing location.
+    pub fn rule(&self, label: &Label, from: Option<&Loc>) -> Result<Rule> {
+        let package = self.package(&label.package(), from)?;
+        package
+            .rules
+            .iter()
+            .find(|r| r.label.name == label.name)
+            .cloned()
+            .ok_or_else(|| {
+                let msg = format!("unknown target `{label}`: {} declares no `{}`", package.build_file, label.name);
+                match from {
+                    Some(loc) => Error::at(loc, msg),
+                    None => Error::user(msg),
+                }
+            })
+    }
+
+    /// Evaluates one file. BUILD files pass `state` to collect their rules;
+    /// .bzl files return their frozen module.
+    fn eval(
+        &self,
+        display: &str,
+        source: String,
+        package: &Package,
+        state: Option<&PackageState>,
+    ) -> Result<FrozenModule> {
+        let ast = AstModule::parse(display, source, &dialect()).map_err(|e| starlark_error(e, display))?;
+        let mut deps: Vec<(String, FrozenModule)> = Vec::new();
+        for load in ast.loads() {
+            let loc = span_loc(&load.span);
+            let label = Label::parse(load.module_id, package).map_err(|e| Error::at(&loc, e))?;
+            let module = self.bzl(&self.ws.canonical(label), &loc)?;
+            deps.push((load.module_id.to_owned(), module));
+        }
+        let map: HashMap<&str, &FrozenModule> = deps.iter().map(|(id, m)| (id.as_str(), m)).collect();
+        let loader = ReturnFileLoader { modules: &map };
+        Module::with_temp_heap(|module| {
+            {
+                let mut eval = Evaluator::new(&module);
+                eval.set_loader(&loader);
+                if let Some(state) = state {
+                    eval.extra = Some(state);
+                }
+                eval.eval_module(ast, &self.globals)
+                    .map_err(|e| starlark_error(e, state.map_or(display, |s| &s.build_file)))?;
+            }
+            module
+                .freeze()
+                .map_err(|e| Error::system(format!("{display}: cannot freeze module: {e:?}")))
+        })
+    }
+
+    /// The frozen module of a .bzl file, evaluating it on first use.
+    fn bzl(&self, label: &Label, from: &Loc) -> Result<FrozenModule> {
+        if self.is_private(label) {
+            return Ok(self.private.clone());
+        }
+        if let Some(m) = self.modules.borrow().get(label) {
+            return Ok(m.clone());
+        }
+        if !label.name.ends_with(".bzl") {
+            return Err(Error::at(from, format!("cannot load `{label}`: only .bzl files can be loaded")));
+        }
+        if let Some(start) = self.loading.borrow().iter().position(|l| l == label) {
+            let cycle: Vec<String> = self.loading.borrow()[start..].iter().map(ToString::to_string).collect();
+            return Err(Error::at(from, format!("load cycle: {} -> {label}", cycle.join(" -> "))));
+        }
+        let package = label.package();
+        let dir = self.ws.package_dir(&package).map_err(|e| Error::at(from, e))?;
+        let path = dir.join(&label.name);
+        if !path.is_file() {
+            return Err(Error::at(from, format!("cannot load `{label}`: no such file")));
+        }
+        let display = self.ws.display_path(&package, &label.name);
+        let source = read(&path, &display)?;
+        self.loading.borrow_mut().push(label.clone());
+        let result = self.eval(&display, source, &package, None);
+        self.loading.borrow_mut().pop();
+        let module = result?;
+        self.modules.borrow_mut().insert(label.clone(), module.clone());
+        Ok(module)
+    }
+
+    fn is_private(&self, label: &Label) -> bool {
+        let home_repo = if self.ws.home_is_root() { None } else { Some(RULES_MIRAGE) };
+        label.repo.as_deref() == home_repo && label.package == PRIVATE_PACKAGE
+    }
+}
+
+fn read(path: &std::path::Path, display: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::system(format!("{display}: {e}")))
+}
+
+/// One line of cause, at the BUILD file frame if the error passed through one.
+fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
+    let in_build = e
+        .call_stack()
+        .frames
+        .iter()
+        .filter_map(|f| f.location.as_ref())
+        .find(|span| span.filename() == build_file)
+        .map(span_loc);
+    let loc = in_build.or_else(|| e.span().map(span_loc));
+    let message = e.without_diagnostic().to_string();
+    let message = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("Starlark error").trim();
+    let message = message.strip_prefix("error: ").unwrap_or(message).to_owned();
+    Error::User { loc, message }
+}
