@@ -1,3 +1,8 @@
 //! The device graph as users declare it: one concept per module.
 
+pub mod device;
+pub mod key;
+pub mod krate;
 pub mod rule;
+pub mod runtime_arg;
+pub mod target;

@@ -1,0 +1,59 @@
+//! Crates: the Rust packages generated code depends on.
+//!
+//! A `mirage_crate` sits in the BUILD file at its crate root, beside its
+//! `Cargo.toml`. The generated manifest depends on it by relative path.
+
+use std::path::{Path, PathBuf};
+
+use super::rule::Rule;
+use crate::error::{Error, Loc, Result};
+use crate::label::Label;
+use crate::workspace::Workspace;
+
+/// A crate found at a package directory.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Crate {
+    /// The Rust name used in paths (`mirage_unix`).
+    pub lib_name: String,
+    /// The Cargo package name (`mirage-unix`).
+    pub package_name: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The label that declared it.
+    pub label: Label,
+}
+
+impl Crate {
+    /// Reads the crate declared by `rule` (a `mirage_crate` or a unikernel).
+    pub fn from_rule(rule: &Rule, ws: &Workspace) -> Result<Crate> {
+        let dir = ws.package_dir(&rule.label.package()).map_err(|e| Error::at(&rule.loc, e))?;
+        let package_name = package_name(&dir.join("Cargo.toml"), &rule.loc)?;
+        let lib_name = rule
+            .str("crate_name")
+            .map(str::to_owned)
+            .unwrap_or_else(|| package_name.replace('-', "_"));
+        Ok(Crate {
+            lib_name,
+            package_name,
+            dir,
+            label: rule.label.clone(),
+        })
+    }
+}
+
+/// The `[package] name` of a Cargo manifest.
+fn package_name(manifest: &Path, loc: &Loc) -> Result<String> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| Error::at(loc, format!("cannot read {}: {e}", manifest.display())))?;
+    let mut in_package = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            if let Some(value) = line.strip_prefix("name").map(str::trim_start).and_then(|l| l.strip_prefix('=')) {
+                return Ok(value.trim().trim_matches('"').to_owned());
+            }
+        }
+    }
+    Err(Error::at(loc, format!("{} has no [package] name", manifest.display())))
+}

@@ -1,0 +1,124 @@
+//! Runtime arguments: values the image reads at boot.
+//!
+//! Like Functoria's `Runtime_arg`, each is declared by a device or by the
+//! unikernel, parsed from argv (unix) or the Solo5 command line, and listed
+//! by `--help` inside the image.
+
+use super::rule::Rule;
+use crate::error::{Error, Loc, Result};
+use crate::label::Label;
+
+/// The value type of a runtime argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArgKind {
+    /// A UTF-8 string (`String`).
+    String,
+    /// A signed integer (`i64`).
+    Int,
+    /// A flag (`bool`); `--name` alone means true.
+    Bool,
+}
+
+impl ArgKind {
+    /// The name used in BUILD files and in the image's help.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArgKind::String => "string",
+            ArgKind::Int => "int",
+            ArgKind::Bool => "bool",
+        }
+    }
+
+    /// The Rust type the unikernel receives.
+    pub fn rust_type(self) -> &'static str {
+        match self {
+            ArgKind::String => "String",
+            ArgKind::Int => "i64",
+            ArgKind::Bool => "bool",
+        }
+    }
+
+    /// Whether `value` is a valid literal of this kind.
+    fn accepts(self, value: &str) -> bool {
+        match self {
+            ArgKind::String => true,
+            ArgKind::Int => value.parse::<i64>().is_ok(),
+            ArgKind::Bool => matches!(value, "true" | "false"),
+        }
+    }
+}
+
+/// A declared runtime argument.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuntimeArg {
+    /// Its label; its name is the flag, `--NAME`.
+    #[serde(skip)]
+    pub label: Label,
+    /// The flag name.
+    pub name: String,
+    /// Value type.
+    pub kind: ArgKind,
+    /// The value when absent; `None` makes the argument required.
+    pub default: Option<String>,
+    /// A one-letter alias, such as `l` for `--logs`.
+    pub short: Option<char>,
+    /// Help text.
+    pub doc: String,
+    /// Where it is declared.
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+impl RuntimeArg {
+    /// Builds an argument from its rule, checking kind, default and alias.
+    pub fn from_rule(rule: &Rule) -> Result<RuntimeArg> {
+        let name = rule.label.name.clone();
+        let valid_name = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name.starts_with(|c: char| c.is_ascii_lowercase());
+        if !valid_name {
+            return Err(Error::at(
+                &rule.loc,
+                format!("runtime arg name `{name}` must be lowercase letters, digits and `-`"),
+            ));
+        }
+        let kind = match rule.str("type").unwrap_or("string") {
+            "string" => ArgKind::String,
+            "int" => ArgKind::Int,
+            "bool" => ArgKind::Bool,
+            other => {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("unknown runtime arg type `{other}`: expected string, int or bool"),
+                ))
+            }
+        };
+        let default = rule.str("default").map(str::to_owned);
+        if let Some(d) = &default {
+            if !kind.accepts(d) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("default `{d}` of runtime arg --{name} is not a valid {}", kind.name()),
+                ));
+            }
+        }
+        let short = match rule.str("short") {
+            None => None,
+            Some(s) if s.len() == 1 && s.chars().all(|c| c.is_ascii_alphabetic()) => s.chars().next(),
+            Some(s) => {
+                return Err(Error::at(&rule.loc, format!("short name `{s}` of --{name} must be one letter")))
+            }
+        };
+        Ok(RuntimeArg {
+            label: rule.label.clone(),
+            name,
+            kind,
+            default,
+            short,
+            doc: rule.str("doc").unwrap_or_default().to_owned(),
+            loc: rule.loc.clone(),
+        })
+    }
+}

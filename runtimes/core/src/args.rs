@@ -1,0 +1,297 @@
+//! Runtime arguments: parsed at boot from argv (unix) or the Solo5 command
+//! line, declared by devices and the unikernel.
+//!
+//! As in MirageOS, `--help` prints every argument of every device and exits
+//! with [`EXIT_HELP`]; a bad argument prints why and exits with
+//! [`EXIT_BAD_ARGUMENT`]. After [`parse`] succeeds, every typed accessor of
+//! [`Values`] succeeds for every declared argument.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use crate::platform::Platform;
+
+/// Exit code after `--help`.
+pub const EXIT_HELP: i32 = 63;
+/// Exit code after a bad runtime argument.
+pub const EXIT_BAD_ARGUMENT: i32 = 64;
+
+/// The type of an argument's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Any string.
+    String,
+    /// A signed 64-bit integer.
+    Int,
+    /// `true` or `false`; the bare flag means `true`.
+    Bool,
+}
+
+impl Kind {
+    fn metavar(self) -> &'static str {
+        match self {
+            Kind::String => "STRING",
+            Kind::Int => "INT",
+            Kind::Bool => "BOOL",
+        }
+    }
+}
+
+/// A declared runtime argument.
+#[derive(Debug)]
+pub struct Spec {
+    /// Long name: `--name`.
+    pub name: &'static str,
+    /// One-letter alias: `-x`.
+    pub short: Option<char>,
+    /// Value type.
+    pub kind: Kind,
+    /// Value when absent; `None` means required.
+    pub default: Option<&'static str>,
+    /// Help text.
+    pub doc: &'static str,
+    /// Label of the device that declares it.
+    pub owner: &'static str,
+    /// Extra validation of the value, if the declaration names one.
+    pub check: Option<fn(&str) -> Result<(), String>>,
+}
+
+/// Parsed values, one per spec.
+#[derive(Debug)]
+pub struct Values {
+    specs: &'static [Spec],
+    values: Vec<String>,
+}
+
+/// Why parsing stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// `--help` was given; the text to print.
+    Help(String),
+    /// A bad argument; one line of cause.
+    Bad(String),
+}
+
+impl Values {
+    fn raw(&self, name: &str) -> &str {
+        let i = self
+            .specs
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or_else(|| panic!("runtime arg --{name} is not declared"));
+        &self.values[i]
+    }
+
+    /// A string argument.
+    pub fn string(&self, name: &str) -> String {
+        self.raw(name).to_string()
+    }
+
+    /// An integer argument (validated by [`parse`]).
+    pub fn int(&self, name: &str) -> i64 {
+        self.raw(name).parse().unwrap_or_default()
+    }
+
+    /// A boolean argument (validated by [`parse`]).
+    pub fn bool(&self, name: &str) -> bool {
+        self.raw(name) == "true"
+    }
+}
+
+fn check_value(spec: &Spec, value: &str) -> Result<(), String> {
+    let ok = match spec.kind {
+        Kind::String => true,
+        Kind::Int => value.parse::<i64>().is_ok(),
+        Kind::Bool => matches!(value, "true" | "false"),
+    };
+    if !ok {
+        return Err(format!(
+            "option --{}: invalid value `{value}`, expected {}",
+            spec.name,
+            spec.kind.metavar().to_lowercase()
+        ));
+    }
+    match spec.check {
+        Some(check) => check(value).map_err(|e| format!("option --{}: {e}", spec.name)),
+        None => Ok(()),
+    }
+}
+
+/// Parses `argv` (without the program name) against `specs`.
+pub fn parse<I, S>(program: &str, specs: &'static [Spec], argv: I) -> Result<Values, Stop>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut given: Vec<Option<String>> = specs.iter().map(|_| None).collect();
+    let mut argv = argv.into_iter().map(|a| a.as_ref().to_string());
+    while let Some(arg) = argv.next() {
+        if arg == "--help" || arg == "-h" {
+            return Err(Stop::Help(help(program, specs)));
+        }
+        let (i, inline) = if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let i = specs
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| Stop::Bad(format!("unknown option `--{name}`")))?;
+            (i, inline)
+        } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let c = short.chars().next().unwrap_or_default();
+            let i = specs
+                .iter()
+                .position(|s| s.short == Some(c))
+                .ok_or_else(|| Stop::Bad(format!("unknown option `-{c}`")))?;
+            let rest = &short[c.len_utf8()..];
+            (i, (!rest.is_empty()).then(|| rest.trim_start_matches('=').to_string()))
+        } else {
+            return Err(Stop::Bad(format!("unexpected argument `{arg}`")));
+        };
+        let spec = &specs[i];
+        let value = match (inline, spec.kind) {
+            (Some(v), _) => v,
+            (None, Kind::Bool) => "true".to_string(),
+            (None, _) => argv
+                .next()
+                .ok_or_else(|| Stop::Bad(format!("option --{} needs a value", spec.name)))?,
+        };
+        check_value(spec, &value).map_err(Stop::Bad)?;
+        given[i] = Some(value);
+    }
+    let values = specs
+        .iter()
+        .zip(given)
+        .map(|(spec, v)| match v.or_else(|| spec.default.map(ToString::to_string)) {
+            Some(v) => Ok(v),
+            None => Err(Stop::Bad(format!("required option --{} is missing", spec.name))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Values { specs, values })
+}
+
+/// Parses, or prints help or the error and exits with 63 or 64.
+pub fn parse_or_exit<I, S>(platform: &dyn Platform, program: &str, specs: &'static [Spec], argv: I) -> Values
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    match parse(program, specs, argv) {
+        Ok(values) => values,
+        Err(Stop::Help(text)) => {
+            platform.write_console(text.as_bytes());
+            platform.exit(EXIT_HELP)
+        }
+        Err(Stop::Bad(why)) => {
+            let msg = format!("{program}: {why}\nTry `{program} --help' for more information.\n");
+            platform.write_console(msg.as_bytes());
+            platform.exit(EXIT_BAD_ARGUMENT)
+        }
+    }
+}
+
+/// The `--help` text: every argument, with type, default and owner.
+pub fn help(program: &str, specs: &[Spec]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "NAME\n       {program} - a MirageOS-style unikernel\n");
+    let _ = writeln!(out, "SYNOPSIS\n       {program} [OPTION]...\n");
+    let _ = writeln!(out, "OPTIONS");
+    for spec in specs {
+        let long = match spec.kind {
+            Kind::Bool => format!("--{}", spec.name),
+            kind => format!("--{}={}", spec.name, kind.metavar()),
+        };
+        let names = match spec.short {
+            Some(c) => format!("-{c} {}, {long}", spec.kind.metavar()),
+            None => long,
+        };
+        let default = match spec.default {
+            Some(d) => format!(" (default: {d})"),
+            None => " (required)".to_string(),
+        };
+        let _ = writeln!(out, "       {names}{default}");
+        let _ = writeln!(out, "           {} [{}]", spec.doc, spec.owner);
+    }
+    let _ = writeln!(out, "       -h, --help\n           Show this help and exit with {EXIT_HELP}.");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SPECS: &[Spec] = &[
+        Spec {
+            name: "hello",
+            short: None,
+            kind: Kind::String,
+            default: Some("Hello World!"),
+            doc: "How to say hello.",
+            owner: "//app:hello",
+            check: None,
+        },
+        Spec {
+            name: "count",
+            short: Some('c'),
+            kind: Kind::Int,
+            default: Some("4"),
+            doc: "How many times.",
+            owner: "//app:count",
+            check: None,
+        },
+        Spec {
+            name: "quiet",
+            short: None,
+            kind: Kind::Bool,
+            default: Some("false"),
+            doc: "Say nothing.",
+            owner: "//app:quiet",
+            check: None,
+        },
+    ];
+
+    #[test]
+    fn defaults_apply_when_absent() {
+        let v = parse("u", SPECS, [""; 0]).unwrap();
+        assert_eq!(v.string("hello"), "Hello World!");
+        assert_eq!(v.int("count"), 4);
+        assert!(!v.bool("quiet"));
+    }
+
+    #[test]
+    fn long_short_inline_and_separate_forms() {
+        let v = parse("u", SPECS, ["--hello=Hola", "-c", "2", "--quiet"]).unwrap();
+        assert_eq!(v.string("hello"), "Hola");
+        assert_eq!(v.int("count"), 2);
+        assert!(v.bool("quiet"));
+        let v = parse("u", SPECS, ["--hello", "Hej", "-c7"]).unwrap();
+        assert_eq!(v.string("hello"), "Hej");
+        assert_eq!(v.int("count"), 7);
+    }
+
+    #[test]
+    fn bad_int_and_unknown_option_are_rejected() {
+        assert_eq!(
+            parse("u", SPECS, ["--count=many"]).unwrap_err(),
+            Stop::Bad("option --count: invalid value `many`, expected int".into())
+        );
+        assert_eq!(
+            parse("u", SPECS, ["--colour=red"]).unwrap_err(),
+            Stop::Bad("unknown option `--colour`".into())
+        );
+    }
+
+    #[test]
+    fn help_lists_every_argument() {
+        let Err(Stop::Help(text)) = parse("u", SPECS, ["--help"]) else {
+            panic!("expected help")
+        };
+        assert!(text.contains("--hello=STRING (default: Hello World!)"), "{text}");
+        assert!(text.contains("-c INT, --count=INT"), "{text}");
+        assert!(text.contains("[//app:quiet]"), "{text}");
+    }
+}

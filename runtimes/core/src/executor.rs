@@ -1,0 +1,122 @@
+//! A single-threaded executor with timers.
+//!
+//! [`run`] polls the main future and any [`spawn`]ed tasks when woken, fires
+//! due timers, and otherwise sleeps in [`Platform::wait`] until the earliest
+//! timer deadline. It never busy-polls: with nothing ready it waits.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use alloc::task::Wake;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::{pin, Pin};
+use core::task::{Context, Poll, Waker};
+
+use crate::global::Global;
+use crate::platform::{self, Platform};
+
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Task id of the main future.
+const MAIN: usize = usize::MAX;
+
+struct Executor {
+    tasks: Vec<Option<Task>>,
+    ready: VecDeque<usize>,
+    /// Wakers by (deadline, sequence number): ordered, and unique.
+    timers: BTreeMap<(u64, u64), Waker>,
+    next_timer: u64,
+}
+
+static EXECUTOR: Global<RefCell<Executor>> = Global::new(RefCell::new(Executor {
+    tasks: Vec::new(),
+    ready: VecDeque::new(),
+    timers: BTreeMap::new(),
+    next_timer: 0,
+}));
+
+fn with<R>(f: impl FnOnce(&mut Executor) -> R) -> R {
+    f(&mut EXECUTOR.get().borrow_mut())
+}
+
+struct TaskWaker(usize);
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        with(|e| {
+            if !e.ready.contains(&self.0) {
+                e.ready.push_back(self.0);
+            }
+        });
+    }
+}
+
+/// Starts `task` in the background, like `Lwt.async`.
+pub fn spawn(task: impl Future<Output = ()> + 'static) {
+    with(|e| {
+        let id = e.tasks.iter().position(Option::is_none).unwrap_or(e.tasks.len());
+        if id == e.tasks.len() {
+            e.tasks.push(None);
+        }
+        e.tasks[id] = Some(Box::pin(task));
+        e.ready.push_back(id);
+    });
+}
+
+/// Registers `waker` to be woken at `deadline`; returns the timer's key.
+pub(crate) fn add_timer(deadline: u64, waker: Waker) -> (u64, u64) {
+    with(|e| {
+        let key = (deadline, e.next_timer);
+        e.next_timer += 1;
+        e.timers.insert(key, waker);
+        key
+    })
+}
+
+/// Forgets a timer (its future was dropped or re-registered).
+pub(crate) fn remove_timer(key: (u64, u64)) {
+    with(|e| e.timers.remove(&key));
+}
+
+/// Runs `main` to completion on `platform`, with every spawned task.
+pub fn run<F: Future>(platform: &'static dyn Platform, main: F) -> F::Output {
+    platform::install(platform);
+    let mut main = pin!(main);
+    let main_waker = Waker::from(Arc::new(TaskWaker(MAIN)));
+    with(|e| e.ready.push_back(MAIN));
+    loop {
+        while let Some(id) = with(|e| e.ready.pop_front()) {
+            if id == MAIN {
+                if let Poll::Ready(v) = main.as_mut().poll(&mut Context::from_waker(&main_waker)) {
+                    return v;
+                }
+                continue;
+            }
+            // Take the task out so it may spawn or wake others while polled.
+            let Some(mut task) = with(|e| e.tasks.get_mut(id).and_then(Option::take)) else {
+                continue;
+            };
+            let waker = Waker::from(Arc::new(TaskWaker(id)));
+            if task.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
+                with(|e| e.tasks[id] = Some(task));
+            }
+        }
+        let now = platform.now_ns();
+        let due: Vec<Waker> = with(|e| {
+            let later = e.timers.split_off(&(now.saturating_add(1), 0));
+            core::mem::replace(&mut e.timers, later).into_values().collect()
+        });
+        if !due.is_empty() {
+            due.into_iter().for_each(Waker::wake);
+            continue;
+        }
+        let next = with(|e| e.timers.keys().next().map(|k| k.0));
+        platform.wait(next);
+    }
+}

@@ -1,0 +1,28 @@
+//! Global state of the single-threaded runtime.
+//!
+//! Invariant: a unikernel has exactly one thread, and no interrupt handler
+//! touches runtime state, so a `static` may hand out shared references to
+//! its `RefCell` without synchronisation. This is the crate's only `unsafe`.
+#![allow(unsafe_code)]
+
+use core::cell::UnsafeCell;
+
+/// A `static`-friendly cell; see the module invariant.
+pub(crate) struct Global<T>(UnsafeCell<T>);
+
+// SAFETY: one thread only (module invariant), so no data race can occur.
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T> Global<T> {
+    /// A cell holding `value`.
+    pub(crate) const fn new(value: T) -> Self {
+        Global(UnsafeCell::new(value))
+    }
+
+    /// Shared access to the contents. Mutation goes through an inner
+    /// `Cell`/`RefCell`, which enforces exclusivity at run time.
+    pub(crate) fn get(&self) -> &T {
+        // SAFETY: no `&mut T` is ever created; see the module invariant.
+        unsafe { &*self.0.get() }
+    }
+}

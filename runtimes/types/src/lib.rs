@@ -1,0 +1,76 @@
+//! Device signatures: what a unikernel's `start` is generic over.
+//!
+//! Each trait mirrors a MirageOS module type (`Mirage_time.S`,
+//! `Mirage_clock.MCLOCK`, `Mirage_console.S`, ...). Implementations live in
+//! the platform crates (`mirage-unix`, `mirage-solo5`) and in
+//! `mirage-runtime`; the generator picks one per target, and rustc checks the
+//! unikernel against it.
+//!
+//! Contract shared by every trait: device handles are cheap to clone and all
+//! clones refer to the same device; operations that can fail return a
+//! `Result` whose error type displays one line of cause.
+#![no_std]
+#![deny(unsafe_code)]
+
+use core::fmt::Display;
+use core::future::Future;
+
+/// `Mirage_time.S`: waiting.
+pub trait Time: Clone {
+    /// Completes once at least `ns` nanoseconds have passed.
+    fn sleep_ns(&self, ns: u64) -> impl Future<Output = ()>;
+}
+
+/// `Mirage_clock.MCLOCK`: a monotonic clock.
+pub trait MonotonicClock: Clone {
+    /// Nanoseconds since an arbitrary, fixed point in the past.
+    fn elapsed_ns(&self) -> u64;
+    /// The clock's resolution, if known.
+    fn period_ns(&self) -> Option<u64>;
+}
+
+/// `Mirage_clock.PCLOCK`: the POSIX wall clock.
+pub trait PosixClock: Clone {
+    /// Time since the epoch as (days, picoseconds within the day).
+    fn now_d_ps(&self) -> (i64, u64);
+    /// The local time zone offset in seconds, if known.
+    fn current_tz_offset_s(&self) -> Option<i32>;
+}
+
+/// `Mirage_random.S`: a source of random bytes.
+pub trait Random: Clone {
+    /// Fills `buf` with random bytes.
+    fn generate(&self, buf: &mut [u8]);
+}
+
+/// `Mirage_console.S`: a text console.
+pub trait Console: Clone {
+    /// Why a write failed.
+    type Error: Display;
+    /// Writes all of `buf`.
+    fn write(&self, buf: &[u8]) -> impl Future<Output = Result<(), Self::Error>>;
+    /// Writes one line now, best effort: used by log reporters, which
+    /// cannot wait.
+    fn log(&self, line: &str);
+}
+
+/// What an image knows about how it was configured.
+#[derive(Debug)]
+pub struct BuildInfo {
+    /// The unikernel's BUILD label.
+    pub label: &'static str,
+    /// The target it was built for.
+    pub target: &'static str,
+    /// Configure keys and their values, sorted by name.
+    pub keys: &'static [(&'static str, &'static str)],
+    /// Cargo packages the generated code depends on.
+    pub crates: &'static [&'static str],
+    /// Version of rules_mirage that generated it.
+    pub generator: &'static str,
+}
+
+/// Build information, as Functoria's `app_info` device provides it.
+pub trait Info: Clone {
+    /// The configuration of this image.
+    fn info(&self) -> &'static BuildInfo;
+}
