@@ -18,6 +18,7 @@ use crate::model::key::Key;
 use crate::model::krate::Crate;
 use crate::model::rule::RuleKind;
 use crate::model::runtime_arg::RuntimeArg;
+use crate::model::target::Target;
 use crate::starlark::Loader;
 
 /// A node of the unresolved graph.
@@ -98,7 +99,10 @@ impl Graph {
         if rule.kind != RuleKind::Unikernel {
             return Err(Error::at(
                 &rule.loc,
-                format!("`{label}` is a {}, not a mirage_unikernel", rule.kind.function()),
+                format!(
+                    "`{label}` is a {}, not a mirage_unikernel",
+                    rule.kind.function()
+                ),
             ));
         }
         let ws = loader.workspace();
@@ -141,6 +145,26 @@ impl Graph {
     }
 }
 
+/// The crates every image for `target` links (see
+/// [`Target::platform_packages`]), each declared as `:crate`.
+pub fn platform_crates(loader: &Loader, target: Target) -> Result<Vec<Crate>> {
+    let ws = loader.workspace();
+    target
+        .platform_packages()
+        .iter()
+        .map(|p| {
+            let package = ws.home_package(p);
+            let label = Label {
+                repo: package.repo,
+                package: package.path,
+                name: "crate".into(),
+            };
+            let rule = loader.rule(&label, None)?;
+            Crate::from_rule(&rule, ws)
+        })
+        .collect()
+}
+
 impl Builder<'_, '_> {
     /// Adds the edges of node `n`, loading what they point at.
     fn expand(&mut self, n: NodeIndex) -> Result<()> {
@@ -156,7 +180,9 @@ impl Builder<'_, '_> {
                 self.key(&m.key, &loc)?;
                 for (value, target) in &m.cases {
                     let t = self.node(target, &loc)?;
-                    self.g.graph.add_edge(n, t, format!("{}={value}", m.key.name));
+                    self.g
+                        .graph
+                        .add_edge(n, t, format!("{}={value}", m.key.name));
                 }
                 if let Some(d) = &m.default {
                     let t = self.node(d, &loc)?;
@@ -192,7 +218,9 @@ impl Builder<'_, '_> {
         for arg in &d.runtime_args {
             if !self.g.runtime_args.contains_key(arg) {
                 let rule = self.expect(arg, &d.loc, RuleKind::RuntimeArg)?;
-                self.g.runtime_args.insert(arg.clone(), RuntimeArg::from_rule(&rule)?);
+                self.g
+                    .runtime_args
+                    .insert(arg.clone(), RuntimeArg::from_rule(&rule)?);
             }
         }
         for c in &d.crates {
@@ -258,12 +286,21 @@ impl Builder<'_, '_> {
         Ok(n)
     }
 
-    fn expect(&self, label: &Label, from: &Loc, kind: RuleKind) -> Result<crate::model::rule::Rule> {
+    fn expect(
+        &self,
+        label: &Label,
+        from: &Loc,
+        kind: RuleKind,
+    ) -> Result<crate::model::rule::Rule> {
         let rule = self.loader.rule(label, Some(from))?;
         if rule.kind != kind {
             return Err(Error::at(
                 from,
-                format!("`{label}` is a {}, not a {}", rule.kind.function(), kind.function()),
+                format!(
+                    "`{label}` is a {}, not a {}",
+                    rule.kind.function(),
+                    kind.function()
+                ),
             ));
         }
         Ok(rule)

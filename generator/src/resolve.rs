@@ -84,8 +84,14 @@ pub struct Resolved {
     pub crates: Vec<Crate>,
 }
 
-/// Resolves `graph` for `target` with key values from the command line.
-pub fn resolve(graph: &Graph, target: Target, given: &BTreeMap<String, String>) -> Result<Resolved> {
+/// Resolves `graph` for `target` with key values from the command line;
+/// `platform` holds the crates every image of the target links.
+pub fn resolve(
+    graph: &Graph,
+    target: Target,
+    given: &BTreeMap<String, String>,
+    platform: Vec<Crate>,
+) -> Result<Resolved> {
     let unikernel = graph.unikernel();
     let uloc = &unikernel.device.loc;
     if !unikernel.targets.is_empty() && !unikernel.targets.contains(&target) {
@@ -106,17 +112,25 @@ pub fn resolve(graph: &Graph, target: Target, given: &BTreeMap<String, String>) 
     };
     let (dag, root) = r.device_graph()?;
     check_acyclic(graph, &dag)?;
-    r.instances(&dag, root, target, values.clone())
+    r.instances(&dag, root, target, values.clone(), platform)
 }
 
 /// Key values: defaults overridden by the command line, checked.
-fn key_values(graph: &Graph, given: &BTreeMap<String, String>, uloc: &Loc) -> Result<BTreeMap<String, (String, bool)>> {
+fn key_values(
+    graph: &Graph,
+    given: &BTreeMap<String, String>,
+    uloc: &Loc,
+) -> Result<BTreeMap<String, (String, bool)>> {
     let mut by_name: BTreeMap<&str, &Key> = BTreeMap::new();
     for key in graph.keys.values() {
         if let Some(other) = by_name.insert(key.name(), key) {
             return Err(Error::at(
                 &key.loc,
-                format!("key --{} is declared twice: also at {}", key.name(), other.loc),
+                format!(
+                    "key --{} is declared twice: also at {}",
+                    key.name(),
+                    other.loc
+                ),
             ));
         }
     }
@@ -125,10 +139,17 @@ fn key_values(graph: &Graph, given: &BTreeMap<String, String>, uloc: &Loc) -> Re
             Some(key) => key.check(value)?,
             None => {
                 let known: Vec<String> = by_name.keys().map(|k| format!("--{k}")).collect();
-                let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                let known = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                };
                 return Err(Error::at(
                     uloc,
-                    format!("unknown configure key --{name} for {}: known keys are {known}", graph.unikernel().device.label),
+                    format!(
+                        "unknown configure key --{name} for {}: known keys are {known}",
+                        graph.unikernel().device.label
+                    ),
                 ));
             }
         }
@@ -136,7 +157,10 @@ fn key_values(graph: &Graph, given: &BTreeMap<String, String>, uloc: &Loc) -> Re
     Ok(by_name
         .into_iter()
         .map(|(name, key)| {
-            let value = given.get(name).cloned().unwrap_or_else(|| key.default.clone());
+            let value = given
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| key.default.clone());
             let is_default = value == key.default;
             (name.to_owned(), (value, is_default))
         })
@@ -167,16 +191,29 @@ impl Resolver<'_> {
                 Node::Device(_) | Node::Unikernel(_) => return Ok(Some(n)),
                 Node::Match(m) => {
                     let value = self.value(&m.key);
-                    let chosen = m.cases.iter().find(|(v, _)| v == value).map(|(_, l)| l).or(m.default.as_ref());
+                    let chosen = m
+                        .cases
+                        .iter()
+                        .find(|(v, _)| v == value)
+                        .map(|(_, l)| l)
+                        .or(m.default.as_ref());
                     let Some(label) = chosen else {
                         return Err(Error::at(
                             &m.loc,
-                            format!("{} has no case for --{}={value} and no default", m.label, m.key.name),
+                            format!(
+                                "{} has no case for --{}={value} and no default",
+                                m.label, m.key.name
+                            ),
                         ));
                     };
                     self.graph.index[label]
                 }
-                Node::Select { cases, loc, owner, param } => {
+                Node::Select {
+                    cases,
+                    loc,
+                    owner,
+                    param,
+                } => {
                     let matching: Vec<&Option<Label>> = cases
                         .iter()
                         .filter(|(cond, _)| match cond {
@@ -240,9 +277,10 @@ impl Resolver<'_> {
             for (param, typ) in &device.params {
                 slots.push((param.clone(), Some(typ.clone()), slot_of(param)));
             }
-            // Petgraph lists a node's edges newest first: add them in
-            // reverse so traversals see parameters in declaration order.
-            for (param, typ, target) in slots.into_iter().rev() {
+            // Petgraph lists a node's edges newest first, and the DFS stack
+            // reverses that again: post-order then visits parameters in
+            // declaration order.
+            for (param, typ, target) in slots {
                 let Some(target) = target else { continue };
                 let Some(chosen) = self.choose(target)? else {
                     if typ.is_some() {
@@ -275,7 +313,10 @@ impl Resolver<'_> {
     }
 
     fn cycle_error(&self, members: &[NodeIndex]) -> Error {
-        let names: Vec<String> = members.iter().map(|&n| self.graph.graph[n].name()).collect();
+        let names: Vec<String> = members
+            .iter()
+            .map(|&n| self.graph.graph[n].name())
+            .collect();
         Error::at(
             self.graph.graph[members[0]].loc(),
             format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
@@ -289,6 +330,7 @@ impl Resolver<'_> {
         root: NodeIndex,
         target: Target,
         values: BTreeMap<String, (String, bool)>,
+        platform: Vec<Crate>,
     ) -> Result<Resolved> {
         let g = &self.graph.graph;
         let mut instances: Vec<Instance> = Vec::new();
@@ -304,7 +346,12 @@ impl Resolver<'_> {
             let device = device_of(&g[dag[d]]);
             let args: Vec<(String, usize)> = dag
                 .edges(d)
-                .map(|e| (e.weight().clone(), of_node[&petgraph::visit::EdgeRef::target(&e)]))
+                .map(|e| {
+                    (
+                        e.weight().clone(),
+                        of_node[&petgraph::visit::EdgeRef::target(&e)],
+                    )
+                })
                 .collect::<Vec<_>>()
                 .into_iter()
                 .rev()
@@ -322,17 +369,28 @@ impl Resolver<'_> {
             })?;
             let mut arg_indices = Vec::new();
             for label in &device.runtime_args {
-                arg_indices.push(add_runtime_arg(&mut runtime_args, &self.graph.runtime_args[label])?);
+                arg_indices.push(add_runtime_arg(
+                    &mut runtime_args,
+                    &self.graph.runtime_args[label],
+                )?);
             }
             let keys: Vec<KeyValue> = device
                 .keys
                 .iter()
                 .map(|k| {
                     let (value, is_default) = values[&k.name].clone();
-                    KeyValue { name: k.name.clone(), value, is_default }
+                    KeyValue {
+                        name: k.name.clone(),
+                        value,
+                        is_default,
+                    }
                 })
                 .collect();
-            let signature = format!("{impl_path}|{:?}|{args:?}|{arg_indices:?}|{:?}", device.connect, keys.iter().map(|k| &k.value).collect::<Vec<_>>());
+            let signature = format!(
+                "{impl_path}|{:?}|{args:?}|{arg_indices:?}|{:?}",
+                device.connect,
+                keys.iter().map(|k| &k.value).collect::<Vec<_>>()
+            );
             let is_root = d == root;
             if !is_root {
                 if let Some(&i) = by_signature.get(&signature) {
@@ -349,7 +407,10 @@ impl Resolver<'_> {
                 typ: device.typ.clone(),
                 impl_path: impl_path.to_owned(),
                 connect: device.connect.clone(),
-                args: args.into_iter().filter(|(p, _)| p != REPORTER_SLOT || !is_root).collect(),
+                args: args
+                    .into_iter()
+                    .filter(|(p, _)| p != REPORTER_SLOT || !is_root)
+                    .collect(),
                 runtime_args: arg_indices,
                 keys,
                 doc: device.doc.clone(),
@@ -367,9 +428,13 @@ impl Resolver<'_> {
             }
         }
         let unikernel = self.graph.unikernel();
-        let mut crates: Vec<Crate> = crate_labels.iter().map(|l| self.graph.crates[l].clone()).collect();
+        let mut crates: Vec<Crate> = crate_labels
+            .iter()
+            .map(|l| self.graph.crates[l].clone())
+            .chain(platform)
+            .collect();
         crates.sort_by(|a, b| a.package_name.cmp(&b.package_name));
-        crates.dedup();
+        crates.dedup_by(|a, b| a.dir == b.dir);
         crates.insert(0, self.graph.crates[&unikernel.device.label].clone());
         Ok(Resolved {
             label: unikernel.device.label.clone(),
@@ -377,7 +442,11 @@ impl Resolver<'_> {
             target,
             keys: values
                 .into_iter()
-                .map(|(name, (value, is_default))| KeyValue { name, value, is_default })
+                .map(|(name, (value, is_default))| KeyValue {
+                    name,
+                    value,
+                    is_default,
+                })
                 .collect(),
             instances,
             main: main.expect("the root is visited last"),
@@ -418,7 +487,10 @@ fn check_arity(device: &Device) -> Result<()> {
         if !device.args.iter().any(|(a, _)| a == param) {
             return Err(Error::at(
                 &device.loc,
-                format!("missing argument `{param}` (a `{typ}`) for {}", device.label),
+                format!(
+                    "missing argument `{param}` (a `{typ}`) for {}",
+                    device.label
+                ),
             ));
         }
     }
@@ -430,7 +502,11 @@ fn check_arity(device: &Device) -> Result<()> {
                 format!(
                     "unknown argument `{arg}` for {}: its parameters are {}",
                     device.label,
-                    if params.is_empty() { "none".to_owned() } else { params.join(", ") }
+                    if params.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        params.join(", ")
+                    }
                 ),
             ));
         }
@@ -476,10 +552,16 @@ fn add_runtime_arg(args: &mut Vec<RuntimeArg>, arg: &RuntimeArg) -> Result<usize
     if let Some(i) = args.iter().position(|a| a.label == arg.label) {
         return Ok(i);
     }
-    if let Some(other) = args.iter().find(|a| a.name == arg.name || (a.short.is_some() && a.short == arg.short)) {
+    if let Some(other) = args
+        .iter()
+        .find(|a| a.name == arg.name || (a.short.is_some() && a.short == arg.short))
+    {
         return Err(Error::at(
             &arg.loc,
-            format!("runtime arg --{} clashes with --{} declared at {}", arg.name, other.name, other.loc),
+            format!(
+                "runtime arg --{} clashes with --{} declared at {}",
+                arg.name, other.name, other.loc
+            ),
         ));
     }
     args.push(arg.clone());
@@ -491,17 +573,63 @@ fn add_runtime_arg(args: &mut Vec<RuntimeArg>, arg: &RuntimeArg) -> Result<usize
 struct Names(BTreeSet<String>);
 
 const RESERVED: &[&str] = &[
-    "args", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "if", "impl", "in", "let", "loop", "main", "match", "mod", "move", "mut", "platform",
-    "pub", "ref", "return", "self", "start", "static", "struct", "super", "trait", "true", "type", "unsafe",
-    "use", "where", "while", "yield", "INFO", "RUNTIME_ARGS",
+    "args",
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "main",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "platform",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "start",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "yield",
+    "INFO",
+    "RUNTIME_ARGS",
 ];
 
 impl Names {
     fn fresh(&mut self, name: &str) -> String {
         let mut base: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             base.insert(0, '_');

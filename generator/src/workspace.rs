@@ -136,10 +136,19 @@ fn find_home(flag: Option<&Path>) -> Result<PathBuf> {
     // The checkout this binary was built from: its running copy first, then
     // the source tree recorded at compile time.
     let exe = std::env::current_exe().ok();
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf);
     exe.iter()
-        .flat_map(|e| e.ancestors().skip(1).map(Path::to_path_buf).collect::<Vec<_>>())
+        .flat_map(|e| {
+            e.ancestors()
+                .skip(1)
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>()
+        })
         .chain(built_from)
         .find(|d| is_home(d))
-        .ok_or_else(|| Error::user("cannot find rules_mirage: pass --rules-mirage PATH or set MIRAGE_HOME"))
+        .ok_or_else(|| {
+            Error::user("cannot find rules_mirage: pass --rules-mirage PATH or set MIRAGE_HOME")
+        })
 }

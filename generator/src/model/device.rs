@@ -97,7 +97,10 @@ fn label(text: &str, rule: &Rule) -> Result<Label> {
 }
 
 fn labels(rule: &Rule, attr: &str) -> Result<Vec<Label>> {
-    rule.str_list(attr).into_iter().map(|l| label(l, rule)).collect()
+    rule.str_list(attr)
+        .into_iter()
+        .map(|l| label(l, rule))
+        .collect()
 }
 
 /// Converts a label-or-select attribute value.
@@ -121,7 +124,10 @@ pub fn arg_ref(value: &AttrValue, rule: &Rule) -> Result<ArgRef> {
             })
             .collect::<Result<_>>()
             .map(ArgRef::Select),
-        other => Err(Error::at(&rule.loc, format!("expected a label, got {}", other.type_name()))),
+        other => Err(Error::at(
+            &rule.loc,
+            format!("expected a label, got {}", other.type_name()),
+        )),
     }
 }
 
@@ -151,7 +157,12 @@ impl Device {
         for (_, arg) in &mut self.args {
             arg.map_labels(f);
         }
-        for l in self.crates.iter_mut().chain(&mut self.keys).chain(&mut self.runtime_args) {
+        for l in self
+            .crates
+            .iter_mut()
+            .chain(&mut self.keys)
+            .chain(&mut self.runtime_args)
+        {
             *l = f(l.clone());
         }
     }
@@ -197,7 +208,9 @@ impl Device {
     pub fn impl_for(&self, target: Target) -> Result<Option<&str>> {
         let mut best: Option<(u8, &str)> = None;
         for (pattern, path) in &self.impls {
-            let spec = target.specificity(pattern).map_err(|e| Error::at(&self.loc, e))?;
+            let spec = target
+                .specificity(pattern)
+                .map_err(|e| Error::at(&self.loc, e))?;
             if let Some(s) = spec {
                 if best.is_none_or(|(b, _)| s > b) {
                     best = Some((s, path));

@@ -26,10 +26,17 @@ pub struct Key {
 impl Key {
     /// Builds a key from its rule; the default must be one of the choices.
     pub fn from_rule(rule: &Rule) -> Result<Key> {
-        let choices: Vec<String> = rule.str_list("choices").into_iter().map(str::to_owned).collect();
+        let choices: Vec<String> = rule
+            .str_list("choices")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         let default = rule.str("default").unwrap_or_default().to_owned();
         if choices.is_empty() {
-            return Err(Error::at(&rule.loc, format!("key `{}` has no choices", rule.label.name)));
+            return Err(Error::at(
+                &rule.loc,
+                format!("key `{}` has no choices", rule.label.name),
+            ));
         }
         if !choices.contains(&default) {
             return Err(Error::at(

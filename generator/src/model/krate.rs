@@ -26,7 +26,9 @@ pub struct Crate {
 impl Crate {
     /// Reads the crate declared by `rule` (a `mirage_crate` or a unikernel).
     pub fn from_rule(rule: &Rule, ws: &Workspace) -> Result<Crate> {
-        let dir = ws.package_dir(&rule.label.package()).map_err(|e| Error::at(&rule.loc, e))?;
+        let dir = ws
+            .package_dir(&rule.label.package())
+            .map_err(|e| Error::at(&rule.loc, e))?;
         let package_name = package_name(&dir.join("Cargo.toml"), &rule.loc)?;
         let lib_name = rule
             .str("crate_name")
@@ -50,10 +52,17 @@ fn package_name(manifest: &Path, loc: &Loc) -> Result<String> {
         if line.starts_with('[') {
             in_package = line == "[package]";
         } else if in_package {
-            if let Some(value) = line.strip_prefix("name").map(str::trim_start).and_then(|l| l.strip_prefix('=')) {
+            if let Some(value) = line
+                .strip_prefix("name")
+                .map(str::trim_start)
+                .and_then(|l| l.strip_prefix('='))
+            {
                 return Ok(value.trim().trim_matches('"').to_owned());
             }
         }
     }
-    Err(Error::at(loc, format!("{} has no [package] name", manifest.display())))
+    Err(Error::at(
+        loc,
+        format!("{} has no [package] name", manifest.display()),
+    ))
 }

@@ -64,17 +64,23 @@ impl AttrType {
         let is_str = |v: &AttrValue| matches!(v, AttrValue::Str(_));
         let is_label = |v: &AttrValue| match v {
             AttrValue::Str(_) => true,
-            AttrValue::Select(cases) => cases.iter().all(|(_, v)| matches!(v, AttrValue::Str(_) | AttrValue::None)),
+            AttrValue::Select(cases) => cases
+                .iter()
+                .all(|(_, v)| matches!(v, AttrValue::Str(_) | AttrValue::None)),
             _ => false,
         };
         match (self, v) {
             (AttrType::Str, v) => is_str(v),
             (AttrType::Label, v) => is_label(v),
-            (AttrType::StrList | AttrType::LabelList, AttrValue::List(items)) => items.iter().all(is_str),
+            (AttrType::StrList | AttrType::LabelList, AttrValue::List(items)) => {
+                items.iter().all(is_str)
+            }
             (AttrType::StrDict | AttrType::LabelKeyedStrDict, AttrValue::Dict(entries)) => {
                 entries.iter().all(|(k, v)| is_str(k) && is_str(v))
             }
-            (AttrType::LabelDict, AttrValue::Dict(entries)) => entries.iter().all(|(k, v)| is_str(k) && is_label(v)),
+            (AttrType::LabelDict, AttrValue::Dict(entries)) => {
+                entries.iter().all(|(k, v)| is_str(k) && is_label(v))
+            }
             _ => false,
         }
     }
@@ -123,6 +129,7 @@ const RUNTIME_ARG: &[AttrSpec] = &[
     attr("type", Str, false),
     attr("default", Str, false),
     attr("short", Str, false),
+    attr("check", Str, false),
     attr("doc", Str, false),
 ];
 const CRATE: &[AttrSpec] = &[attr("srcs", StrList, false), attr("crate_name", Str, false)];
@@ -191,11 +198,12 @@ impl RuleKind {
                 ));
             }
         }
-        if let Some(missing) = self
-            .schema()
-            .iter()
-            .find(|s| s.required && !attrs.iter().any(|(n, v)| n == s.name && *v != AttrValue::None))
-        {
+        if let Some(missing) = self.schema().iter().find(|s| {
+            s.required
+                && !attrs
+                    .iter()
+                    .any(|(n, v)| n == s.name && *v != AttrValue::None)
+        }) {
             return Err(format!("{f}() requires attribute `{}`", missing.name));
         }
         Ok(())
@@ -265,7 +273,10 @@ mod tests {
     #[test]
     fn unknown_attribute_is_named() {
         let err = RuleKind::Key
-            .check(&[("choices".into(), AttrValue::List(vec![])), ("colour".into(), s("red"))])
+            .check(&[
+                ("choices".into(), AttrValue::List(vec![])),
+                ("colour".into(), s("red")),
+            ])
             .unwrap_err();
         assert!(err.contains("unknown attribute `colour`"), "{err}");
     }
@@ -273,20 +284,31 @@ mod tests {
     #[test]
     fn wrong_type_names_expected_and_actual() {
         let err = RuleKind::Device
-            .check(&[("type".into(), AttrValue::Int(3)), ("impls".into(), AttrValue::Dict(vec![]))])
+            .check(&[
+                ("type".into(), AttrValue::Int(3)),
+                ("impls".into(), AttrValue::Dict(vec![])),
+            ])
             .unwrap_err();
-        assert_eq!(err, "mirage_device() attribute `type` must be a string, got int");
+        assert_eq!(
+            err,
+            "mirage_device() attribute `type` must be a string, got int"
+        );
     }
 
     #[test]
     fn missing_required_attribute() {
-        let err = RuleKind::Key.check(&[("choices".into(), AttrValue::List(vec![]))]).unwrap_err();
+        let err = RuleKind::Key
+            .check(&[("choices".into(), AttrValue::List(vec![]))])
+            .unwrap_err();
         assert_eq!(err, "mirage_key() requires attribute `default`");
     }
 
     #[test]
     fn select_allowed_in_label_dicts() {
-        let args = AttrValue::Dict(vec![(s("c"), AttrValue::Select(vec![("//k:a".into(), s(":x"))]))]);
+        let args = AttrValue::Dict(vec![(
+            s("c"),
+            AttrValue::Select(vec![("//k:a".into(), s(":x"))]),
+        )]);
         RuleKind::Unikernel
             .check(&[("main".into(), s("a::start")), ("args".into(), args)])
             .unwrap();

@@ -63,6 +63,8 @@ pub struct RuntimeArg {
     pub default: Option<String>,
     /// A one-letter alias, such as `l` for `--logs`.
     pub short: Option<char>,
+    /// Rust path of a `fn(&str) -> Result<(), String>` validating values.
+    pub check: Option<String>,
     /// Help text.
     pub doc: String,
     /// Where it is declared.
@@ -100,15 +102,23 @@ impl RuntimeArg {
             if !kind.accepts(d) {
                 return Err(Error::at(
                     &rule.loc,
-                    format!("default `{d}` of runtime arg --{name} is not a valid {}", kind.name()),
+                    format!(
+                        "default `{d}` of runtime arg --{name} is not a valid {}",
+                        kind.name()
+                    ),
                 ));
             }
         }
         let short = match rule.str("short") {
             None => None,
-            Some(s) if s.len() == 1 && s.chars().all(|c| c.is_ascii_alphabetic()) => s.chars().next(),
+            Some(s) if s.len() == 1 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+                s.chars().next()
+            }
             Some(s) => {
-                return Err(Error::at(&rule.loc, format!("short name `{s}` of --{name} must be one letter")))
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("short name `{s}` of --{name} must be one letter"),
+                ))
             }
         };
         Ok(RuntimeArg {
@@ -117,6 +127,7 @@ impl RuntimeArg {
             kind,
             default,
             short,
+            check: rule.str("check").map(str::to_owned),
             doc: rule.str("doc").unwrap_or_default().to_owned(),
             loc: rule.loc.clone(),
         })

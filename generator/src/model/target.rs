@@ -60,7 +60,12 @@ impl Target {
         Target::ALL
             .into_iter()
             .find(|t| t.name() == name)
-            .ok_or_else(|| format!("unknown target `{name}`: expected one of {}", Target::names().join(", ")))
+            .ok_or_else(|| {
+                format!(
+                    "unknown target `{name}`: expected one of {}",
+                    Target::names().join(", ")
+                )
+            })
     }
 
     /// All target names.
@@ -73,6 +78,15 @@ impl Target {
         match self {
             Target::Unix => Family::Unix,
             _ => Family::Solo5,
+        }
+    }
+
+    /// Packages (in the rules_mirage repository) of the crates every image
+    /// of this target links: the runtime and the platform hook.
+    pub fn platform_packages(self) -> &'static [&'static str] {
+        match self.family() {
+            Family::Unix => &["runtimes/core", "runtimes/unix"],
+            Family::Solo5 => &["runtimes/core", "runtimes/solo5"],
         }
     }
 
@@ -116,6 +130,9 @@ mod tests {
     #[test]
     fn unknown_target_lists_choices() {
         let e = Target::parse("amd64").unwrap_err();
-        assert!(e.contains("unix, hvt, spt, virtio, muen, xen, qubes"), "{e}");
+        assert!(
+            e.contains("unix, hvt, spt, virtio, muen, xen, qubes"),
+            "{e}"
+        );
     }
 }

@@ -25,7 +25,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> 
         if name.starts_with('.') {
             continue;
         }
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         let path = entry.path();
         if entry.file_type()?.is_dir() {
             if !is_package(&path) {
@@ -40,7 +44,9 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> 
 
 /// Whether `dir` holds a BUILD file of its own.
 pub fn is_package(dir: &Path) -> bool {
-    ["BUILD.bazel", "BUILD"].iter().any(|b| dir.join(b).is_file())
+    ["BUILD.bazel", "BUILD"]
+        .iter()
+        .any(|b| dir.join(b).is_file())
 }
 
 /// Matches a `/`-separated path against a pattern with `*`, `?` and `**`.
@@ -55,7 +61,9 @@ fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
         None => segs.is_empty(),
         Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segments(rest, &segs[i..])),
         Some((p, rest)) => match segs.split_first() {
-            Some((s, srest)) => match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest),
+            Some((s, srest)) => {
+                match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest)
+            }
             None => false,
         },
     }

@@ -109,7 +109,10 @@ impl<'w> Loader<'w> {
         };
         let dir = self.ws.package_dir(package).map_err(fail)?;
         let Some(file) = BUILD_FILES.iter().find(|f| dir.join(f).is_file()) else {
-            return Err(fail(format!("no such package `{package}`: no BUILD.bazel file in {}", self.ws.display_path(package, ""))));
+            return Err(fail(format!(
+                "no such package `{package}`: no BUILD.bazel file in {}",
+                self.ws.display_path(package, "")
+            )));
         };
         let build_file = self.ws.display_path(package, file);
         let source = read(&dir.join(file), &build_file)?;
@@ -124,7 +127,9 @@ impl<'w> Loader<'w> {
             build_file,
             rules: state.rules.into_inner(),
         });
-        self.packages.borrow_mut().insert(package.clone(), rules.clone());
+        self.packages
+            .borrow_mut()
+            .insert(package.clone(), rules.clone());
         Ok(rules)
     }
 
@@ -137,7 +142,10 @@ impl<'w> Loader<'w> {
             .find(|r| r.label.name == label.name)
             .cloned()
             .ok_or_else(|| {
-                let msg = format!("unknown target `{label}`: {} declares no `{}`", package.build_file, label.name);
+                let msg = format!(
+                    "unknown target `{label}`: {} declares no `{}`",
+                    package.build_file, label.name
+                );
                 match from {
                     Some(loc) => Error::at(loc, msg),
                     None => Error::user(msg),
@@ -154,7 +162,8 @@ impl<'w> Loader<'w> {
         package: &Package,
         state: Option<&PackageState>,
     ) -> Result<FrozenModule> {
-        let ast = AstModule::parse(display, source, &dialect()).map_err(|e| starlark_error(e, display))?;
+        let ast = AstModule::parse(display, source, &dialect())
+            .map_err(|e| starlark_error(e, display))?;
         let mut deps: Vec<(String, FrozenModule)> = Vec::new();
         for load in ast.loads() {
             let loc = span_loc(&load.span);
@@ -162,7 +171,8 @@ impl<'w> Loader<'w> {
             let module = self.bzl(&self.ws.canonical(label), &loc)?;
             deps.push((load.module_id.to_owned(), module));
         }
-        let map: HashMap<&str, &FrozenModule> = deps.iter().map(|(id, m)| (id.as_str(), m)).collect();
+        let map: HashMap<&str, &FrozenModule> =
+            deps.iter().map(|(id, m)| (id.as_str(), m)).collect();
         let loader = ReturnFileLoader { modules: &map };
         Module::with_temp_heap(|module| {
             {
@@ -189,17 +199,32 @@ impl<'w> Loader<'w> {
             return Ok(m.clone());
         }
         if !label.name.ends_with(".bzl") {
-            return Err(Error::at(from, format!("cannot load `{label}`: only .bzl files can be loaded")));
+            return Err(Error::at(
+                from,
+                format!("cannot load `{label}`: only .bzl files can be loaded"),
+            ));
         }
         if let Some(start) = self.loading.borrow().iter().position(|l| l == label) {
-            let cycle: Vec<String> = self.loading.borrow()[start..].iter().map(ToString::to_string).collect();
-            return Err(Error::at(from, format!("load cycle: {} -> {label}", cycle.join(" -> "))));
+            let cycle: Vec<String> = self.loading.borrow()[start..]
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            return Err(Error::at(
+                from,
+                format!("load cycle: {} -> {label}", cycle.join(" -> ")),
+            ));
         }
         let package = label.package();
-        let dir = self.ws.package_dir(&package).map_err(|e| Error::at(from, e))?;
+        let dir = self
+            .ws
+            .package_dir(&package)
+            .map_err(|e| Error::at(from, e))?;
         let path = dir.join(&label.name);
         if !path.is_file() {
-            return Err(Error::at(from, format!("cannot load `{label}`: no such file")));
+            return Err(Error::at(
+                from,
+                format!("cannot load `{label}`: no such file"),
+            ));
         }
         let display = self.ws.display_path(&package, &label.name);
         let source = read(&path, &display)?;
@@ -207,12 +232,18 @@ impl<'w> Loader<'w> {
         let result = self.eval(&display, source, &package, None);
         self.loading.borrow_mut().pop();
         let module = result?;
-        self.modules.borrow_mut().insert(label.clone(), module.clone());
+        self.modules
+            .borrow_mut()
+            .insert(label.clone(), module.clone());
         Ok(module)
     }
 
     fn is_private(&self, label: &Label) -> bool {
-        let home_repo = if self.ws.home_is_root() { None } else { Some(RULES_MIRAGE) };
+        let home_repo = if self.ws.home_is_root() {
+            None
+        } else {
+            Some(RULES_MIRAGE)
+        };
         label.repo.as_deref() == home_repo && label.package == PRIVATE_PACKAGE
     }
 }
@@ -232,7 +263,14 @@ fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
         .map(span_loc);
     let loc = in_build.or_else(|| e.span().map(span_loc));
     let message = e.without_diagnostic().to_string();
-    let message = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("Starlark error").trim();
-    let message = message.strip_prefix("error: ").unwrap_or(message).to_owned();
+    let message = message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("Starlark error")
+        .trim();
+    let message = message
+        .strip_prefix("error: ")
+        .unwrap_or(message)
+        .to_owned();
     Error::User { loc, message }
 }

@@ -18,8 +18,8 @@ use starlark::values::list::UnpackList;
 use starlark::values::none::NoneType;
 use starlark_derive::starlark_module;
 
-use super::value::{AttrValue, Select};
 use super::span_loc;
+use super::value::{AttrValue, Select};
 use crate::error::Loc;
 use crate::label::{Label, Package};
 use crate::model::rule::{Rule, RuleKind};
@@ -67,7 +67,8 @@ fn record(kind: RuleKind, kwargs: DictRef, eval: &mut Evaluator) -> anyhow::Resu
         .iter()
         .map(|(k, v)| {
             let key = k.unpack_str().unwrap_or_default().to_owned();
-            let value = AttrValue::from_value(v).map_err(|e| anyhow!("{}() attribute `{key}`: {e}", kind.function()))?;
+            let value = AttrValue::from_value(v)
+                .map_err(|e| anyhow!("{}() attribute `{key}`: {e}", kind.function()))?;
             Ok((key, value))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -87,9 +88,17 @@ fn record(kind: RuleKind, kwargs: DictRef, eval: &mut Evaluator) -> anyhow::Resu
     let loc = build_loc(eval, state);
     let mut rules = state.rules.borrow_mut();
     if let Some(first) = rules.iter().find(|r| r.label.name == name) {
-        return Err(anyhow!("duplicate target name `{name}` (first declared at {})", first.loc));
+        return Err(anyhow!(
+            "duplicate target name `{name}` (first declared at {})",
+            first.loc
+        ));
     }
-    rules.push(Rule { kind, label, attrs, loc });
+    rules.push(Rule {
+        kind,
+        label,
+        attrs,
+        loc,
+    });
     Ok(NoneType)
 }
 
@@ -153,10 +162,16 @@ pub fn build_api(builder: &mut GlobalsBuilder) {
         let cases = cases
             .iter()
             .map(|(k, v)| {
-                let cond = k
-                    .unpack_str()
-                    .ok_or_else(|| anyhow!("select() conditions must be label strings, got {}", k.get_type()))?;
-                Ok((cond.to_owned(), AttrValue::from_value(v).map_err(|e| anyhow!(e))?))
+                let cond = k.unpack_str().ok_or_else(|| {
+                    anyhow!(
+                        "select() conditions must be label strings, got {}",
+                        k.get_type()
+                    )
+                })?;
+                Ok((
+                    cond.to_owned(),
+                    AttrValue::from_value(v).map_err(|e| anyhow!(e))?,
+                ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Select(cases))
@@ -185,6 +200,15 @@ pub fn build_api(builder: &mut GlobalsBuilder) {
         Ok(files)
     }
 
+    /// Sets package defaults. Visibility is Bazel's to enforce; the
+    /// embedded engine accepts the call and checks its one argument.
+    fn package(
+        #[starlark(require = named)] default_visibility: UnpackList<String>,
+    ) -> anyhow::Result<NoneType> {
+        let _ = default_visibility;
+        Ok(NoneType)
+    }
+
     /// The path of the package being evaluated.
     fn package_name(eval: &mut Evaluator) -> anyhow::Result<String> {
         Ok(state(eval, "package_name()")?.package.path.clone())
@@ -192,7 +216,14 @@ pub fn build_api(builder: &mut GlobalsBuilder) {
 
     /// `@` for the main repository, else `@name`.
     fn repository_name(eval: &mut Evaluator) -> anyhow::Result<String> {
-        Ok(format!("@{}", state(eval, "repository_name()")?.package.repo.clone().unwrap_or_default()))
+        Ok(format!(
+            "@{}",
+            state(eval, "repository_name()")?
+                .package
+                .repo
+                .clone()
+                .unwrap_or_default()
+        ))
     }
 }
 

@@ -49,10 +49,18 @@ impl AttrValue {
             return Ok(AttrValue::Str(s.to_owned()));
         }
         if let Some(list) = ListRef::from_value(v) {
-            return list.iter().map(AttrValue::from_value).collect::<Result<_, _>>().map(AttrValue::List);
+            return list
+                .iter()
+                .map(AttrValue::from_value)
+                .collect::<Result<_, _>>()
+                .map(AttrValue::List);
         }
         if let Some(tuple) = TupleRef::from_value(v) {
-            return tuple.iter().map(AttrValue::from_value).collect::<Result<_, _>>().map(AttrValue::List);
+            return tuple
+                .iter()
+                .map(AttrValue::from_value)
+                .collect::<Result<_, _>>()
+                .map(AttrValue::List);
         }
         if let Some(dict) = DictRef::from_value(v) {
             let entries = dict
@@ -64,7 +72,10 @@ impl AttrValue {
         if let Some(select) = v.downcast_ref::<Select>() {
             return Ok(AttrValue::Select(select.0.clone()));
         }
-        Err(format!("values of type `{}` cannot be attributes", v.get_type()))
+        Err(format!(
+            "values of type `{}` cannot be attributes",
+            v.get_type()
+        ))
     }
 
     /// The Starlark type name, for error messages.

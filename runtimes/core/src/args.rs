@@ -11,6 +11,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use crate::info::BuildInfo;
 use crate::platform::Platform;
 
 /// Exit code after `--help`.
@@ -120,7 +121,7 @@ fn check_value(spec: &Spec, value: &str) -> Result<(), String> {
 }
 
 /// Parses `argv` (without the program name) against `specs`.
-pub fn parse<I, S>(program: &str, specs: &'static [Spec], argv: I) -> Result<Values, Stop>
+pub fn parse<I, S>(info: &BuildInfo, specs: &'static [Spec], argv: I) -> Result<Values, Stop>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
@@ -129,7 +130,7 @@ where
     let mut argv = argv.into_iter().map(|a| a.as_ref().to_string());
     while let Some(arg) = argv.next() {
         if arg == "--help" || arg == "-h" {
-            return Err(Stop::Help(help(program, specs)));
+            return Err(Stop::Help(help(info, specs)));
         }
         let (i, inline) = if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
@@ -148,7 +149,10 @@ where
                 .position(|s| s.short == Some(c))
                 .ok_or_else(|| Stop::Bad(format!("unknown option `-{c}`")))?;
             let rest = &short[c.len_utf8()..];
-            (i, (!rest.is_empty()).then(|| rest.trim_start_matches('=').to_string()))
+            (
+                i,
+                (!rest.is_empty()).then(|| rest.trim_start_matches('=').to_string()),
+            )
         } else {
             return Err(Stop::Bad(format!("unexpected argument `{arg}`")));
         };
@@ -166,21 +170,32 @@ where
     let values = specs
         .iter()
         .zip(given)
-        .map(|(spec, v)| match v.or_else(|| spec.default.map(ToString::to_string)) {
-            Some(v) => Ok(v),
-            None => Err(Stop::Bad(format!("required option --{} is missing", spec.name))),
-        })
+        .map(
+            |(spec, v)| match v.or_else(|| spec.default.map(ToString::to_string)) {
+                Some(v) => Ok(v),
+                None => Err(Stop::Bad(format!(
+                    "required option --{} is missing",
+                    spec.name
+                ))),
+            },
+        )
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Values { specs, values })
 }
 
 /// Parses, or prints help or the error and exits with 63 or 64.
-pub fn parse_or_exit<I, S>(platform: &dyn Platform, program: &str, specs: &'static [Spec], argv: I) -> Values
+pub fn parse_or_exit<I, S>(
+    platform: &dyn Platform,
+    info: &BuildInfo,
+    specs: &'static [Spec],
+    argv: I,
+) -> Values
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    match parse(program, specs, argv) {
+    let program = info.name();
+    match parse(info, specs, argv) {
         Ok(values) => values,
         Err(Stop::Help(text)) => {
             platform.write_console(text.as_bytes());
@@ -195,9 +210,14 @@ where
 }
 
 /// The `--help` text: every argument, with type, default and owner.
-pub fn help(program: &str, specs: &[Spec]) -> String {
+pub fn help(info: &BuildInfo, specs: &[Spec]) -> String {
+    let program = info.name();
     let mut out = String::new();
-    let _ = writeln!(out, "NAME\n       {program} - a MirageOS-style unikernel\n");
+    let _ = writeln!(
+        out,
+        "NAME\n       {program} - unikernel {} for target {}\n",
+        info.label, info.target
+    );
     let _ = writeln!(out, "SYNOPSIS\n       {program} [OPTION]...\n");
     let _ = writeln!(out, "OPTIONS");
     for spec in specs {
@@ -216,13 +236,24 @@ pub fn help(program: &str, specs: &[Spec]) -> String {
         let _ = writeln!(out, "       {names}{default}");
         let _ = writeln!(out, "           {} [{}]", spec.doc, spec.owner);
     }
-    let _ = writeln!(out, "       -h, --help\n           Show this help and exit with {EXIT_HELP}.");
+    let _ = writeln!(
+        out,
+        "       -h, --help\n           Show this help and exit with {EXIT_HELP}."
+    );
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static INFO: BuildInfo = BuildInfo {
+        label: "//app:u",
+        target: "unix",
+        keys: &[],
+        crates: &[],
+        generator: "test",
+    };
 
     static SPECS: &[Spec] = &[
         Spec {
@@ -256,7 +287,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_absent() {
-        let v = parse("u", SPECS, [""; 0]).unwrap();
+        let v = parse(&INFO, SPECS, [""; 0]).unwrap();
         assert_eq!(v.string("hello"), "Hello World!");
         assert_eq!(v.int("count"), 4);
         assert!(!v.bool("quiet"));
@@ -264,11 +295,11 @@ mod tests {
 
     #[test]
     fn long_short_inline_and_separate_forms() {
-        let v = parse("u", SPECS, ["--hello=Hola", "-c", "2", "--quiet"]).unwrap();
+        let v = parse(&INFO, SPECS, ["--hello=Hola", "-c", "2", "--quiet"]).unwrap();
         assert_eq!(v.string("hello"), "Hola");
         assert_eq!(v.int("count"), 2);
         assert!(v.bool("quiet"));
-        let v = parse("u", SPECS, ["--hello", "Hej", "-c7"]).unwrap();
+        let v = parse(&INFO, SPECS, ["--hello", "Hej", "-c7"]).unwrap();
         assert_eq!(v.string("hello"), "Hej");
         assert_eq!(v.int("count"), 7);
     }
@@ -276,21 +307,24 @@ mod tests {
     #[test]
     fn bad_int_and_unknown_option_are_rejected() {
         assert_eq!(
-            parse("u", SPECS, ["--count=many"]).unwrap_err(),
+            parse(&INFO, SPECS, ["--count=many"]).unwrap_err(),
             Stop::Bad("option --count: invalid value `many`, expected int".into())
         );
         assert_eq!(
-            parse("u", SPECS, ["--colour=red"]).unwrap_err(),
+            parse(&INFO, SPECS, ["--colour=red"]).unwrap_err(),
             Stop::Bad("unknown option `--colour`".into())
         );
     }
 
     #[test]
     fn help_lists_every_argument() {
-        let Err(Stop::Help(text)) = parse("u", SPECS, ["--help"]) else {
+        let Err(Stop::Help(text)) = parse(&INFO, SPECS, ["--help"]) else {
             panic!("expected help")
         };
-        assert!(text.contains("--hello=STRING (default: Hello World!)"), "{text}");
+        assert!(
+            text.contains("--hello=STRING (default: Hello World!)"),
+            "{text}"
+        );
         assert!(text.contains("-c INT, --count=INT"), "{text}");
         assert!(text.contains("[//app:quiet]"), "{text}");
     }

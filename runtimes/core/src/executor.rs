@@ -60,7 +60,11 @@ impl Wake for TaskWaker {
 /// Starts `task` in the background, like `Lwt.async`.
 pub fn spawn(task: impl Future<Output = ()> + 'static) {
     with(|e| {
-        let id = e.tasks.iter().position(Option::is_none).unwrap_or(e.tasks.len());
+        let id = e
+            .tasks
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(e.tasks.len());
         if id == e.tasks.len() {
             e.tasks.push(None);
         }
@@ -103,14 +107,20 @@ pub fn run<F: Future>(platform: &'static dyn Platform, main: F) -> F::Output {
                 continue;
             };
             let waker = Waker::from(Arc::new(TaskWaker(id)));
-            if task.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
+            if task
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+            {
                 with(|e| e.tasks[id] = Some(task));
             }
         }
         let now = platform.now_ns();
         let due: Vec<Waker> = with(|e| {
             let later = e.timers.split_off(&(now.saturating_add(1), 0));
-            core::mem::replace(&mut e.timers, later).into_values().collect()
+            core::mem::replace(&mut e.timers, later)
+                .into_values()
+                .collect()
         });
         if !due.is_empty() {
             due.into_iter().for_each(Waker::wake);

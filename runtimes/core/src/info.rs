@@ -1,6 +1,6 @@
 //! The `app_info` device: build information the image can print.
 
-use mirage_types::BuildInfo;
+pub use mirage_types::BuildInfo;
 
 /// Build information of this image, from the generated code.
 #[derive(Clone, Copy, Debug)]

@@ -53,7 +53,8 @@ pub fn exit_code(result: Result<(), Failure>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(f) => {
-            platform::get().write_console(format!("mirage: {} failed: {}\n", f.device, f.message).as_bytes());
+            platform::get()
+                .write_console(format!("mirage: {} failed: {}\n", f.device, f.message).as_bytes());
             EXIT_FAILURE
         }
     }

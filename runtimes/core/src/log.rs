@@ -49,12 +49,25 @@ impl Levels {
 
     /// The level of `source`: its own entry, else `*`, else info.
     pub fn of(&self, source: &str) -> LevelFilter {
-        let find = |s: &str| self.0.iter().rev().find(|(src, _)| src == s).map(|(_, l)| *l);
-        find(source).or_else(|| find("*")).unwrap_or(LevelFilter::Info)
+        let find = |s: &str| {
+            self.0
+                .iter()
+                .rev()
+                .find(|(src, _)| src == s)
+                .map(|(_, l)| *l)
+        };
+        find(source)
+            .or_else(|| find("*"))
+            .unwrap_or(LevelFilter::Info)
     }
 
     fn max(&self) -> LevelFilter {
-        self.0.iter().map(|(_, l)| *l).chain([self.of("*")]).max().unwrap_or(LevelFilter::Info)
+        self.0
+            .iter()
+            .map(|(_, l)| *l)
+            .chain([self.of("*")])
+            .max()
+            .unwrap_or(LevelFilter::Info)
     }
 }
 
@@ -87,7 +100,12 @@ unsafe impl<C, P> Send for Installed<C, P> {}
 impl<C: Console + 'static, P: PosixClock + 'static> Reporter<C, P> {
     /// Installs the reporter as the `log` logger. `application` is the
     /// unikernel crate's name, reported as source `application`.
-    pub async fn connect(clock: P, console: C, levels: String, application: &'static str) -> Result<Self, String> {
+    pub async fn connect(
+        clock: P,
+        console: C,
+        levels: String,
+        application: &'static str,
+    ) -> Result<Self, String> {
         let levels = Levels::parse(&levels)?;
         let reporter = Reporter {
             console,
@@ -181,13 +199,18 @@ mod tests {
 
     #[test]
     fn unknown_level_is_an_error() {
-        assert!(Levels::parse("*:loud").unwrap_err().contains("unknown log level `loud`"));
+        assert!(Levels::parse("*:loud")
+            .unwrap_err()
+            .contains("unknown log level `loud`"));
     }
 
     #[test]
     fn rfc3339_of_known_days() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00-00:00");
         // 2000-03-01 is day 11017; 12:34:56 in picoseconds.
-        assert_eq!(rfc3339(11_017, 45_296 * 1_000_000_000_000), "2000-03-01T12:34:56-00:00");
+        assert_eq!(
+            rfc3339(11_017, 45_296 * 1_000_000_000_000),
+            "2000-03-01T12:34:56-00:00"
+        );
     }
 }

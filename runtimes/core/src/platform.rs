@@ -29,5 +29,8 @@ pub fn install(platform: &'static dyn Platform) {
 /// # Panics
 /// If called before [`install`]: generated code always installs first.
 pub fn get() -> &'static dyn Platform {
-    PLATFORM.get().get().expect("mirage_runtime::platform::install was not called")
+    PLATFORM
+        .get()
+        .get()
+        .expect("mirage_runtime::platform::install was not called")
 }

@@ -69,6 +69,13 @@ pub struct BuildInfo {
     pub generator: &'static str,
 }
 
+impl BuildInfo {
+    /// The unikernel's name: the last part of its label.
+    pub fn name(&self) -> &'static str {
+        self.label.rsplit(':').next().unwrap_or(self.label)
+    }
+}
+
 /// Build information, as Functoria's `app_info` device provides it.
 pub trait Info: Clone {
     /// The configuration of this image.

@@ -1,7 +1,10 @@
 //! Host clocks: `CLOCK_MONOTONIC` and `CLOCK_REALTIME`.
 
 pub(crate) fn gettime(clock: libc::clockid_t) -> libc::timespec {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts

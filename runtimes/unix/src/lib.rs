@@ -50,7 +50,9 @@ impl mirage_runtime::Platform for Platform {
                 tv_nsec: (ns % 1_000_000_000) as libc::c_long,
             }
         });
-        let ts = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let ts = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // No device registers a file descriptor yet, so this is a pure
         // timed sleep; EINTR just returns early, which the hook allows.
         // SAFETY: an empty fd set and a valid (or null) timespec.

@@ -1,0 +1,340 @@
+//! The `mirage` command line: clap definitions and the subcommands' flow.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::config::Configuration;
+use crate::error::{Error, IoContext, Result};
+use crate::graph::{platform_crates, Graph};
+use crate::label::{Label, Package};
+use crate::model::target::Family;
+use crate::render::{out_dir, relative};
+use crate::resolve::{resolve, Resolved};
+use crate::starlark::Loader;
+use crate::workspace::Workspace;
+use crate::{action::Plan, build, describe, render};
+
+const KEYS_HELP: &str = "Configure keys are given as --KEY=VALUE anywhere before `--`; \
+`mirage query keys LABEL` lists a unikernel's keys and choices.";
+
+/// Configure, build and run Rust unikernels described in Starlark BUILD files.
+#[derive(Parser, Debug)]
+#[command(name = "mirage", version, after_help = KEYS_HELP)]
+pub struct Cli {
+    /// The rules_mirage checkout to use [default: $MIRAGE_HOME, else the
+    /// checkout this binary was built from].
+    #[arg(long, global = true, value_name = "PATH")]
+    rules_mirage: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate BUILD files, resolve the device graph, write the generated
+    /// sources and record the configuration.
+    #[command(after_help = KEYS_HELP)]
+    Configure {
+        #[command(flatten)]
+        sel: Selection,
+        /// Print the files that would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Configure if needed, then build the image; prints its path last.
+    #[command(after_help = KEYS_HELP)]
+    Build {
+        #[command(flatten)]
+        sel: Selection,
+        /// Show cargo's output.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Build if needed, then run the image with RUNTIME_ARGS.
+    #[command(after_help = KEYS_HELP)]
+    Run {
+        #[command(flatten)]
+        sel: Selection,
+        /// Show cargo's output.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Runtime arguments for the image, after `--` (`-- --help` lists them).
+        #[arg(last = true, value_name = "RUNTIME_ARGS")]
+        runtime_args: Vec<String>,
+    },
+    /// Show the device graph, as declared or (with --eval) as resolved.
+    #[command(after_help = KEYS_HELP)]
+    Describe {
+        #[command(flatten)]
+        sel: Selection,
+        /// Print Graphviz dot instead of text.
+        #[arg(long)]
+        dot: bool,
+        /// Show the graph after resolution for the target and keys.
+        #[arg(long)]
+        eval: bool,
+    },
+    /// Print one generated artefact or fact about the configuration.
+    #[command(after_help = KEYS_HELP)]
+    Query {
+        /// What to print.
+        #[arg(value_enum)]
+        what: Query,
+        #[command(flatten)]
+        sel: Selection,
+    },
+    /// Remove generated output: one unikernel's, or all of mirage-out/.
+    Clean {
+        /// The unikernel whose output to remove.
+        label: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Selection {
+    /// Target: unix, hvt, spt, virtio, muen, xen or qubes [default: the
+    /// recorded configuration's, else unix].
+    #[arg(short, long, value_name = "TARGET")]
+    target: Option<String>,
+    /// The unikernel: //package:name, or :name in the current directory's package.
+    label: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Query {
+    /// The generated main.rs.
+    Main,
+    /// The generated Cargo.toml.
+    Cargo,
+    /// The Solo5 manifest (Solo5 targets only).
+    Manifest,
+    /// Every generated file.
+    Files,
+    /// Configure keys, their values and choices.
+    Keys,
+    /// Runtime arguments the image accepts.
+    RuntimeArgs,
+    /// Crates the generated code depends on.
+    Crates,
+}
+
+/// Splits `--KEY=VALUE` configure keys from the arguments clap parses.
+/// Anything after `--` belongs to the image and is left alone.
+pub fn split_keys(argv: Vec<String>) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut known = Vec::new();
+    collect_long_flags(&Cli::command(), &mut known);
+    let mut rest = Vec::new();
+    let mut keys = BTreeMap::new();
+    let mut after_dashes = false;
+    for arg in argv {
+        if !after_dashes {
+            if arg == "--" {
+                after_dashes = true;
+            } else if let Some((name, value)) =
+                arg.strip_prefix("--").and_then(|a| a.split_once('='))
+            {
+                if !known.iter().any(|k| k == name) {
+                    keys.insert(name.to_owned(), value.to_owned());
+                    continue;
+                }
+            }
+        }
+        rest.push(arg);
+    }
+    (rest, keys)
+}
+
+fn collect_long_flags(cmd: &clap::Command, out: &mut Vec<String>) {
+    out.extend(
+        cmd.get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned)),
+    );
+    out.extend(["help".to_owned(), "version".to_owned()]);
+    for sub in cmd.get_subcommands() {
+        collect_long_flags(sub, out);
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
+    let cwd = std::env::current_dir().io_context(|| "current directory".to_owned())?;
+    let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
+    match cli.command {
+        Command::Configure { sel, dry_run } => {
+            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            if dry_run {
+                print!("{}", plan.dry_run());
+            } else {
+                plan.commit()?;
+                eprintln!(
+                    "mirage: configured {} for {} in {}",
+                    r.label,
+                    r.target,
+                    relative(&cwd, &plan.dir)
+                );
+            }
+            Ok(0)
+        }
+        Command::Build { sel, verbose } => {
+            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            plan.commit()?;
+            let image = build::build(&ws, &r, &plan, verbose)?;
+            println!("{}", image.display());
+            Ok(0)
+        }
+        Command::Run {
+            sel,
+            verbose,
+            runtime_args,
+        } => {
+            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            plan.commit()?;
+            let image = build::build(&ws, &r, &plan, verbose)?;
+            run(&r, &image, &runtime_args)
+        }
+        Command::Describe { sel, dot, eval } => {
+            let label = parse_label(&ws, &cwd, &sel.label)?;
+            let loader = Loader::new(&ws)?;
+            let graph = Graph::load(&loader, &label)?;
+            let text = if eval {
+                let config =
+                    Configuration::choose(sel.target.as_deref(), keys, &out_dir(&ws, &label))?;
+                let platform = platform_crates(&loader, config.target)?;
+                let r = resolve(&graph, config.target, &config.keys, platform)?;
+                if dot {
+                    describe::dot_resolved(&r)
+                } else {
+                    describe::text_resolved(&r)
+                }
+            } else if dot {
+                describe::dot(&graph)
+            } else {
+                describe::text(&graph)
+            };
+            print!("{text}");
+            Ok(0)
+        }
+        Command::Query { what, sel } => {
+            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            print!("{}", query(what, &r, &plan)?);
+            Ok(0)
+        }
+        Command::Clean { label } => {
+            let dir = match label {
+                Some(l) => out_dir(&ws, &parse_label(&ws, &cwd, &l)?),
+                None => ws.out_root(),
+            };
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).io_context(|| format!("remove {}", dir.display()))?;
+                eprintln!("mirage: removed {}", relative(&cwd, &dir));
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// A label from the command line; relative ones are in the cwd's package.
+fn parse_label(ws: &Workspace, cwd: &Path, text: &str) -> Result<Label> {
+    let package = cwd
+        .strip_prefix(&ws.root)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = Package {
+        repo: None,
+        path: package,
+    };
+    Label::parse(text, &base)
+        .map(|l| ws.canonical(l))
+        .map_err(Error::user)
+}
+
+/// Evaluates, resolves and renders; writes nothing.
+fn configure(
+    ws: &Workspace,
+    cwd: &Path,
+    sel: &Selection,
+    keys: BTreeMap<String, String>,
+) -> Result<(Resolved, Plan)> {
+    let label = parse_label(ws, cwd, &sel.label)?;
+    let config = Configuration::choose(sel.target.as_deref(), keys, &out_dir(ws, &label))?;
+    let loader = Loader::new(ws)?;
+    let graph = Graph::load(&loader, &label)?;
+    let platform = platform_crates(&loader, config.target)?;
+    let r = resolve(&graph, config.target, &config.keys, platform)?;
+    let plan = render::render(ws, &r)?;
+    Ok((r, plan))
+}
+
+fn query(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
+    let file = |name: &str| {
+        plan.file(name)
+            .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+            .ok_or_else(|| Error::user(format!("target {} has no {name}", r.target)))
+    };
+    Ok(match what {
+        Query::Main => file("main.rs")?,
+        Query::Cargo => file("Cargo.toml")?,
+        Query::Manifest => match r.target.family() {
+            Family::Unix => return Err(Error::user("target unix has no Solo5 manifest")),
+            Family::Solo5 => file("manifest.json")?,
+        },
+        Query::Files => plan.files.iter().map(|f| format!("{}\n", f.path)).collect(),
+        Query::Keys => r
+            .keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "--{}={}{}\n",
+                    k.name,
+                    k.value,
+                    if k.is_default { " (default)" } else { "" }
+                )
+            })
+            .collect(),
+        Query::RuntimeArgs => r
+            .runtime_args
+            .iter()
+            .map(|a| {
+                let default = a
+                    .default
+                    .as_deref()
+                    .map_or("(required)".to_owned(), |d| format!("(default: {d})"));
+                format!("--{} : {} {default} {}\n", a.name, a.kind.name(), a.label)
+            })
+            .collect(),
+        Query::Crates => r
+            .crates
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}) {}\n",
+                    c.package_name,
+                    c.lib_name,
+                    relative(&plan.dir, &c.dir)
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Runs a unix image, forwarding its exit code.
+fn run(r: &Resolved, image: &Path, runtime_args: &[String]) -> Result<i32> {
+    match r.target.family() {
+        Family::Unix => {
+            let status = std::process::Command::new(image)
+                .args(runtime_args)
+                .status()
+                .io_context(|| format!("run {}", image.display()))?;
+            use std::os::unix::process::ExitStatusExt;
+            Ok(status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+        }
+        Family::Solo5 => Err(Error::at(
+            &r.loc,
+            format!("running target {} is not supported yet", r.target),
+        )),
+    }
+}

@@ -1,0 +1,378 @@
+//! Rendering: a [`Resolved`] unikernel becomes a [`Plan`] of files.
+//!
+//! Templates live in `generator/templates/` and are compiled in. Everything
+//! rendered is a function of the resolved graph and of relative paths: no
+//! timestamps, no absolute paths, no hash-map order, so two runs (and two
+//! checkouts) give identical bytes.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tera::{Context, Tera};
+
+use crate::action::{File, Plan};
+use crate::error::{Error, IoContext, Result};
+use crate::label::Label;
+use crate::model::target::Family;
+use crate::resolve::{Instance, KeyValue, Resolved};
+use crate::workspace::Workspace;
+
+/// The generator's version, written into generated headers.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "main_unix.rs.tera",
+        include_str!("../templates/main_unix.rs.tera"),
+    ),
+    ("start.rs.tera", include_str!("../templates/start.rs.tera")),
+    (
+        "Cargo.toml.tera",
+        include_str!("../templates/Cargo.toml.tera"),
+    ),
+    ("run.sh.tera", include_str!("../templates/run.sh.tera")),
+];
+
+/// The output directory of a unikernel: `mirage-out/<package>/<name>`.
+pub fn out_dir(ws: &Workspace, label: &Label) -> PathBuf {
+    let mut dir = ws.out_root();
+    if let Some(repo) = &label.repo {
+        dir = dir.join("external").join(repo);
+    }
+    dir.join(&label.package).join(&label.name)
+}
+
+/// The image file name: the label's name, with `.TARGET` off unix.
+pub fn image_name(r: &Resolved) -> String {
+    match r.target.family() {
+        Family::Unix => r.label.name.clone(),
+        Family::Solo5 => format!("{}.{}", r.label.name, r.target),
+    }
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    var: String,
+    labels: Vec<String>,
+    typ: String,
+    impl_path: String,
+    doc: String,
+    connect: String,
+    used: bool,
+}
+
+#[derive(Serialize)]
+struct ArgView {
+    name: String,
+    short: Option<char>,
+    kind: &'static str,
+    default: Option<String>,
+    doc: String,
+    owner: String,
+    loc: String,
+    check: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CrateView {
+    lib_name: String,
+    package_name: String,
+    path: String,
+}
+
+/// The command that regenerates these files.
+pub fn regenerate_command(r: &Resolved) -> String {
+    let mut cmd = format!("mirage configure -t {} {}", r.target, r.label);
+    for k in r.keys.iter().filter(|k| !k.is_default) {
+        cmd.push_str(&format!(" --{}={}", k.name, k.value));
+    }
+    cmd
+}
+
+/// Renders every generated file of `r`.
+pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
+    let dir = out_dir(ws, &r.label);
+    let mut tera = Tera::default();
+    tera.add_raw_templates(TEMPLATES.to_vec())
+        .map_err(|e| Error::system(format!("templates: {e:?}")))?;
+    let used: Vec<bool> = (0..r.instances.len())
+        .map(|i| {
+            r.instances
+                .iter()
+                .chain([&r.main])
+                .any(|d| d.args.iter().any(|(_, a)| *a == i))
+        })
+        .collect();
+    let devices = r
+        .instances
+        .iter()
+        .zip(&used)
+        .map(|(d, &used)| view(r, d, used))
+        .collect::<Result<Vec<_>>>()?;
+    let main = view(r, &r.main, true)?;
+    let runtime_args: Vec<ArgView> = r
+        .runtime_args
+        .iter()
+        .map(|a| ArgView {
+            name: a.name.clone(),
+            short: a.short,
+            kind: match a.kind {
+                crate::model::runtime_arg::ArgKind::String => "String",
+                crate::model::runtime_arg::ArgKind::Int => "Int",
+                crate::model::runtime_arg::ArgKind::Bool => "Bool",
+            },
+            default: a.default.clone(),
+            doc: a.doc.clone(),
+            owner: a.label.to_string(),
+            loc: a.loc.to_string(),
+            check: a.check.clone(),
+        })
+        .collect();
+    let crates: Vec<CrateView> = r
+        .crates
+        .iter()
+        .map(|c| CrateView {
+            lib_name: c.lib_name.clone(),
+            package_name: c.package_name.clone(),
+            path: relative(&dir, &c.dir),
+        })
+        .collect();
+    let program = r.label.name.clone();
+    let mut ctx = Context::new();
+    ctx.insert("label", &r.label.to_string());
+    ctx.insert("target", r.target.name());
+    ctx.insert("version", VERSION);
+    ctx.insert("build_loc", &r.loc.to_string());
+    ctx.insert("regenerate", &regenerate_command(r));
+    ctx.insert("keys", &r.keys);
+    ctx.insert("devices", &devices);
+    ctx.insert("main", &main);
+    ctx.insert("runtime_args", &runtime_args);
+    ctx.insert("crates", &crates);
+    ctx.insert("program", &program);
+    ctx.insert("image", &image_name(r));
+    ctx.insert(
+        "package",
+        &format!("mirage-{}-{}", program.replace('_', "-"), r.target),
+    );
+    let run = |name: &str| {
+        tera.render(name, &ctx)
+            .map_err(|e| Error::system(format!("rendering {name}: {e:?}")))
+    };
+    let main_template = match r.target.family() {
+        Family::Unix => "main_unix.rs.tera",
+        Family::Solo5 => {
+            return Err(Error::at(
+                &r.loc,
+                format!(
+                    "target `{}` is not supported by this version of rules_mirage yet",
+                    r.target
+                ),
+            ))
+        }
+    };
+    let lock_path = ws.home.join("Cargo.lock");
+    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
+    let file = |path: &str, contents: String| File {
+        path: path.to_owned(),
+        contents: contents.into_bytes(),
+        executable: path.ends_with(".sh"),
+        seed: false,
+    };
+    let lock_sha256 = hex(&Sha256::digest(&lock));
+    Ok(Plan {
+        dir,
+        files: vec![
+            file("main.rs", run(main_template)?),
+            file("Cargo.toml", run("Cargo.toml.tera")?),
+            File {
+                path: "Cargo.lock".into(),
+                contents: lock,
+                executable: false,
+                seed: true,
+            },
+            file("run.sh", run("run.sh.tera")?),
+            file("context.json", context_json(r, &lock_sha256)),
+        ],
+    })
+}
+
+/// The recorded configuration, like mirage's `mirage/context`: what
+/// `build`, `run` and `query` reuse when given no `-t`.
+fn context_json(r: &Resolved, lock_sha256: &str) -> String {
+    #[derive(Serialize)]
+    struct Context<'a> {
+        label: String,
+        target: &'a str,
+        keys: Vec<&'a KeyValue>,
+        cargo_lock_sha256: &'a str,
+    }
+    let ctx = Context {
+        label: r.label.to_string(),
+        target: r.target.name(),
+        keys: r.keys.iter().filter(|k| !k.is_default).collect(),
+        cargo_lock_sha256: lock_sha256,
+    };
+    let mut text = serde_json::to_string_pretty(&ctx).expect("plain data serialises");
+    text.push('\n');
+    text
+}
+
+fn view(r: &Resolved, d: &Instance, used: bool) -> Result<DeviceView> {
+    Ok(DeviceView {
+        var: d.var.clone(),
+        labels: d.labels.iter().map(ToString::to_string).collect(),
+        typ: d.typ.clone(),
+        impl_path: d.impl_path.clone(),
+        doc: d.doc.clone(),
+        connect: connect(r, d)?,
+        used,
+    })
+}
+
+/// Expands a device's connect template into a Rust expression.
+///
+/// Placeholders: `{impl}`, `{args}` (devices then runtime args, in order),
+/// `{arg.NAME}`, `{rt.NAME}`, `{key.NAME}` and `{application}` (the
+/// unikernel crate's name). The default is `{impl}::connect({args})`, and
+/// `{impl}({args})` for the unikernel's `main`.
+pub fn connect(r: &Resolved, d: &Instance) -> Result<String> {
+    let is_main = std::ptr::eq(d, &r.main);
+    let template = d.connect.clone().unwrap_or_else(|| {
+        if is_main {
+            "{impl}({args})"
+        } else {
+            "{impl}::connect({args})"
+        }
+        .to_owned()
+    });
+    let device_arg = |i: usize| format!("{}.clone()", r.instances[i].var);
+    let runtime_arg = |i: usize| {
+        let a = &r.runtime_args[i];
+        let getter = match a.kind {
+            crate::model::runtime_arg::ArgKind::String => "string",
+            crate::model::runtime_arg::ArgKind::Int => "int",
+            crate::model::runtime_arg::ArgKind::Bool => "bool",
+        };
+        format!("args.{getter}(\"{}\")", a.name)
+    };
+    let mut out = String::new();
+    let mut rest = template.as_str();
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').ok_or_else(|| {
+            Error::at(
+                &d.loc,
+                format!("unclosed `{{` in connect code of {}", d.labels[0]),
+            )
+        })?;
+        let name = &rest[start + 1..start + end];
+        let expansion = match name.split_once('.') {
+            None if name == "impl" => d.impl_path.clone(),
+            None if name == "args" => d
+                .args
+                .iter()
+                .map(|(_, i)| device_arg(*i))
+                .chain(d.runtime_args.iter().map(|&i| runtime_arg(i)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            None if name == "application" => format!("{:?}", r.crates[0].lib_name),
+            Some(("arg", p)) => d
+                .args
+                .iter()
+                .find(|(n, _)| n == p)
+                .map(|(_, i)| device_arg(*i))
+                .ok_or_else(|| {
+                    Error::at(
+                        &d.loc,
+                        format!(
+                            "connect code of {} names unknown parameter `{p}`",
+                            d.labels[0]
+                        ),
+                    )
+                })?,
+            Some(("rt", p)) => d
+                .runtime_args
+                .iter()
+                .find(|&&i| r.runtime_args[i].name == p)
+                .map(|&i| runtime_arg(i))
+                .ok_or_else(|| {
+                    Error::at(
+                        &d.loc,
+                        format!(
+                            "connect code of {} names unknown runtime arg `{p}`",
+                            d.labels[0]
+                        ),
+                    )
+                })?,
+            Some(("key", k)) => d
+                .keys
+                .iter()
+                .find(|kv| kv.name == k)
+                .map(|kv| format!("{:?}", kv.value))
+                .ok_or_else(|| {
+                    Error::at(
+                        &d.loc,
+                        format!(
+                            "connect code of {} reads key `{k}`, which its `keys` does not list",
+                            d.labels[0]
+                        ),
+                    )
+                })?,
+            _ => {
+                return Err(Error::at(
+                    &d.loc,
+                    format!(
+                        "unknown placeholder `{{{name}}}` in connect code of {}",
+                        d.labels[0]
+                    ),
+                ))
+            }
+        };
+        out.push_str(&expansion);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `/`-separated relative path from directory `from` to `to`.
+pub fn relative(from: &Path, to: &Path) -> String {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let ups = std::iter::repeat_n("..".to_owned(), from.len() - common);
+    let downs = to[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let parts: Vec<String> = ups.chain(downs).collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_climb_then_descend() {
+        assert_eq!(
+            relative(
+                Path::new("/w/mirage-out/a/b"),
+                Path::new("/w/runtimes/core")
+            ),
+            "../../../runtimes/core"
+        );
+        assert_eq!(relative(Path::new("/w"), Path::new("/w")), ".");
+    }
+}
