@@ -201,8 +201,9 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             let text = if eval {
                 let config =
                     Configuration::choose(sel.target.as_deref(), keys, &out_dir(&ws, &label))?;
-                let platform = platform_crates(&loader, config.target)?;
-                let r = resolve(&graph, config.target, &config.keys, platform)?;
+                let target = config.target(&graph.unikernel().device.loc)?;
+                let platform = platform_crates(&loader, target)?;
+                let r = resolve(&graph, target, &config.keys, platform)?;
                 if dot {
                     describe::dot_resolved(&r)
                 } else {
@@ -261,8 +262,9 @@ fn configure(
     let config = Configuration::choose(sel.target.as_deref(), keys, &out_dir(ws, &label))?;
     let loader = Loader::new(ws)?;
     let graph = Graph::load(&loader, &label)?;
-    let platform = platform_crates(&loader, config.target)?;
-    let r = resolve(&graph, config.target, &config.keys, platform)?;
+    let target = config.target(&graph.unikernel().device.loc)?;
+    let platform = platform_crates(&loader, target)?;
+    let r = resolve(&graph, target, &config.keys, platform)?;
     let plan = render::render(ws, &r)?;
     Ok((r, plan))
 }

@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Loc, Result};
 use crate::model::target::Target;
 
 /// A target and the keys given explicitly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Configuration {
-    /// The target.
-    pub target: Target,
+    /// The target's name, checked against the unikernel by [`Configuration::target`].
+    pub target: String,
     /// Keys set on the command line (defaults are not recorded).
     pub keys: BTreeMap<String, String>,
 }
@@ -32,6 +32,11 @@ struct RecordedKey {
 }
 
 impl Configuration {
+    /// The target, or an error pointing at the unikernel's declaration.
+    pub fn target(&self, unikernel: &Loc) -> Result<Target> {
+        Target::parse(&self.target).map_err(|e| Error::at(unikernel, e))
+    }
+
     /// The configuration to use: the command line's if it says anything,
     /// else the one recorded in `out_dir`, else unix with default keys.
     pub fn choose(
@@ -41,13 +46,13 @@ impl Configuration {
     ) -> Result<Configuration> {
         if let Some(t) = target {
             return Ok(Configuration {
-                target: Target::parse(t).map_err(Error::user)?,
+                target: t.to_owned(),
                 keys,
             });
         }
         if !keys.is_empty() {
             return Ok(Configuration {
-                target: Target::Unix,
+                target: Target::Unix.name().to_owned(),
                 keys,
             });
         }
@@ -60,12 +65,12 @@ impl Configuration {
                     ))
                 })?;
                 Ok(Configuration {
-                    target: Target::parse(&rec.target).map_err(Error::user)?,
+                    target: rec.target,
                     keys: rec.keys.into_iter().map(|k| (k.name, k.value)).collect(),
                 })
             }
             Err(_) => Ok(Configuration {
-                target: Target::Unix,
+                target: Target::Unix.name().to_owned(),
                 keys: BTreeMap::new(),
             }),
         }

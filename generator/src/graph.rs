@@ -95,7 +95,7 @@ struct Builder<'l, 'w> {
 impl Graph {
     /// Loads the graph rooted at the unikernel `label`.
     pub fn load(loader: &Loader, label: &Label) -> Result<Graph> {
-        let rule = loader.rule(label, None)?;
+        let rule = loader.rule(label, None, "unikernel")?;
         if rule.kind != RuleKind::Unikernel {
             return Err(Error::at(
                 &rule.loc,
@@ -159,7 +159,7 @@ pub fn platform_crates(loader: &Loader, target: Target) -> Result<Vec<Crate>> {
                 package: package.path,
                 name: "crate".into(),
             };
-            let rule = loader.rule(&label, None)?;
+            let rule = loader.rule(&label, None, "crate")?;
             Crate::from_rule(&rule, ws)
         })
         .collect()
@@ -260,7 +260,7 @@ impl Builder<'_, '_> {
         if let Some(&n) = self.g.index.get(label) {
             return Ok(n);
         }
-        let rule = self.loader.rule(label, Some(from))?;
+        let rule = self.loader.rule(label, Some(from), "device")?;
         let canon = |l| self.loader.workspace().canonical(l);
         let node = match rule.kind {
             RuleKind::Device => {
@@ -292,7 +292,11 @@ impl Builder<'_, '_> {
         from: &Loc,
         kind: RuleKind,
     ) -> Result<crate::model::rule::Rule> {
-        let rule = self.loader.rule(label, Some(from))?;
+        let what = kind
+            .function()
+            .trim_start_matches("mirage_")
+            .replace('_', " ");
+        let rule = self.loader.rule(label, Some(from), &what)?;
         if rule.kind != kind {
             return Err(Error::at(
                 from,

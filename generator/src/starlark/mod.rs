@@ -39,6 +39,15 @@ pub struct PackageRules {
     pub build_file: String,
     /// Rules in declaration order.
     pub rules: Vec<Rule>,
+    /// Index into `rules` by target name.
+    by_name: HashMap<String, usize>,
+}
+
+impl PackageRules {
+    /// The rule named `name`.
+    pub fn get(&self, name: &str) -> Option<&Rule> {
+        self.by_name.get(name).map(|&i| &self.rules[i])
+    }
 }
 
 /// Evaluates Starlark files of a workspace, once each.
@@ -121,11 +130,19 @@ impl<'w> Loader<'w> {
             dir,
             build_file: build_file.clone(),
             rules: RefCell::default(),
+            names: RefCell::default(),
         };
         self.eval(&build_file, source, package, Some(&state))?;
+        let rules = state.rules.into_inner();
+        let by_name = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.label.name.clone(), i))
+            .collect();
         let rules = Rc::new(PackageRules {
             build_file,
-            rules: state.rules.into_inner(),
+            rules,
+            by_name,
         });
         self.packages
             .borrow_mut()
@@ -133,24 +150,20 @@ impl<'w> Loader<'w> {
         Ok(rules)
     }
 
-    /// The rule named by `label`; `from` is the referencing location.
-    pub fn rule(&self, label: &Label, from: Option<&Loc>) -> Result<Rule> {
+    /// The rule named by `label`, referenced at `from` as a `what`
+    /// ("device", "key", ...), which unknown-label errors name.
+    pub fn rule(&self, label: &Label, from: Option<&Loc>, what: &str) -> Result<Rule> {
         let package = self.package(&label.package(), from)?;
-        package
-            .rules
-            .iter()
-            .find(|r| r.label.name == label.name)
-            .cloned()
-            .ok_or_else(|| {
-                let msg = format!(
-                    "unknown target `{label}`: {} declares no `{}`",
-                    package.build_file, label.name
-                );
-                match from {
-                    Some(loc) => Error::at(loc, msg),
-                    None => Error::user(msg),
-                }
-            })
+        package.get(&label.name).cloned().ok_or_else(|| {
+            let msg = format!(
+                "unknown {what} `{label}`: {} declares no `{}`",
+                package.build_file, label.name
+            );
+            match from {
+                Some(loc) => Error::at(loc, msg),
+                None => Error::user(msg),
+            }
+        })
     }
 
     /// Evaluates one file. BUILD files pass `state` to collect their rules;

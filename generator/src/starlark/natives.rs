@@ -7,6 +7,7 @@
 //! [`PackageState`] of the BUILD file being evaluated.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -35,6 +36,8 @@ pub struct PackageState {
     pub build_file: String,
     /// Rules recorded so far, in call order.
     pub rules: RefCell<Vec<Rule>>,
+    /// Names taken so far, with the index of their rule.
+    pub names: RefCell<HashMap<String, usize>>,
 }
 
 fn state<'a>(eval: &Evaluator<'_, 'a, '_>, what: &str) -> anyhow::Result<&'a PackageState> {

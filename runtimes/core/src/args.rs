@@ -40,6 +40,9 @@ impl Kind {
     }
 }
 
+/// Extra validation of a value: `Err` holds one line of cause.
+pub type Check = fn(&str) -> Result<(), String>;
+
 /// A declared runtime argument.
 #[derive(Debug)]
 pub struct Spec {
@@ -56,7 +59,7 @@ pub struct Spec {
     /// Label of the device that declares it.
     pub owner: &'static str,
     /// Extra validation of the value, if the declaration names one.
-    pub check: Option<fn(&str) -> Result<(), String>>,
+    pub check: Option<Check>,
 }
 
 /// Parsed values, one per spec.

@@ -45,7 +45,7 @@ impl PosixClock {
 impl mirage_types::PosixClock for PosixClock {
     fn now_d_ps(&self) -> (i64, u64) {
         let ts = gettime(libc::CLOCK_REALTIME);
-        let secs = ts.tv_sec as i64;
+        let secs = ts.tv_sec;
         let days = secs.div_euclid(86_400);
         let ps = secs.rem_euclid(86_400) as u64 * 1_000_000_000_000 + ts.tv_nsec as u64 * 1_000;
         (days, ps)
