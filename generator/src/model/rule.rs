@@ -86,6 +86,23 @@ impl AttrType {
     }
 }
 
+/// The type of `v`, naming the first offending entry of a collection.
+fn describe_actual(v: &AttrValue) -> String {
+    let scalar = |v: &AttrValue| !matches!(v, AttrValue::Str(_) | AttrValue::Select(_));
+    match v {
+        AttrValue::List(items) => match items.iter().find(|i| scalar(i)) {
+            Some(bad) => format!("a list containing {}", bad.type_name()),
+            None => "list".to_owned(),
+        },
+        AttrValue::Dict(entries) => match entries.iter().find(|(k, v)| scalar(k) || scalar(v)) {
+            Some((AttrValue::Str(k), bad)) => format!("a dict whose `{k}` is {}", bad.type_name()),
+            Some((k, _)) => format!("a dict with a {} key", k.type_name()),
+            None => "dict".to_owned(),
+        },
+        other => other.type_name().to_owned(),
+    }
+}
+
 /// One attribute of a rule kind.
 pub struct AttrSpec {
     /// Keyword name.
@@ -194,7 +211,7 @@ impl RuleKind {
                 return Err(format!(
                     "{f}() attribute `{name}` must be {}, got {}",
                     spec.ty.describe(),
-                    value.type_name()
+                    describe_actual(value)
                 ));
             }
         }

@@ -166,6 +166,17 @@ impl<'w> Loader<'w> {
         })
     }
 
+    /// Evaluates the .bzl file `label` (and what it loads), as a `load()`
+    /// from the command line would.
+    pub fn load_bzl(&self, label: &Label) -> Result<()> {
+        let from = Loc {
+            file: "<command line>".into(),
+            line: 1,
+            col: 1,
+        };
+        self.bzl(label, &from).map(drop)
+    }
+
     /// Evaluates one file. BUILD files pass `state` to collect their rules;
     /// .bzl files return their frozen module.
     fn eval(

@@ -1,0 +1,171 @@
+//! Every example, built and run on unix through the CLI.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{mirage, mirage_ok, repo};
+
+/// `[timestamp]: [LEVEL] [source] message` lines, as MirageOS prints them.
+fn log_messages(stdout: &str, level: &str, source: &str) -> Vec<String> {
+    let marker = format!(": [{level}] [{source}] ");
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let (stamp, msg) = l.split_once(&marker)?;
+            let ok = stamp.len() == 25 && stamp.ends_with("-00:00") && stamp.as_bytes()[10] == b'T';
+            ok.then(|| msg.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn noop_starts_and_stops_silently() {
+    let out = mirage_ok(&repo(), &["run", "-t", "unix", "//examples/noop:noop"]);
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn hello_logs_hello_four_times_a_second_apart() {
+    let build = mirage_ok(&repo(), &["build", "-t", "unix", "//examples/hello:hello"]);
+    let image = build
+        .stdout
+        .lines()
+        .last()
+        .expect("build prints the image path last");
+    assert!(
+        image.ends_with("mirage-out/examples/hello/hello/dist/hello"),
+        "{image}"
+    );
+    assert!(std::path::Path::new(image).is_file());
+
+    let start = Instant::now();
+    let out = mirage_ok(&repo(), &["run", "-t", "unix", "//examples/hello:hello"]);
+    let elapsed = start.elapsed();
+    assert_eq!(
+        log_messages(&out.stdout, "INFO", "application"),
+        vec!["hello"; 4],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().count(), 4, "{}", out.stdout);
+    // Three sleeps of one second separate the four lines.
+    assert!(elapsed >= Duration::from_secs(3), "{elapsed:?}");
+
+    let quiet = mirage_ok(
+        &repo(),
+        &[
+            "run",
+            "-t",
+            "unix",
+            "//examples/hello:hello",
+            "--",
+            "-l",
+            "*:warning",
+        ],
+    );
+    assert_eq!(quiet.stdout, "", "-l *:warning hides info lines");
+
+    let bad = mirage(
+        &repo(),
+        &[
+            "run",
+            "-t",
+            "unix",
+            "//examples/hello:hello",
+            "--",
+            "--logs=*:loud",
+        ],
+    );
+    assert_eq!(bad.code, 64, "{bad:?}");
+    assert!(
+        bad.stdout
+            .contains("option --logs: unknown log level `loud`"),
+        "{}",
+        bad.stdout
+    );
+}
+
+#[test]
+fn hello_key_says_the_runtime_argument() {
+    let label = "//examples/hello-key:hello_key";
+    let out = mirage_ok(&repo(), &["run", "-t", "unix", label, "--", "--hello=Hola"]);
+    assert_eq!(
+        log_messages(&out.stdout, "INFO", "application"),
+        vec!["Hola"; 4],
+        "{}",
+        out.stdout
+    );
+
+    let default = mirage_ok(
+        &repo(),
+        &["run", "-t", "unix", label, "--", "-l", "application:info"],
+    );
+    assert_eq!(
+        log_messages(&default.stdout, "INFO", "application"),
+        vec!["Hello World!"; 4]
+    );
+
+    let help = mirage(&repo(), &["run", "-t", "unix", label, "--", "--help"]);
+    assert_eq!(help.code, 63, "--help exits 63: {help:?}");
+    assert!(
+        help.stdout
+            .contains("--hello=STRING (default: Hello World!)"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        help.stdout.contains("-l STRING, --logs=STRING"),
+        "{}",
+        help.stdout
+    );
+
+    let bad = mirage(&repo(), &["run", "-t", "unix", label, "--", "--bye=Ciao"]);
+    assert_eq!(bad.code, 64, "a bad argument exits 64: {bad:?}");
+    assert!(
+        bad.stdout.starts_with("hello_key: unknown option `--bye`"),
+        "{}",
+        bad.stdout
+    );
+}
+
+#[test]
+fn choice_follows_the_reporter_key_and_remembers_it() {
+    let label = "//examples/choice:choice";
+    let on = mirage_ok(&repo(), &["run", "-t", "unix", label]);
+    assert_eq!(
+        log_messages(&on.stdout, "INFO", "application"),
+        vec!["the reporter is on"]
+    );
+    assert!(
+        on.stdout
+            .ends_with("//examples/choice:choice on unix with reporter=console\n"),
+        "{}",
+        on.stdout
+    );
+
+    let off = mirage_ok(&repo(), &["run", "-t", "unix", label, "--reporter=none"]);
+    assert_eq!(
+        off.stdout,
+        "//examples/choice:choice on unix with reporter=none\n"
+    );
+    let help = mirage(&repo(), &["run", label, "--", "--help"]);
+    assert!(
+        !help.stdout.contains("--logs"),
+        "no reporter, no -l: {}",
+        help.stdout
+    );
+
+    // No -t and no keys: the recorded configuration is reused.
+    let keys = mirage_ok(&repo(), &["query", "keys", label]);
+    assert_eq!(keys.stdout, "--reporter=none\n");
+    let again = mirage_ok(&repo(), &["run", label]);
+    assert_eq!(
+        again.stdout,
+        "//examples/choice:choice on unix with reporter=none\n"
+    );
+
+    mirage_ok(&repo(), &["configure", "-t", "unix", label]);
+    assert_eq!(
+        mirage_ok(&repo(), &["query", "keys", label]).stdout,
+        "--reporter=console (default)\n"
+    );
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `mirage` binary on real BUILD files, real
+//! cargo builds and real unikernel processes. Each test asserts what a user
+//! sees: exit codes, messages with their file:line, console output.
+
+mod describe;
+mod errors;
+mod examples_unix;
+mod external;
+mod golden;
+mod starlark_files;
+mod support;

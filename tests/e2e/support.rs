@@ -1,0 +1,118 @@
+//! Shared helpers: running `mirage`, temporary workspaces, golden files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The rules_mirage checkout under test.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("generator/ has a parent")
+        .to_path_buf()
+}
+
+/// Cargo target directory for unikernels built by the tests. It is not
+/// the one `cargo test` holds locked, or nested builds would wait forever.
+pub fn unikernel_target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/e2e-HASH -> target
+    exe.ancestors()
+        .nth(3)
+        .expect("test binary lives in target/<profile>/deps")
+        .join("e2e-unikernels")
+}
+
+/// What a finished command showed.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// `mirage ARGS` in `cwd`, with rules_mirage from this checkout.
+pub fn mirage(cwd: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args(args)
+        .current_dir(cwd)
+        .env("MIRAGE_HOME", repo())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .output()
+        .expect("run mirage");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Like [`mirage`], asserting exit code 0.
+pub fn mirage_ok(cwd: &Path, args: &[&str]) -> Output {
+    let out = mirage(cwd, args);
+    assert_eq!(
+        out.code, 0,
+        "mirage {args:?} failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// A fresh workspace outside the repository.
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("mirage-ws-")
+        .tempdir()
+        .expect("temp dir");
+    std::fs::write(
+        dir.path().join("WORKSPACE.bazel"),
+        "workspace(name = \"test\")\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Compares `actual` with the golden file `path` (relative to tests/);
+/// `MIRAGE_BLESS=1` rewrites it instead.
+pub fn golden(path: &str, actual: &str) {
+    let file = repo().join("tests").join(path);
+    if std::env::var_os("MIRAGE_BLESS").is_some() {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with MIRAGE_BLESS=1 to create it)",
+            file.display()
+        )
+    });
+    assert_eq!(
+        expected,
+        actual,
+        "{} differs (MIRAGE_BLESS=1 updates it)",
+        file.display()
+    );
+}
+
+/// Copies a directory tree, turning `NAME.in` files into `NAME` with
+/// `@RULES_MIRAGE@` replaced by the checkout's path.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let src = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(to.join(&name)).unwrap();
+            copy_tree(&src, &to.join(&name));
+        } else if let Some(stem) = name.strip_suffix(".in") {
+            let text = std::fs::read_to_string(&src).unwrap();
+            let text = text.replace("@RULES_MIRAGE@", &repo().display().to_string());
+            std::fs::write(to.join(stem), text).unwrap();
+        } else {
+            std::fs::copy(&src, to.join(&name)).unwrap();
+        }
+    }
+}
