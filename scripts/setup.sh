@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what rules_mirage needs on a Debian machine and says what it
+# installs. Sourced by the other scripts; safe to run again.
+set -euo pipefail
+
+need_apt=()
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+if ((${#need_apt[@]})); then
+    echo "setup: installing Debian packages: ${need_apt[*]}"
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo is missing: install the Rust toolchain pinned in rust-toolchain.toml" >&2
+    exit 1
+fi
+# One cargo target directory for the generator, the tests and every unikernel.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target}"
