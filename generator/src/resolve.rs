@@ -433,9 +433,11 @@ impl Resolver<'_> {
             .map(|l| self.graph.crates[l].clone())
             .chain(platform)
             .collect();
+        let own = self.graph.crates[&unikernel.device.label].clone();
+        crates.retain(|c| c.dir != own.dir);
         crates.sort_by(|a, b| a.package_name.cmp(&b.package_name));
         crates.dedup_by(|a, b| a.dir == b.dir);
-        crates.insert(0, self.graph.crates[&unikernel.device.label].clone());
+        crates.insert(0, own);
         Ok(Resolved {
             label: unikernel.device.label.clone(),
             loc: unikernel.device.loc.clone(),

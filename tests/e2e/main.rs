@@ -8,4 +8,5 @@ mod examples_unix;
 mod external;
 mod golden;
 mod starlark_files;
+mod stdlib;
 mod support;
