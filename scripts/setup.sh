@@ -5,6 +5,10 @@ set -euo pipefail
 
 need_apt=()
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
+# Solo5's spt tender links libseccomp.
+[ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -17,6 +17,8 @@ pub struct File {
     pub contents: Vec<u8>,
     /// Whether to mark it executable.
     pub executable: bool,
+    /// Whether this is a symbolic link; `contents` is then its target.
+    pub symlink: bool,
     /// A starting point the build may update (Cargo.lock): only its
     /// presence counts when deciding whether the output is current. Its
     /// provenance belongs in another, compared file.
@@ -58,6 +60,9 @@ impl Plan {
             let path = self.dir.join(&f.path);
             if f.seed {
                 path.is_file()
+            } else if f.symlink {
+                std::fs::read_link(path)
+                    .is_ok_and(|t| t.as_os_str().as_encoded_bytes() == f.contents)
             } else {
                 std::fs::read(path).is_ok_and(|c| c == f.contents)
             }
@@ -81,6 +86,12 @@ impl Plan {
             let path = tmp.path().join(&f.path);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
+            }
+            if f.symlink {
+                let target = String::from_utf8_lossy(&f.contents).into_owned();
+                std::os::unix::fs::symlink(&target, &path)
+                    .io_context(|| format!("link {}", path.display()))?;
+                continue;
             }
             std::fs::write(&path, &f.contents)
                 .io_context(|| format!("write {}", path.display()))?;
@@ -110,6 +121,19 @@ impl Plan {
     }
 }
 
+/// Writes `contents` to `path` through a temporary file and a rename.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .io_context(|| format!("create a file in {}", dir.display()))?;
+    std::fs::write(tmp.path(), contents)
+        .io_context(|| format!("write {}", tmp.path().display()))?;
+    tmp.persist(path)
+        .map_err(|e| crate::error::Error::system(format!("write {}: {e}", path.display())))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +145,7 @@ mod tests {
                 path: "a/main.rs".into(),
                 contents: text.as_bytes().to_vec(),
                 executable: false,
+                symlink: false,
                 seed: false,
             }],
         }

@@ -7,8 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use mirage_toolchain_solo5::{cache_root, Toolchain};
+
 use crate::action::Plan;
 use crate::error::{Error, IoContext, Result};
+use crate::model::target::{Family, Target};
 use crate::render::image_name;
 use crate::resolve::Resolved;
 use crate::workspace::Workspace;
@@ -56,10 +59,92 @@ pub fn build(ws: &Workspace, r: &Resolved, plan: &Plan, verbose: bool) -> Result
             r.label, r.target
         )));
     }
-    let built = target_dir.join("release").join(&r.label.name);
     let image = plan.dir.join("dist").join(image_name(r));
-    install(&built, &image)?;
+    match r.target.family() {
+        Family::Unix => install(&target_dir.join("release").join(&r.label.name), &image)?,
+        Family::Solo5 => {
+            let lib = target_dir
+                .join("release")
+                .join(format!("lib{}_{}.a", r.label.name, r.target));
+            link(ws, r, plan, &lib, &image)?;
+        }
+    }
     Ok(image)
+}
+
+/// The Solo5 toolchain, built on first use.
+pub fn solo5_toolchain(ws: &Workspace) -> Result<Toolchain> {
+    Toolchain::ensure(&ws.home, &cache_root(), |msg| eprintln!("mirage: {msg}"))
+        .map_err(Error::system)
+}
+
+/// The Solo5 ABI of a target's bindings (qubes runs xen images).
+pub fn solo5_abi(target: Target) -> &'static str {
+    match target {
+        Target::Qubes => "xen",
+        other => other.name(),
+    }
+}
+
+/// Links the staticlib with the target's bindings and the manifest:
+/// `solo5-elftool gen-manifest`, the manifest compiled freestanding, then
+/// `ld` with the target's linker script.
+fn link(ws: &Workspace, r: &Resolved, plan: &Plan, lib: &Path, image: &Path) -> Result<()> {
+    let toolchain = solo5_toolchain(ws)?;
+    let abi = solo5_abi(r.target);
+    let work = tempfile::Builder::new()
+        .prefix(".link-")
+        .tempdir_in(&plan.dir)
+        .io_context(|| format!("create a directory in {}", plan.dir.display()))?;
+    let dir = work.path();
+    tool(
+        Command::new(toolchain.elftool())
+            .arg("gen-manifest")
+            .arg(plan.dir.join("manifest.json"))
+            .arg("manifest.c")
+            .current_dir(dir),
+    )?;
+    // -g0: no debug info, so no build path ends up in the image.
+    tool(
+        Command::new(toolchain.cc())
+            .args(["-g0", "-c", "manifest.c", "-o", "manifest.o"])
+            .current_dir(dir),
+    )?;
+    let out = dir.join("image");
+    tool(
+        Command::new("ld")
+            .args([
+                "-nostdlib",
+                "-static",
+                "-z",
+                "max-page-size=0x1000",
+                "--build-id=none",
+                "-T",
+            ])
+            .arg(toolchain.linker_script(abi))
+            .arg(toolchain.bindings(abi))
+            .arg("manifest.o")
+            .arg(lib)
+            .arg("-o")
+            .arg(&out)
+            .current_dir(dir),
+    )?;
+    install(&out, image)
+}
+
+/// Runs a toolchain command; its failure is the machine's, not the user's.
+fn tool(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{:?}", cmd.get_program());
+    let out = cmd.output().io_context(|| format!("run {shown}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::system(format!(
+            "{shown} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
 }
 
 /// Copies `from` to `to` through a temporary file, so `to` is never partial.

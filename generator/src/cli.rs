@@ -9,8 +9,8 @@ use crate::config::Configuration;
 use crate::error::{Error, IoContext, Result};
 use crate::graph::{platform_crates, Graph};
 use crate::label::{Label, Package};
-use crate::model::target::Family;
-use crate::render::{out_dir, relative};
+use crate::model::target::{Family, Target};
+use crate::render::{relative, unikernel_dir};
 use crate::resolve::{resolve, Resolved};
 use crate::starlark::Loader;
 use crate::workspace::Workspace;
@@ -167,7 +167,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             if dry_run {
                 print!("{}", plan.dry_run());
             } else {
-                plan.commit()?;
+                commit(&ws, &r, &plan)?;
                 eprintln!(
                     "mirage: configured {} for {} in {}",
                     r.label,
@@ -179,7 +179,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
         }
         Command::Build { sel, verbose } => {
             let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
-            plan.commit()?;
+            commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
             println!("{}", image.display());
             Ok(0)
@@ -190,17 +190,20 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             runtime_args,
         } => {
             let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
-            plan.commit()?;
+            commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
-            run(&r, &image, &runtime_args)
+            run(&ws, &r, &image, &runtime_args)
         }
         Command::Describe { sel, dot, eval } => {
             let label = parse_label(&ws, &cwd, &sel.label)?;
             let loader = Loader::new(&ws)?;
             let graph = Graph::load(&loader, &label)?;
             let text = if eval {
-                let config =
-                    Configuration::choose(sel.target.as_deref(), keys, &out_dir(&ws, &label))?;
+                let config = Configuration::choose(
+                    sel.target.as_deref(),
+                    keys,
+                    &unikernel_dir(&ws, &label),
+                )?;
                 let target = config.target(&graph.unikernel().device.loc)?;
                 let platform = platform_crates(&loader, target)?;
                 let r = resolve(&graph, target, &config.keys, platform)?;
@@ -224,7 +227,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
         }
         Command::Clean { label } => {
             let dir = match label {
-                Some(l) => out_dir(&ws, &parse_label(&ws, &cwd, &l)?),
+                Some(l) => unikernel_dir(&ws, &parse_label(&ws, &cwd, &l)?),
                 None => ws.out_root(),
             };
             if dir.exists() {
@@ -234,6 +237,19 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Writes the plan, then records its configuration as the unikernel's
+/// current one.
+fn commit(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<()> {
+    plan.commit()?;
+    let context = plan
+        .file("context.json")
+        .expect("every plan records its configuration");
+    crate::action::write_atomically(
+        &unikernel_dir(ws, &r.label).join("context.json"),
+        &context.contents,
+    )
 }
 
 /// A label from the command line; relative ones are in the cwd's package.
@@ -259,7 +275,7 @@ fn configure(
     keys: BTreeMap<String, String>,
 ) -> Result<(Resolved, Plan)> {
     let label = parse_label(ws, cwd, &sel.label)?;
-    let config = Configuration::choose(sel.target.as_deref(), keys, &out_dir(ws, &label))?;
+    let config = Configuration::choose(sel.target.as_deref(), keys, &unikernel_dir(ws, &label))?;
     let loader = Loader::new(ws)?;
     let graph = Graph::load(&loader, &label)?;
     let target = config.target(&graph.unikernel().device.loc)?;
@@ -321,22 +337,79 @@ fn query(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
     })
 }
 
-/// Runs a unix image, forwarding its exit code.
-fn run(r: &Resolved, image: &Path, runtime_args: &[String]) -> Result<i32> {
-    match r.target.family() {
-        Family::Unix => {
-            let status = std::process::Command::new(image)
-                .args(runtime_args)
-                .status()
-                .io_context(|| format!("run {}", image.display()))?;
-            use std::os::unix::process::ExitStatusExt;
-            Ok(status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+/// Runs an image: directly on unix, under its tender on spt and hvt, under
+/// QEMU on virtio. Returns the unikernel's exit code.
+fn run(ws: &Workspace, r: &Resolved, image: &Path, runtime_args: &[String]) -> Result<i32> {
+    let mut cmd = match r.target {
+        Target::Unix => std::process::Command::new(image),
+        Target::Spt | Target::Hvt => {
+            let mut cmd =
+                std::process::Command::new(build::solo5_toolchain(ws)?.tender(r.target.name()));
+            cmd.arg(image);
+            cmd
         }
-        Family::Solo5 => Err(Error::at(
-            &r.loc,
-            format!("running target {} is not supported yet", r.target),
-        )),
+        Target::Virtio => return run_virtio(image, runtime_args),
+        Target::Muen | Target::Xen | Target::Qubes => {
+            return Err(Error::at(
+                &r.loc,
+                format!(
+                    "{} images cannot run on this host; boot {} on a {} host",
+                    r.target,
+                    image.display(),
+                    r.target
+                ),
+            ))
+        }
+    };
+    let status = cmd
+        .args(runtime_args)
+        .status()
+        .io_context(|| format!("run {}", image.display()))?;
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// QEMU's exit status when a Solo5 guest calls `solo5_exit`, whatever the
+/// guest's status (Solo5's virtio bindings always write 41 to
+/// isa-debug-exit).
+const QEMU_SOLO5_EXIT: i32 = 83;
+
+/// Boots a virtio image under QEMU (TCG), echoing the console. The guest's
+/// exit status is read from the bindings' `solo5_exit(N)` line.
+fn run_virtio(image: &Path, runtime_args: &[String]) -> Result<i32> {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new("qemu-system-x86_64")
+        .args(render::QEMU_ARGS)
+        .arg("-kernel")
+        .arg(image)
+        .arg("-append")
+        .arg(runtime_args.join(" "))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .io_context(|| "run qemu-system-x86_64 (Debian package qemu-system-x86)".to_owned())?;
+    let mut guest_status = None;
+    let stdout = std::io::stdout();
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line.io_context(|| "read QEMU's console".to_owned())?;
+        if let Some(n) = line
+            .strip_prefix("Solo5: solo5_exit(")
+            .and_then(|l| l.strip_suffix(") called"))
+        {
+            guest_status = n.parse().ok();
+        } else if line == "Solo5: solo5_abort() called" {
+            guest_status = Some(255);
+        }
+        let _ = writeln!(stdout.lock(), "{line}");
     }
+    let status = exit_code(child.wait().io_context(|| "wait for QEMU".to_owned())?);
+    Ok(match (status, guest_status) {
+        (QEMU_SOLO5_EXIT, Some(code)) => code,
+        _ => status,
+    })
 }

@@ -38,11 +38,11 @@ impl Configuration {
     }
 
     /// The configuration to use: the command line's if it says anything,
-    /// else the one recorded in `out_dir`, else unix with default keys.
+    /// else the one recorded in `dir` (the unikernel's directory), else unix with default keys.
     pub fn choose(
         target: Option<&str>,
         keys: BTreeMap<String, String>,
-        out_dir: &Path,
+        dir: &Path,
     ) -> Result<Configuration> {
         if let Some(t) = target {
             return Ok(Configuration {
@@ -56,12 +56,12 @@ impl Configuration {
                 keys,
             });
         }
-        match std::fs::read_to_string(out_dir.join("context.json")) {
+        match std::fs::read_to_string(dir.join("context.json")) {
             Ok(text) => {
                 let rec: Recorded = serde_json::from_str(&text).map_err(|e| {
                     Error::user(format!(
                         "{}: unreadable recorded configuration: {e}; run mirage configure",
-                        out_dir.display()
+                        dir.display()
                     ))
                 })?;
                 Ok(Configuration {

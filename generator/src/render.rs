@@ -14,33 +14,46 @@ use tera::{Context, Tera};
 use crate::action::{File, Plan};
 use crate::error::{Error, IoContext, Result};
 use crate::label::Label;
-use crate::model::target::Family;
+use crate::model::target::{Family, Target};
 use crate::resolve::{Instance, KeyValue, Resolved};
 use crate::workspace::Workspace;
 
 /// The generator's version, written into generated headers.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "main_unix.rs.tera",
-        include_str!("../templates/main_unix.rs.tera"),
-    ),
-    ("start.rs.tera", include_str!("../templates/start.rs.tera")),
-    (
-        "Cargo.toml.tera",
-        include_str!("../templates/Cargo.toml.tera"),
-    ),
-    ("run.sh.tera", include_str!("../templates/run.sh.tera")),
-];
+/// Templates by name, compiled in from `generator/templates/`.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
 
-/// The output directory of a unikernel: `mirage-out/<package>/<name>`.
-pub fn out_dir(ws: &Workspace, label: &Label) -> PathBuf {
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "header.rs.tera",
+    "statics.rs.tera",
+    "start.rs.tera",
+    "main_unix.rs.tera",
+    "main_solo5.rs.tera",
+    "Cargo.toml.tera",
+    "run.sh.tera",
+    "xl.tera",
+    "libvirt.xml.tera",
+);
+
+/// The directory of a unikernel's outputs, `mirage-out/<package>/<name>`,
+/// holding the recorded configuration (`context.json`) and one directory
+/// per target, so that images for several targets build side by side.
+pub fn unikernel_dir(ws: &Workspace, label: &Label) -> PathBuf {
     let mut dir = ws.out_root();
     if let Some(repo) = &label.repo {
         dir = dir.join("external").join(repo);
     }
     dir.join(&label.package).join(&label.name)
+}
+
+/// The generated files and image of a unikernel for one target.
+pub fn out_dir(ws: &Workspace, label: &Label, target: Target) -> PathBuf {
+    unikernel_dir(ws, label).join(target.name())
 }
 
 /// The image file name: the label's name, with `.TARGET` off unix.
@@ -92,7 +105,7 @@ pub fn regenerate_command(r: &Resolved) -> String {
 
 /// Renders every generated file of `r`.
 pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
-    let dir = out_dir(ws, &r.label);
+    let dir = out_dir(ws, &r.label, r.target);
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())
         .map_err(|e| Error::system(format!("templates: {e:?}")))?;
@@ -135,7 +148,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         .map(|c| CrateView {
             lib_name: c.lib_name.clone(),
             package_name: c.package_name.clone(),
-            path: relative(&dir, &c.dir),
+            path: crate_path(ws, &dir, &c.dir),
         })
         .collect();
     let program = r.label.name.clone();
@@ -156,51 +169,115 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         "package",
         &format!("mirage-{}-{}", program.replace('_', "-"), r.target),
     );
+    let (family, main_template) = match r.target.family() {
+        Family::Unix => ("unix", "main_unix.rs.tera"),
+        Family::Solo5 => ("solo5", "main_solo5.rs.tera"),
+    };
+    ctx.insert("family", family);
+    ctx.insert("memory", &MEMORY_MIB);
+    ctx.insert("qemu_args", &QEMU_ARGS.join(" "));
+    let lock_path = ws.home.join("Cargo.lock");
+    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
+    if r.target.family() == Family::Solo5 {
+        let key = mirage_toolchain_solo5::key(&String::from_utf8_lossy(&lock))
+            .map_err(|e| Error::system(format!("{}: {e}", lock_path.display())))?;
+        ctx.insert("toolchain_key", &key);
+    }
     let run = |name: &str| {
         tera.render(name, &ctx)
             .map_err(|e| Error::system(format!("rendering {name}: {e:?}")))
     };
-    let main_template = match r.target.family() {
-        Family::Unix => "main_unix.rs.tera",
-        Family::Solo5 => {
-            return Err(Error::at(
-                &r.loc,
-                format!(
-                    "target `{}` is not supported by this version of rules_mirage yet",
-                    r.target
-                ),
-            ))
-        }
-    };
-    let lock_path = ws.home.join("Cargo.lock");
-    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
     let file = |path: &str, contents: String| File {
         path: path.to_owned(),
         contents: contents.into_bytes(),
         executable: path.ends_with(".sh"),
+        symlink: false,
         seed: false,
     };
     let lock_sha256 = hex(&Sha256::digest(&lock));
-    Ok(Plan {
-        dir,
-        files: vec![
-            file("main.rs", run(main_template)?),
-            file("Cargo.toml", run("Cargo.toml.tera")?),
-            File {
-                path: "Cargo.lock".into(),
-                contents: lock,
-                executable: false,
-                seed: true,
-            },
-            file("run.sh", run("run.sh.tera")?),
-            file("context.json", context_json(r, &lock_sha256)),
-        ],
-    })
+    let mut files = vec![
+        file("main.rs", run(main_template)?),
+        file("Cargo.toml", run("Cargo.toml.tera")?),
+        File {
+            path: "Cargo.lock".into(),
+            contents: lock,
+            executable: false,
+            symlink: false,
+            seed: true,
+        },
+        file("run.sh", run("run.sh.tera")?),
+        file("context.json", context_json(r, &lock_sha256)),
+    ];
+    files.push(File {
+        path: WORKSPACE_LINK.to_owned(),
+        contents: relative(&dir, &ws.root).into_bytes(),
+        executable: false,
+        symlink: true,
+        seed: false,
+    });
+    if r.target.family() == Family::Solo5 {
+        files.push(file("manifest.json", manifest_json()));
+    }
+    match r.target {
+        Target::Xen | Target::Qubes => {
+            ctx.insert("kernel", &format!("dist/{}", image_name(r)));
+            ctx.insert("cmdline", "");
+            let xl = tera
+                .render("xl.tera", &ctx)
+                .map_err(|e| Error::system(format!("rendering xl: {e:?}")))?;
+            ctx.insert("kernel", "@KERNEL@");
+            ctx.insert("cmdline", "@CMDLINE@");
+            let xl_in = tera
+                .render("xl.tera", &ctx)
+                .map_err(|e| Error::system(format!("rendering xl: {e:?}")))?;
+            files.push(file(&format!("{program}.xl"), xl));
+            files.push(file(&format!("{program}.xl.in"), xl_in));
+        }
+        Target::Virtio => files.push(file(
+            &format!("{program}.virtio.xml"),
+            run("libvirt.xml.tera")?,
+        )),
+        _ => {}
+    }
+    Ok(Plan { dir, files })
+}
+
+/// Memory given to a guest by the generated xl and libvirt files, in MiB.
+const MEMORY_MIB: u32 = 128;
+
+/// QEMU flags that boot a virtio image here: TCG with a CPU Solo5 supports,
+/// the serial console on stdio, and `isa-debug-exit` so `solo5_exit` ends
+/// QEMU (always with status 83).
+pub const QEMU_ARGS: &[&str] = &[
+    "-cpu",
+    "Westmere",
+    "-m",
+    "128",
+    "-nodefaults",
+    "-no-acpi",
+    "-display",
+    "none",
+    "-serial",
+    "stdio",
+    "-device",
+    "isa-debug-exit",
+];
+
+/// The Solo5 manifest: the NET_BASIC and BLOCK_BASIC devices of the image.
+fn manifest_json() -> String {
+    let manifest = serde_json::json!({
+        "type": "solo5.manifest",
+        "version": 1,
+        "devices": [],
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).expect("plain data serialises");
+    text.push('\n');
+    text
 }
 
 /// The recorded configuration, like mirage's `mirage/context`: what
 /// `build`, `run` and `query` reuse when given no `-t`.
-fn context_json(r: &Resolved, lock_sha256: &str) -> String {
+pub fn context_json(r: &Resolved, lock_sha256: &str) -> String {
     #[derive(Serialize)]
     struct Context<'a> {
         label: String,
@@ -335,6 +412,25 @@ pub fn connect(r: &Resolved, d: &Instance) -> Result<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The symbolic link, in the output directory, to the workspace root.
+///
+/// Cargo derives a path dependency's `-C metadata`, and so rustc's symbol
+/// hashes and code layout, from its path: relative when it lies inside the
+/// building workspace, absolute otherwise. Reaching the workspace's crates
+/// through this link keeps them inside, so two checkouts build identical
+/// images. A separate rules_mirage checkout is named by its real path, as
+/// users' own Cargo manifests name it.
+const WORKSPACE_LINK: &str = "workspace";
+
+/// How the generated manifest names the crate at `dir`.
+fn crate_path(ws: &Workspace, out: &Path, dir: &Path) -> String {
+    match dir.strip_prefix(&ws.root) {
+        Ok(rel) if rel.as_os_str().is_empty() => WORKSPACE_LINK.to_owned(),
+        Ok(rel) => format!("{WORKSPACE_LINK}/{}", rel.display()),
+        Err(_) => relative(out, dir),
+    }
 }
 
 /// Lower-case hexadecimal of `bytes`.

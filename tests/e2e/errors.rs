@@ -81,6 +81,7 @@ cases!(
     not_a_device,
     select_matches_nothing,
     syntax_error,
+    target_cannot_host_device,
     target_not_listed,
     type_mismatch,
     unknown_attribute,

@@ -32,7 +32,7 @@ fn hello_logs_hello_four_times_a_second_apart() {
         .last()
         .expect("build prints the image path last");
     assert!(
-        image.ends_with("mirage-out/examples/hello/hello/dist/hello"),
+        image.ends_with("mirage-out/examples/hello/hello/unix/dist/hello"),
         "{image}"
     );
     assert!(std::path::Path::new(image).is_file());

@@ -38,5 +38,5 @@ fn outside_workspace_builds_and_runs_a_user_device() {
         !main.contains(&repo().display().to_string()),
         "no absolute path of this machine:\n{main}"
     );
-    assert!(ws.path().join("mirage-out/app/app/dist/app").is_file());
+    assert!(ws.path().join("mirage-out/app/app/unix/dist/app").is_file());
 }

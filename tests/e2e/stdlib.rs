@@ -93,7 +93,7 @@ fn every_standard_device_works_on_unix() {
         "error: target unix has no Solo5 manifest\n"
     );
 
-    let run_sh = dir.join("mirage-out/app/app/run.sh");
+    let run_sh = dir.join("mirage-out/app/app/unix/run.sh");
     let direct = std::process::Command::new(&run_sh)
         .args(["-l", "quiet"])
         .output()

@@ -6,6 +6,7 @@
 //! Configure keys:
 //! - reporter = console (default)
 
+
 use mirage_runtime::args::{Spec, Values};
 use mirage_runtime::info::BuildInfo;
 use mirage_runtime::Platform as _;
@@ -21,7 +22,7 @@ static INFO: BuildInfo = BuildInfo {
 
 /// Runtime arguments of every device, in connection order; `--help` lists them.
 static RUNTIME_ARGS: &[Spec] = &[
-    // --logs: //rules_mirage/devices:logs (rules_mirage/devices/BUILD.bazel:57:1)
+    // --logs: //rules_mirage/devices:logs (rules_mirage/devices/BUILD.bazel:70:1)
     Spec {
         name: "logs",
         short: Some('l'),

@@ -7,6 +7,7 @@
 
 //! (none)
 
+
 use mirage_runtime::args::{Spec, Values};
 use mirage_runtime::info::BuildInfo;
 use mirage_runtime::Platform as _;

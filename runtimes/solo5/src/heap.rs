@@ -1,0 +1,43 @@
+//! The heap allocator, over the region Solo5 hands to the application.
+//!
+//! Invariant: [`Heap::init`] runs once, before the first allocation, with a
+//! region nothing else uses; the stack lives above it (see `STACK_SIZE`).
+//! The generated crate declares the `#[global_allocator]` static: lang
+//! items belong to the final image, not to this library.
+#![allow(unsafe_code)]
+
+use core::alloc::{GlobalAlloc, Layout};
+
+use linked_list_allocator::LockedHeap;
+
+/// A first-fit heap allocator for the image.
+pub struct Heap(LockedHeap);
+
+impl Heap {
+    /// An allocator with no memory yet.
+    pub const fn empty() -> Heap {
+        Heap(LockedHeap::empty())
+    }
+
+    /// Gives `size` bytes at `start` to the allocator.
+    ///
+    /// # Safety
+    /// See the module invariant.
+    pub unsafe fn init(&self, start: usize, size: usize) {
+        // SAFETY: the region is valid and unused (module invariant).
+        unsafe { self.0.lock().init(start as *mut u8, size) };
+    }
+}
+
+// SAFETY: delegates to `LockedHeap`, a correct `GlobalAlloc`.
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+}

@@ -1,0 +1,256 @@
+//! The Solo5 toolchain and targets: linker scripts, images that boot under
+//! the real tenders, ABIs, reproducibility.
+
+use crate::support::{golden, mirage, mirage_ok, repo};
+
+/// The toolchain, built (or found in the cache) from the pinned sources.
+pub fn toolchain() -> mirage_toolchain_solo5::Toolchain {
+    mirage_toolchain_solo5::Toolchain::ensure(&repo(), &mirage_toolchain_solo5::cache_root(), |m| {
+        eprintln!("{m}")
+    })
+    .expect("the Solo5 toolchain builds")
+}
+
+#[test]
+fn linker_scripts_match_upstream() {
+    let t = toolchain();
+    for target in mirage_toolchain_solo5::TARGETS {
+        let upstream = std::fs::read_to_string(t.upstream_linker_script(target)).unwrap();
+        let adapted = mirage_toolchain_solo5::adapt_linker_script(&upstream);
+        golden(
+            &format!("../toolchains/solo5/lds/solo5_{target}.lds"),
+            &adapted,
+        );
+    }
+}
+
+/// Console lines the unikernel printed, without Solo5's banner and log.
+fn app_lines(stdout: &str) -> Vec<&str> {
+    let banner_end = stdout
+        .find("Solo5:       heap")
+        .map_or(0, |i| i + stdout[i..].find('\n').unwrap_or(0) + 1);
+    stdout[banner_end..]
+        .lines()
+        .filter(|l| !l.starts_with("Solo5: "))
+        .collect()
+}
+
+/// The message of each `[INFO] [application]` log line.
+fn hellos(stdout: &str) -> Vec<&str> {
+    app_lines(stdout)
+        .into_iter()
+        .filter_map(|l| l.split_once(": [INFO] [application] ").map(|(_, m)| m))
+        .collect()
+}
+
+/// noop, hello and hello-key on a target whose images boot here.
+fn boot_examples(target: &str) {
+    let noop = mirage(&repo(), &["run", "-t", target, "//examples/noop:noop"]);
+    assert_eq!(noop.code, 0, "{noop:?}");
+    assert!(
+        noop.stdout.contains("Solo5: solo5_exit(0) called"),
+        "{}",
+        noop.stdout
+    );
+    assert!(app_lines(&noop.stdout).is_empty(), "{}", noop.stdout);
+
+    let hello = mirage(&repo(), &["run", "-t", target, "//examples/hello:hello"]);
+    assert_eq!(hello.code, 0, "{hello:?}");
+    assert_eq!(hellos(&hello.stdout), ["hello"; 4], "{}", hello.stdout);
+
+    let label = "//examples/hello-key:hello_key";
+    let hola = mirage(&repo(), &["run", "-t", target, label, "--", "--hello=Hola"]);
+    assert_eq!(hola.code, 0, "{hola:?}");
+    assert_eq!(hellos(&hola.stdout), ["Hola"; 4], "{}", hola.stdout);
+    let help = mirage(&repo(), &["run", "-t", target, label, "--", "--help"]);
+    assert_eq!(help.code, 63, "{help:?}");
+    assert!(
+        help.stdout
+            .contains("--hello=STRING (default: Hello World!)"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        help.stdout.contains("-l STRING, --logs=STRING"),
+        "{}",
+        help.stdout
+    );
+    let bad = mirage(&repo(), &["run", "-t", target, label, "--", "--bye"]);
+    assert_eq!(bad.code, 64, "{bad:?}");
+    assert!(
+        bad.stdout.contains("hello_key: unknown option `--bye`"),
+        "{}",
+        bad.stdout
+    );
+}
+
+#[test]
+fn examples_boot_on_spt() {
+    boot_examples("spt");
+}
+
+#[test]
+fn examples_boot_on_virtio() {
+    boot_examples("virtio");
+    let xml = std::fs::read_to_string(
+        repo().join("mirage-out/examples/hello/hello/virtio/hello.virtio.xml"),
+    )
+    .unwrap();
+    assert!(xml.contains("<kernel>dist/hello.virtio</kernel>"), "{xml}");
+}
+
+/// hvt images are built exactly as for production. Where the host's KVM
+/// executes SSE (probed, not guessed), they boot as on spt; on an emulating
+/// KVM, Solo5's SSE-free C test_hello boots instead, as a smoke test of the
+/// tender and KVM. The output says which path ran and why.
+#[test]
+fn hvt_boots_where_kvm_allows() {
+    use mirage_toolchain_solo5::HvtProbe;
+    let t = toolchain();
+    let work = tempfile::tempdir().unwrap();
+    let probe = t.probe_hvt(work.path()).expect("the SSE probe builds");
+    match &probe {
+        HvtProbe::Capable => {
+            println!("hvt: full suite: the probe image executed SSE under this host's KVM");
+            boot_examples("hvt");
+        }
+        HvtProbe::NoSse(why) => {
+            println!(
+                "hvt: smoke path: this host's KVM cannot execute SSE in a guest (probe: {why})"
+            );
+            for (label, name) in [
+                ("//examples/noop:noop", "noop"),
+                ("//examples/hello:hello", "hello"),
+                ("//examples/hello-key:hello_key", "hello_key"),
+            ] {
+                let image = mirage_ok(&repo(), &["build", "-t", "hvt", label]).stdout;
+                let image = image.lines().last().unwrap();
+                assert!(image.ends_with(&format!("{name}.hvt")), "{image}");
+                assert_eq!(query_abi(&t, image.as_ref()), "hvt");
+            }
+            let out = std::process::Command::new(t.tender("hvt"))
+                .arg(t.test_hello("hvt"))
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(stdout.contains("Hello, World"), "{stdout}");
+        }
+        HvtProbe::Unavailable(why) => panic!("hvt cannot run here: {why}"),
+    }
+}
+
+/// `solo5-elftool query-abi`'s target for an image.
+fn query_abi(t: &mirage_toolchain_solo5::Toolchain, image: &std::path::Path) -> String {
+    let out = std::process::Command::new(t.elftool())
+        .arg("query-abi")
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let abi: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    abi["target"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn muen_xen_and_qubes_images_link_with_their_abi() {
+    let t = toolchain();
+    for (target, abi) in [("muen", "muen"), ("xen", "xen"), ("qubes", "xen")] {
+        let out = mirage_ok(
+            &repo(),
+            &["build", "-t", target, "//examples/hello-key:hello_key"],
+        );
+        let image = out.stdout.lines().last().unwrap();
+        assert_eq!(query_abi(&t, image.as_ref()), abi, "{target}");
+        let run = mirage(
+            &repo(),
+            &["run", "-t", target, "//examples/hello-key:hello_key"],
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("{target} images cannot run on this host")),
+            "{}",
+            run.stderr
+        );
+    }
+    let xl = std::fs::read_to_string(
+        repo().join("mirage-out/examples/hello-key/hello_key/xen/hello_key.xl"),
+    )
+    .unwrap();
+    assert!(xl.contains("kernel = \"dist/hello_key.xen\""), "{xl}");
+    let xl_in = std::fs::read_to_string(
+        repo().join("mirage-out/examples/hello-key/hello_key/qubes/hello_key.xl.in"),
+    )
+    .unwrap();
+    assert!(xl_in.contains("kernel = \"@KERNEL@\""), "{xl_in}");
+    let manifest = mirage_ok(
+        &repo(),
+        &[
+            "query",
+            "manifest",
+            "-t",
+            "xen",
+            "//examples/hello-key:hello_key",
+        ],
+    )
+    .stdout;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["type"], "solo5.manifest");
+}
+
+/// Copies the checkout's sources (not its build output) to `to`.
+fn copy_checkout(to: &std::path::Path) {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git -cf - . | tar -C \"$2\" -xf -")
+        .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn spt_images_are_identical_from_two_checkouts() {
+    let a = tempfile::Builder::new()
+        .prefix("mirage-a-")
+        .tempdir()
+        .unwrap();
+    let b = tempfile::Builder::new()
+        .prefix("mirage-repro-b-")
+        .tempdir()
+        .unwrap();
+    let mut digests = Vec::new();
+    for dir in [a.path(), b.path()] {
+        copy_checkout(dir);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
+            .args(["build", "-t", "spt", "//examples/hello:hello"])
+            .current_dir(dir)
+            .env("MIRAGE_HOME", dir)
+            .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let image =
+            std::fs::read(dir.join("mirage-out/examples/hello/hello/spt/dist/hello.spt")).unwrap();
+        digests.push(mirage::render::hex(
+            &<sha2::Sha256 as sha2::Digest>::digest(&image),
+        ));
+    }
+    assert_eq!(
+        digests[0], digests[1],
+        "hello.spt differs between checkouts"
+    );
+}
