@@ -9,8 +9,11 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "tests"
-cargo test --workspace
+# The hvt test says which path it took (full suite or smoke) and why: show it.
+cargo test --workspace -- --skip solo5::hvt_boots_where_kvm_allows
+cargo test -p mirage --test e2e solo5::hvt_boots_where_kvm_allows -- --nocapture
 step "README hello"
 bash scripts/hello.sh | tee /tmp/rules_mirage-hello.out
 test "$(grep -c '\[INFO\] \[application\] hello$' /tmp/rules_mirage-hello.out)" -eq 4
-echo "1 passed, 0 failed: README hello"
+grep -q '^Solo5: solo5_exit(0) called$' /tmp/rules_mirage-hello.out
+echo "1 passed, 0 failed: README hello on spt"

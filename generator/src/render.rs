@@ -159,6 +159,22 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     ctx.insert("build_loc", &r.loc.to_string());
     ctx.insert("regenerate", &regenerate_command(r));
     ctx.insert("keys", &r.keys);
+    let mut key_lines: Vec<String> = r
+        .keys
+        .iter()
+        .map(|k| {
+            format!(
+                "- {} = {}{}",
+                k.name,
+                k.value,
+                if k.is_default { " (default)" } else { "" }
+            )
+        })
+        .collect();
+    if key_lines.is_empty() {
+        key_lines.push("(none)".to_owned());
+    }
+    ctx.insert("key_lines", &key_lines);
     ctx.insert("devices", &devices);
     ctx.insert("main", &main);
     ctx.insert("runtime_args", &runtime_args);

@@ -3,7 +3,8 @@
 use crate::support::{golden, mirage_ok, repo};
 
 fn check(label: &str, keys: &[&str], file: &str) {
-    let mut args = vec!["query", "main", "-t", "unix", label];
+    let target = file.split('.').nth(1).expect("files are NAME.TARGET...");
+    let mut args = vec!["query", "main", "-t", target, label];
     args.extend(keys);
     let first = mirage_ok(&repo(), &args).stdout;
     let second = mirage_ok(&repo(), &args).stdout;
@@ -41,5 +42,16 @@ fn choice_main_for_each_reporter() {
         "//examples/choice:choice",
         &["--reporter=none"],
         "choice.unix.reporter-none.main.rs",
+    );
+}
+
+#[test]
+fn solo5_mains() {
+    check("//examples/noop:noop", &[], "noop.spt.main.rs");
+    check("//examples/hello:hello", &[], "hello.spt.main.rs");
+    check(
+        "//examples/hello-key:hello_key",
+        &[],
+        "hello_key.virtio.main.rs",
     );
 }

@@ -66,7 +66,7 @@ fn every_standard_device_works_on_unix() {
     let files = mirage_ok(dir, &["query", "files", "//app:app"]).stdout;
     assert_eq!(
         files,
-        "main.rs\nCargo.toml\nCargo.lock\nrun.sh\ncontext.json\n"
+        "main.rs\nCargo.toml\nCargo.lock\nrun.sh\ncontext.json\nworkspace\n"
     );
     let keys = mirage_ok(dir, &["query", "keys", "//app:app"]).stdout;
     assert_eq!(keys, "--loud=true\n");

@@ -6,7 +6,6 @@
 //! Configure keys:
 //! - reporter = none
 
-
 use mirage_runtime::args::{Spec, Values};
 use mirage_runtime::info::BuildInfo;
 use mirage_runtime::Platform as _;

@@ -4,9 +4,7 @@
 //! Do not edit: run `mirage configure -t unix //examples/hello-key:hello_key`.
 //!
 //! Configure keys:
-
 //! (none)
-
 
 use mirage_runtime::args::{Spec, Values};
 use mirage_runtime::info::BuildInfo;

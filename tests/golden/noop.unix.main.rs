@@ -4,9 +4,7 @@
 //! Do not edit: run `mirage configure -t unix //examples/noop:noop`.
 //!
 //! Configure keys:
-
 //! (none)
-
 
 use mirage_runtime::args::{Spec, Values};
 use mirage_runtime::info::BuildInfo;
