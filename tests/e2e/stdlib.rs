@@ -83,7 +83,7 @@ fn every_standard_device_works_on_unix() {
     assert_eq!(names, ["app", "mirage-runtime", "mirage-unix"], "{crates}");
     let cargo = mirage_ok(dir, &["query", "cargo", "//app:app"]).stdout;
     assert!(
-        cargo.contains("app = { package = \"app\", path = \"../../../app\" }"),
+        cargo.contains("app = { package = \"app\", path = \"workspace/app\" }"),
         "{cargo}"
     );
     let manifest = mirage(dir, &["query", "manifest", "//app:app"]);
