@@ -54,6 +54,6 @@ for target in ["spt", "hvt"]:
         if t is None or c is None:
             print(f"  {target:4} {name:5} n/a (does not boot here: see the hvt probe in the tests)")
         else:
-            note = " (includes its 3 s of sleeps)" if name == "hello" else ""
+            note = " (includes its 4 s of sleeps)" if name == "hello" else ""
             print(f"  {target:4} {name:5} {t * 1000:9.2f} ms  ({t / c:.2f}x of {c * 1000:.2f} ms){note}")
 PY

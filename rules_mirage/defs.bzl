@@ -64,3 +64,75 @@ def mirage_if(name, key, then, otherwise, type, doc = ""):
         cases = {"false": otherwise, "true": then},
         doc = doc,
     )
+
+_CORE = "@rules_mirage//runtimes/core:crate"
+_UNIX = "@rules_mirage//runtimes/unix:crate"
+_SOLO5 = "@rules_mirage//runtimes/solo5:crate"
+
+def block_of_file(name, file, device = None, doc = ""):
+    """A block device backed by `file`, Mirage's `block_of_file`.
+
+    On unix the image opens the file; on Solo5 it is a BLOCK_BASIC device in
+    the manifest, which `mirage run` attaches with `--block:DEVICE=FILE`
+    (override with `mirage run --block-file DEVICE=PATH`).
+
+    Args:
+      name: the device's name.
+      file: the backing file, relative to this package.
+      device: its Solo5 device name (alphanumeric); default: `name` without
+        other characters.
+      doc: what it is for.
+    """
+    path = file if native.package_name() == "" else native.package_name() + "/" + file
+    device = device or "".join([c for c in name.elems() if c.isalnum()])
+    mirage_device(
+        name = name,
+        type = "block",
+        impls = {
+            "solo5": "mirage_solo5::Block",
+            "unix": "mirage_unix::BlockFile",
+        },
+        connect = "{impl}::connect(%r, %r)" % (device, path),
+        crates = [_SOLO5, _UNIX],
+        solo5_devices = {device: "BLOCK_BASIC"},
+        block_files = {device: file},
+        doc = doc or "The block device backed by " + path + ".",
+    )
+
+def ramdisk(name, doc = ""):
+    """A block device in memory, zeroed at boot; `--ramdisk-sectors` sizes it.
+
+    Args:
+      name: the device's name.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "block",
+        impls = {"*": "mirage_runtime::block::Ramdisk"},
+        connect = "{impl}::connect(%r, {rt.ramdisk-sectors})" % name,
+        crates = [_CORE],
+        runtime_args = ["@rules_mirage//rules_mirage/devices:ramdisk-sectors"],
+        doc = doc or "A ramdisk.",
+    )
+
+def generic_block(name, file, doc = ""):
+    """`block_of_file(file)` or a ramdisk, chosen by the key `--block=file|ramdisk`.
+
+    Args:
+      name: the chosen device's name; `NAME_file` and `NAME_ramdisk` are the choices.
+      file: the backing file of the file choice, relative to this package.
+      doc: what it is for.
+    """
+    block_of_file(name = name + "_file", file = file, device = name, doc = doc)
+    ramdisk(name = name + "_ramdisk", doc = doc)
+    _mirage_match(
+        name = name,
+        type = "block",
+        key = "@rules_mirage//rules_mirage:block",
+        cases = {
+            "file": ":" + name + "_file",
+            "ramdisk": ":" + name + "_ramdisk",
+        },
+        doc = doc,
+    )

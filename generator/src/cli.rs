@@ -9,6 +9,7 @@ use crate::config::Configuration;
 use crate::error::{Error, IoContext, Result};
 use crate::graph::{platform_crates, Graph};
 use crate::label::{Label, Package};
+use crate::model::device::Solo5Kind;
 use crate::model::target::{Family, Target};
 use crate::render::{relative, unikernel_dir};
 use crate::resolve::{resolve, Resolved};
@@ -57,6 +58,10 @@ enum Command {
     Run {
         #[command(flatten)]
         sel: Selection,
+        /// Attach PATH as Solo5 block device NAME, instead of the file its
+        /// BUILD declaration names.
+        #[arg(long = "block-file", value_name = "NAME=PATH")]
+        block_files: Vec<String>,
         /// Show cargo's output.
         #[arg(short, long)]
         verbose: bool,
@@ -187,12 +192,14 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
         Command::Run {
             sel,
             verbose,
+            block_files,
             runtime_args,
         } => {
             let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
             commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
-            run(&ws, &r, &image, &runtime_args)
+            let attach = attachments(&ws, &cwd, &r, &block_files)?;
+            run(&ws, &r, &image, &attach, &runtime_args)
         }
         Command::Describe { sel, dot, eval } => {
             let label = parse_label(&ws, &cwd, &sel.label)?;
@@ -337,18 +344,102 @@ fn query(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
     })
 }
 
+/// A block device to attach: its Solo5 name and the host file.
+struct Attachment {
+    name: String,
+    path: PathBuf,
+}
+
+/// The files to attach to the image's block devices: `--block-file`
+/// overrides, else the files their declarations name. Every file must exist.
+fn attachments(
+    ws: &Workspace,
+    cwd: &Path,
+    r: &Resolved,
+    overrides: &[String],
+) -> Result<Vec<Attachment>> {
+    let devices = r.solo5_devices()?;
+    let blocks: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.kind == Solo5Kind::Block)
+        .map(|d| d.name.as_str())
+        .collect();
+    let mut given = BTreeMap::new();
+    for o in overrides {
+        let (name, path) = o
+            .split_once('=')
+            .ok_or_else(|| Error::user(format!("--block-file {o}: expected NAME=PATH")))?;
+        if !blocks.contains(&name) {
+            return Err(Error::user(format!(
+                "--block-file {o}: {} has no block device `{name}` (it has: {})",
+                r.label,
+                if blocks.is_empty() {
+                    "none".to_owned()
+                } else {
+                    blocks.join(", ")
+                }
+            )));
+        }
+        if r.target == Target::Unix {
+            return Err(Error::user(
+                "--block-file applies to Solo5 targets: a unix image opens the file its BUILD file names",
+            ));
+        }
+        given.insert(name.to_owned(), cwd.join(path));
+    }
+    let mut out = Vec::new();
+    for d in devices.iter().filter(|d| d.kind == Solo5Kind::Block) {
+        let path = match (given.remove(&d.name), &d.file) {
+            (Some(path), _) => path,
+            (None, Some(file)) => ws.root.join(file),
+            // Not attached: the tender refuses, and `run_tender` explains.
+            (None, None) => continue,
+        };
+        if !path.is_file() {
+            return Err(Error::at(
+                &d.loc,
+                format!(
+                    "block device `{}`: no such file {} (create it, or pass --block-file {}=PATH)",
+                    d.name,
+                    path.display(),
+                    d.name
+                ),
+            ));
+        }
+        out.push(Attachment {
+            name: d.name.clone(),
+            path,
+        });
+    }
+    Ok(out)
+}
+
 /// Runs an image: directly on unix, under its tender on spt and hvt, under
 /// QEMU on virtio. Returns the unikernel's exit code.
-fn run(ws: &Workspace, r: &Resolved, image: &Path, runtime_args: &[String]) -> Result<i32> {
+fn run(
+    ws: &Workspace,
+    r: &Resolved,
+    image: &Path,
+    attach: &[Attachment],
+    runtime_args: &[String],
+) -> Result<i32> {
     let mut cmd = match r.target {
-        Target::Unix => std::process::Command::new(image),
+        // Block files are named relative to the workspace root.
+        Target::Unix => {
+            let mut cmd = std::process::Command::new(image);
+            cmd.current_dir(&ws.root);
+            cmd
+        }
         Target::Spt | Target::Hvt => {
             let mut cmd =
                 std::process::Command::new(build::solo5_toolchain(ws)?.tender(r.target.name()));
+            for a in attach {
+                cmd.arg(format!("--block:{}={}", a.name, a.path.display()));
+            }
             cmd.arg(image);
-            cmd
+            return run_tender(r, cmd.args(runtime_args));
         }
-        Target::Virtio => return run_virtio(image, runtime_args),
+        Target::Virtio => return run_virtio(r, image, attach, runtime_args),
         Target::Muen | Target::Xen | Target::Qubes => {
             return Err(Error::at(
                 &r.loc,
@@ -380,11 +471,64 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 /// isa-debug-exit).
 const QEMU_SOLO5_EXIT: i32 = 83;
 
+/// Runs a Solo5 tender. Its refusal to start (a device the manifest
+/// declares is not attached, a file it cannot open) becomes a user error.
+fn run_tender(r: &Resolved, cmd: &mut std::process::Command) -> Result<i32> {
+    use std::io::{BufRead, Write};
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .io_context(|| format!("run {:?}", cmd.get_program()))?;
+    let mut refusal = None;
+    for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
+        let line = line.io_context(|| "read the tender's errors".to_owned())?;
+        if refusal.is_none() && line.starts_with("solo5-") && !line.contains("KVM: internal error")
+        {
+            refusal = Some(line.clone());
+        }
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    let status = exit_code(
+        child
+            .wait()
+            .io_context(|| "wait for the tender".to_owned())?,
+    );
+    match refusal {
+        Some(why) if status != 0 => Err(Error::at(
+            &r.loc,
+            format!(
+                "the {} tender refused to start {}: {why}",
+                r.target, r.label
+            ),
+        )),
+        _ => Ok(status),
+    }
+}
+
 /// Boots a virtio image under QEMU (TCG), echoing the console. The guest's
 /// exit status is read from the bindings' `solo5_exit(N)` line.
-fn run_virtio(image: &Path, runtime_args: &[String]) -> Result<i32> {
+fn run_virtio(
+    r: &Resolved,
+    image: &Path,
+    attach: &[Attachment],
+    runtime_args: &[String],
+) -> Result<i32> {
     use std::io::{BufRead, Write};
-    let mut child = std::process::Command::new("qemu-system-x86_64")
+    let mut cmd = std::process::Command::new("qemu-system-x86_64");
+    match attach {
+        [] => {}
+        [a] => {
+            cmd.arg("-drive")
+                .arg(format!("file={},if=virtio,format=raw", a.path.display()));
+        }
+        _ => {
+            return Err(Error::at(
+                &r.loc,
+                "Solo5's virtio bindings support one block device; this image has several",
+            ))
+        }
+    }
+    let mut child = cmd
         .args(render::QEMU_ARGS)
         .arg("-kernel")
         .arg(image)

@@ -14,6 +14,7 @@ use tera::{Context, Tera};
 use crate::action::{File, Plan};
 use crate::error::{Error, IoContext, Result};
 use crate::label::Label;
+use crate::model::device::Solo5Device;
 use crate::model::target::{Family, Target};
 use crate::resolve::{Instance, KeyValue, Resolved};
 use crate::workspace::Workspace;
@@ -232,7 +233,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         seed: false,
     });
     if r.target.family() == Family::Solo5 {
-        files.push(file("manifest.json", manifest_json()));
+        files.push(file("manifest.json", manifest_json(&r.solo5_devices()?)));
     }
     match r.target {
         Target::Xen | Target::Qubes => {
@@ -280,11 +281,15 @@ pub const QEMU_ARGS: &[&str] = &[
 ];
 
 /// The Solo5 manifest: the NET_BASIC and BLOCK_BASIC devices of the image.
-fn manifest_json() -> String {
+fn manifest_json(devices: &[Solo5Device]) -> String {
+    let devices: Vec<serde_json::Value> = devices
+        .iter()
+        .map(|d| serde_json::json!({"name": d.name, "type": d.kind}))
+        .collect();
     let manifest = serde_json::json!({
         "type": "solo5.manifest",
         "version": 1,
-        "devices": [],
+        "devices": devices,
     });
     let mut text = serde_json::to_string_pretty(&manifest).expect("plain data serialises");
     text.push('\n');

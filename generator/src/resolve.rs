@@ -19,7 +19,7 @@ use petgraph::visit::DfsPostOrder;
 use crate::error::{Error, Loc, Result};
 use crate::graph::{Graph, Node, REPORTER_SLOT};
 use crate::label::Label;
-use crate::model::device::{Condition, Device};
+use crate::model::device::{Condition, Device, Solo5Device};
 use crate::model::key::Key;
 use crate::model::krate::Crate;
 use crate::model::runtime_arg::RuntimeArg;
@@ -57,6 +57,8 @@ pub struct Instance {
     pub runtime_args: Vec<usize>,
     /// Keys its connect code reads.
     pub keys: Vec<KeyValue>,
+    /// Solo5 devices it needs.
+    pub solo5_devices: Vec<Solo5Device>,
     /// Description.
     pub doc: String,
 }
@@ -82,6 +84,30 @@ pub struct Resolved {
     pub runtime_args: Vec<RuntimeArg>,
     /// Crates to depend on, sorted by package name; the unikernel's first.
     pub crates: Vec<Crate>,
+}
+
+impl Resolved {
+    /// The Solo5 devices of every instance, each name once, sorted.
+    pub fn solo5_devices(&self) -> Result<Vec<Solo5Device>> {
+        let mut all: Vec<Solo5Device> = Vec::new();
+        for d in self.instances.iter().flat_map(|i| &i.solo5_devices) {
+            match all.iter().find(|a| a.name == d.name) {
+                Some(a) if a == d => {}
+                Some(a) => {
+                    return Err(Error::at(
+                        &d.loc,
+                        format!(
+                            "Solo5 device `{}` is also declared, differently, at {}",
+                            d.name, a.loc
+                        ),
+                    ))
+                }
+                None => all.push(d.clone()),
+            }
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
 }
 
 /// Resolves `graph` for `target` with key values from the command line;
@@ -387,9 +413,10 @@ impl Resolver<'_> {
                 })
                 .collect();
             let signature = format!(
-                "{impl_path}|{:?}|{args:?}|{arg_indices:?}|{:?}",
+                "{impl_path}|{:?}|{args:?}|{arg_indices:?}|{:?}|{:?}",
                 device.connect,
-                keys.iter().map(|k| &k.value).collect::<Vec<_>>()
+                keys.iter().map(|k| &k.value).collect::<Vec<_>>(),
+                device.solo5_devices
             );
             let is_root = d == root;
             if !is_root {
@@ -413,6 +440,7 @@ impl Resolver<'_> {
                     .collect(),
                 runtime_args: arg_indices,
                 keys,
+                solo5_devices: device.solo5_devices.clone(),
                 doc: device.doc.clone(),
             };
             if is_root {

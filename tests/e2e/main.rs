@@ -10,4 +10,5 @@ mod golden;
 mod solo5;
 mod starlark_files;
 mod stdlib;
+mod storage;
 mod support;

@@ -58,8 +58,75 @@ pub struct Device {
     pub keys: Vec<Label>,
     /// Runtime arguments it takes, in order.
     pub runtime_args: Vec<Label>,
+    /// Solo5 devices it needs in the manifest, by name.
+    pub solo5_devices: Vec<Solo5Device>,
     /// What it is.
     pub doc: String,
+}
+
+/// The kinds of device a Solo5 manifest declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Solo5Kind {
+    /// A block device.
+    #[serde(rename = "BLOCK_BASIC")]
+    Block,
+    /// A network interface.
+    #[serde(rename = "NET_BASIC")]
+    Net,
+}
+
+/// A device in the Solo5 manifest, and what `mirage run` attaches to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Solo5Device {
+    /// Its name in the manifest and on the tender's command line.
+    pub name: String,
+    /// Its kind.
+    pub kind: Solo5Kind,
+    /// For block devices: the backing file, relative to the workspace root.
+    pub file: Option<String>,
+    /// The declaring device's location.
+    pub loc: Loc,
+}
+
+fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
+    let files = rule.dict("block_files");
+    let devices: Vec<Solo5Device> = rule
+        .dict("solo5_devices")
+        .into_iter()
+        .map(|(name, kind)| {
+            if name.is_empty() || name.len() > 67 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("Solo5 device name `{name}` must be 1 to 67 ASCII letters and digits"),
+                ));
+            }
+            let kind = match kind.as_str() {
+                Some("BLOCK_BASIC") => Solo5Kind::Block,
+                Some("NET_BASIC") => Solo5Kind::Net,
+                other => {
+                    return Err(Error::at(
+                        &rule.loc,
+                        format!("solo5_devices: unknown kind {other:?} for `{name}`: expected BLOCK_BASIC or NET_BASIC"),
+                    ))
+                }
+            };
+            let file = files.iter().find(|(n, _)| *n == name).and_then(|(_, f)| f.as_str()).map(|f| {
+                let package = &rule.label.package;
+                if package.is_empty() { f.to_owned() } else { format!("{package}/{f}") }
+            });
+            Ok(Solo5Device { name: name.to_owned(), kind, file, loc: rule.loc.clone() })
+        })
+        .collect::<Result<_>>()?;
+    if let Some((name, _)) = files
+        .iter()
+        .find(|(n, _)| !devices.iter().any(|d| d.name == *n))
+    {
+        return Err(Error::at(
+            &rule.loc,
+            format!("block_files names `{name}`, which solo5_devices does not declare"),
+        ));
+    }
+    Ok(devices)
 }
 
 /// The unikernel: the root device and what only the root has.
@@ -200,6 +267,7 @@ impl Device {
             connect: rule.str("connect").map(str::to_owned),
             keys: labels(rule, "keys")?,
             runtime_args: labels(rule, "runtime_args")?,
+            solo5_devices: solo5_devices(rule)?,
             doc: rule.str("doc").unwrap_or_default().to_owned(),
         })
     }

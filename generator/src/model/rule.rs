@@ -128,6 +128,8 @@ const DEVICE: &[AttrSpec] = &[
     attr("connect", Str, false),
     attr("keys", LabelList, false),
     attr("runtime_args", LabelList, false),
+    attr("solo5_devices", StrDict, false),
+    attr("block_files", StrDict, false),
     attr("doc", Str, false),
 ];
 const MATCH: &[AttrSpec] = &[

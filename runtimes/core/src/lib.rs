@@ -13,6 +13,7 @@
 extern crate alloc;
 
 pub mod args;
+pub mod block;
 pub mod executor;
 mod global;
 pub mod info;

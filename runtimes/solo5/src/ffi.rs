@@ -21,3 +21,22 @@ extern "C" {
     pub fn solo5_yield(deadline: u64, ready_set: *mut u64);
     pub fn solo5_console_write(buf: *const u8, size: usize);
 }
+
+/// `struct solo5_block_info`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct BlockInfo {
+    /// Capacity in bytes.
+    pub capacity: u64,
+    /// Minimum I/O unit in bytes.
+    pub block_size: u64,
+}
+
+/// `SOLO5_R_OK`.
+pub const R_OK: i32 = 0;
+
+extern "C" {
+    pub fn solo5_block_acquire(name: *const u8, handle: *mut u64, info: *mut BlockInfo) -> i32;
+    pub fn solo5_block_read(handle: u64, offset: u64, buf: *mut u8, size: usize) -> i32;
+    pub fn solo5_block_write(handle: u64, offset: u64, buf: *const u8, size: usize) -> i32;
+}

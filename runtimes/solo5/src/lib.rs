@@ -16,6 +16,7 @@ extern crate alloc;
 // Linked for its `memcpy` and friends, which nothing here calls by name.
 extern crate mirage_solo5_mem as _;
 
+mod block;
 mod ffi;
 mod heap;
 mod random;
@@ -24,6 +25,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+pub use block::Block;
 pub use ffi::StartInfo;
 pub use heap::Heap;
 pub use random::Random;

@@ -81,3 +81,62 @@ pub trait Info: Clone {
     /// The configuration of this image.
     fn info(&self) -> &'static BuildInfo;
 }
+
+/// Why a block operation failed (`Mirage_block.error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// The sectors lie (partly) past the end of the device.
+    OutOfRange,
+    /// The buffer is not a whole number of sectors.
+    Unaligned,
+    /// The device is read-only.
+    ReadOnly,
+    /// The device reported an error.
+    Io,
+}
+
+impl Display for BlockError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            BlockError::OutOfRange => "out of range",
+            BlockError::Unaligned => "buffer not a multiple of the sector size",
+            BlockError::ReadOnly => "read-only device",
+            BlockError::Io => "I/O error",
+        })
+    }
+}
+
+/// The geometry of a block device (`Mirage_block.info`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Whether writes are allowed.
+    pub read_write: bool,
+    /// Bytes per sector.
+    pub sector_size: usize,
+    /// Number of sectors.
+    pub size_sectors: u64,
+}
+
+impl BlockInfo {
+    /// Checks an I/O of `len` bytes at `sector`: whole sectors, in range.
+    pub fn check(&self, sector: u64, len: usize) -> Result<(), BlockError> {
+        if len % self.sector_size != 0 {
+            return Err(BlockError::Unaligned);
+        }
+        let sectors = (len / self.sector_size) as u64;
+        match sector.checked_add(sectors) {
+            Some(end) if end <= self.size_sectors => Ok(()),
+            _ => Err(BlockError::OutOfRange),
+        }
+    }
+}
+
+/// `Mirage_block.S`: sector-addressed storage.
+pub trait Block: Clone {
+    /// The device's geometry.
+    fn info(&self) -> BlockInfo;
+    /// Reads whole sectors starting at `sector` into `buf`.
+    fn read(&self, sector: u64, buf: &mut [u8]) -> impl Future<Output = Result<(), BlockError>>;
+    /// Writes whole sectors starting at `sector` from `buf`.
+    fn write(&self, sector: u64, buf: &[u8]) -> impl Future<Output = Result<(), BlockError>>;
+}

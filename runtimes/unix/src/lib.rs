@@ -6,10 +6,12 @@
 
 use std::io::Write;
 
+mod block;
 mod clock;
 mod console;
 mod random;
 
+pub use block::BlockFile;
 pub use clock::{MonotonicClock, PosixClock};
 pub use console::Console;
 pub use random::Random;
