@@ -120,7 +120,7 @@ pub struct BlockInfo {
 impl BlockInfo {
     /// Checks an I/O of `len` bytes at `sector`: whole sectors, in range.
     pub fn check(&self, sector: u64, len: usize) -> Result<(), BlockError> {
-        if len % self.sector_size != 0 {
+        if !len.is_multiple_of(self.sector_size) {
             return Err(BlockError::Unaligned);
         }
         let sectors = (len / self.sector_size) as u64;
