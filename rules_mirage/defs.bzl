@@ -83,8 +83,8 @@ def block_of_file(name, file, device = None, doc = ""):
         other characters.
       doc: what it is for.
     """
-    path = file if native.package_name() == "" else native.package_name() + "/" + file
-    device = device or "".join([c for c in name.elems() if c.isalnum()])
+    path = _package_path(file)
+    device = device or _solo5_name(name)
     mirage_device(
         name = name,
         type = "block",
@@ -92,7 +92,7 @@ def block_of_file(name, file, device = None, doc = ""):
             "solo5": "mirage_solo5::Block",
             "unix": "mirage_unix::BlockFile",
         },
-        connect = "{impl}::connect(%r, %r)" % (device, path),
+        connect = "{impl}::connect(%r, {file.%s})" % (device, device),
         crates = [_SOLO5, _UNIX],
         solo5_devices = {device: "BLOCK_BASIC"},
         block_files = {device: file},
@@ -133,6 +133,143 @@ def generic_block(name, file, doc = ""):
         cases = {
             "file": ":" + name + "_file",
             "ramdisk": ":" + name + "_ramdisk",
+        },
+        doc = doc,
+    )
+
+def _package_path(path):
+    return path if native.package_name() == "" else native.package_name() + "/" + path
+
+def _solo5_name(name):
+    return "".join([c for c in name.elems() if c.isalnum()])
+
+def crunch(name, dir, doc = ""):
+    """A read-only store of the files under `dir`, embedded into the image.
+
+    The generator lists `dir` at configure time (sorted, deterministic) and
+    the image includes each file with `include_bytes!`.
+
+    Args:
+      name: the device's name.
+      dir: the directory, relative to this package.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "kv_ro",
+        impls = {"*": "mirage_runtime::kv::Crunch"},
+        connect = "{impl}::connect({crunch})",
+        crates = [_CORE],
+        crunch = dir,
+        doc = doc or "The files of " + _package_path(dir) + ", embedded.",
+    )
+
+def direct_kv_ro(name, dir, doc = ""):
+    """A read-only store over the host directory `dir` (unix only).
+
+    Args:
+      name: the device's name.
+      dir: the directory, relative to this package.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "kv_ro",
+        impls = {"unix": "mirage_unix::DirectKv"},
+        connect = "{impl}::connect(%r)" % _package_path(dir),
+        crates = [_CORE, _UNIX],
+        doc = doc or "The host directory " + _package_path(dir) + ".",
+    )
+
+def direct_kv_rw(name, dir, doc = ""):
+    """A read-write store over the host directory `dir` (unix only).
+
+    Args:
+      name: the device's name.
+      dir: the directory, relative to this package.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "kv_rw",
+        impls = {"unix": "mirage_unix::DirectKv"},
+        connect = "{impl}::connect(%r)" % _package_path(dir),
+        crates = [_CORE, _UNIX],
+        doc = doc or "The host directory " + _package_path(dir) + ", writable.",
+    )
+
+def kv_rw_mem(name, doc = ""):
+    """A read-write store in memory, empty at boot.
+
+    Args:
+      name: the device's name.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "kv_rw",
+        impls = {"*": "mirage_runtime::kv::KvMem"},
+        crates = [_CORE],
+        doc = doc or "A store in memory.",
+    )
+
+def tar_kv_ro(name, dir, device = None, doc = ""):
+    """A read-only store over a tar archive of `dir`, on a block device.
+
+    The generator makes the archive deterministically (sorted entries, zero
+    times and owners); `mirage run` attaches it as block device `device`.
+
+    Args:
+      name: the device's name; `NAME_block` is its block device.
+      dir: the directory, relative to this package.
+      device: the block device's Solo5 name; default: `name`, alphanumeric.
+      doc: what it is for.
+    """
+    device = device or _solo5_name(name)
+    mirage_device(
+        name = name + "_block",
+        type = "block",
+        impls = {
+            "solo5": "mirage_solo5::Block",
+            "unix": "mirage_unix::BlockFile",
+        },
+        connect = "{impl}::connect(%r, {file.%s})" % (device, device),
+        crates = [_SOLO5, _UNIX],
+        solo5_devices = {device: "BLOCK_BASIC"},
+        block_tars = {device: dir},
+        doc = "The tar archive of " + _package_path(dir) + ".",
+    )
+    mirage_device(
+        name = name,
+        type = "kv_ro",
+        params = {"block": "block"},
+        args = {"block": ":" + name + "_block"},
+        impls = {"*": "mirage_runtime::kv::TarKv"},
+        crates = [_CORE],
+        doc = doc or "The files of " + _package_path(dir) + ", in a tar archive.",
+    )
+
+def generic_kv_ro(name, dir, doc = ""):
+    """`crunch`, `direct_kv_ro` or `tar_kv_ro` of `dir`, chosen by the key
+    `--kv_ro=crunch|direct|tar` (default crunch, as in Mirage).
+
+    Args:
+      name: the chosen device's name; `NAME_crunch`, `NAME_direct` and
+        `NAME_tar` are the choices.
+      dir: the directory, relative to this package.
+      doc: what it is for.
+    """
+    crunch(name = name + "_crunch", dir = dir, doc = doc)
+    direct_kv_ro(name = name + "_direct", dir = dir, doc = doc)
+    tar_kv_ro(name = name + "_tar", dir = dir, device = _solo5_name(name), doc = doc)
+    _mirage_match(
+        name = name,
+        type = "kv_ro",
+        key = "@rules_mirage//rules_mirage:kv_ro",
+        cases = {
+            "crunch": ":" + name + "_crunch",
+            "direct": ":" + name + "_direct",
+            "tar": ":" + name + "_tar",
         },
         doc = doc,
     )

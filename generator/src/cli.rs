@@ -387,9 +387,10 @@ fn attachments(
         }
         given.insert(name.to_owned(), cwd.join(path));
     }
+    let declared = render::attached_files(ws, r, &devices);
     let mut out = Vec::new();
     for d in devices.iter().filter(|d| d.kind == Solo5Kind::Block) {
-        let path = match (given.remove(&d.name), &d.file) {
+        let path = match (given.remove(&d.name), declared.get(&d.name)) {
             (Some(path), _) => path,
             (None, Some(file)) => ws.root.join(file),
             // Not attached: the tender refuses, and `run_tender` explains.

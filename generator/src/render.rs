@@ -5,6 +5,7 @@
 //! timestamps, no absolute paths, no hash-map order, so two runs (and two
 //! checkouts) give identical bytes.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -12,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
 use crate::action::{File, Plan};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Loc, Result};
 use crate::label::Label;
 use crate::model::device::Solo5Device;
 use crate::model::target::{Family, Target};
@@ -110,6 +111,13 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())
         .map_err(|e| Error::system(format!("templates: {e:?}")))?;
+    let solo5_devices = r.solo5_devices()?;
+    let attached = attached_files(ws, r, &solo5_devices);
+    let crunches = r
+        .instances
+        .iter()
+        .filter_map(|d| d.crunch.as_ref().map(|dir| crunch_view(ws, d, dir)))
+        .collect::<Result<Vec<_>>>()?;
     let used: Vec<bool> = (0..r.instances.len())
         .map(|i| {
             r.instances
@@ -122,9 +130,9 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         .instances
         .iter()
         .zip(&used)
-        .map(|(d, &used)| view(r, d, used))
+        .map(|(d, &used)| view(r, d, used, &attached))
         .collect::<Result<Vec<_>>>()?;
-    let main = view(r, &r.main, true)?;
+    let main = view(r, &r.main, true, &attached)?;
     let runtime_args: Vec<ArgView> = r
         .runtime_args
         .iter()
@@ -179,6 +187,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     ctx.insert("devices", &devices);
     ctx.insert("main", &main);
     ctx.insert("runtime_args", &runtime_args);
+    ctx.insert("crunches", &crunches);
     ctx.insert("crates", &crates);
     ctx.insert("program", &program);
     ctx.insert("image", &image_name(r));
@@ -233,7 +242,18 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         seed: false,
     });
     if r.target.family() == Family::Solo5 {
-        files.push(file("manifest.json", manifest_json(&r.solo5_devices()?)));
+        files.push(file("manifest.json", manifest_json(&solo5_devices)));
+    }
+    for d in &solo5_devices {
+        if let Some(dir) = &d.tar_of {
+            files.push(File {
+                path: format!("{}.tar", d.name),
+                contents: tar_archive(ws, dir, &d.loc)?,
+                executable: false,
+                symlink: false,
+                seed: false,
+            });
+        }
     }
     match r.target {
         Target::Xen | Target::Qubes => {
@@ -317,14 +337,19 @@ pub fn context_json(r: &Resolved, lock_sha256: &str) -> String {
     text
 }
 
-fn view(r: &Resolved, d: &Instance, used: bool) -> Result<DeviceView> {
+fn view(
+    r: &Resolved,
+    d: &Instance,
+    used: bool,
+    files: &BTreeMap<String, String>,
+) -> Result<DeviceView> {
     Ok(DeviceView {
         var: d.var.clone(),
         labels: d.labels.iter().map(ToString::to_string).collect(),
         typ: d.typ.clone(),
         impl_path: d.impl_path.clone(),
         doc: d.doc.clone(),
-        connect: connect(r, d)?,
+        connect: connect(r, d, files)?,
         used,
     })
 }
@@ -332,10 +357,12 @@ fn view(r: &Resolved, d: &Instance, used: bool) -> Result<DeviceView> {
 /// Expands a device's connect template into a Rust expression.
 ///
 /// Placeholders: `{impl}`, `{args}` (devices then runtime args, in order),
-/// `{arg.NAME}`, `{rt.NAME}`, `{key.NAME}` and `{application}` (the
-/// unikernel crate's name). The default is `{impl}::connect({args})`, and
+/// `{arg.NAME}`, `{rt.NAME}`, `{key.NAME}`, `{application}` (the
+/// unikernel crate's name), `{crunch}` (the embedded files of a `crunch`
+/// device) and `{file.NAME}` (the file attached to block device NAME,
+/// relative to the workspace root). The default is `{impl}::connect({args})`, and
 /// `{impl}({args})` for the unikernel's `main`.
-pub fn connect(r: &Resolved, d: &Instance) -> Result<String> {
+pub fn connect(r: &Resolved, d: &Instance, files: &BTreeMap<String, String>) -> Result<String> {
     let is_main = std::ptr::eq(d, &r.main);
     let template = d.connect.clone().unwrap_or_else(|| {
         if is_main {
@@ -376,6 +403,16 @@ pub fn connect(r: &Resolved, d: &Instance) -> Result<String> {
                 .collect::<Vec<_>>()
                 .join(", "),
             None if name == "application" => format!("{:?}", r.crates[0].lib_name),
+            None if name == "crunch" && d.crunch.is_some() => crunch_static(d),
+            Some(("file", f)) => files.get(f).map(|p| format!("{p:?}")).ok_or_else(|| {
+                Error::at(
+                    &d.loc,
+                    format!(
+                        "connect code of {} names unknown block device `{f}`",
+                        d.labels[0]
+                    ),
+                )
+            })?,
             Some(("arg", p)) => d
                 .args
                 .iter()
@@ -433,6 +470,119 @@ pub fn connect(r: &Resolved, d: &Instance) -> Result<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The files attached to block devices, by device name, relative to the
+/// workspace root: the declared file, or the archive the generator makes.
+pub fn attached_files(
+    ws: &Workspace,
+    r: &Resolved,
+    devices: &[Solo5Device],
+) -> BTreeMap<String, String> {
+    let out = relative(&ws.root, &out_dir(ws, &r.label, r.target));
+    devices
+        .iter()
+        .filter_map(|d| match (&d.file, &d.tar_of) {
+            (Some(file), _) => Some((d.name.clone(), file.clone())),
+            (None, Some(_)) => Some((d.name.clone(), format!("{out}/{}.tar", d.name))),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct CrunchView {
+    label: String,
+    dir: String,
+    static_name: String,
+    files: Vec<CrunchFile>,
+}
+
+#[derive(Serialize)]
+struct CrunchFile {
+    key: String,
+    path: String,
+}
+
+/// The name of the static holding a `crunch` device's files.
+fn crunch_static(d: &Instance) -> String {
+    format!("CRUNCH_{}", d.var.to_uppercase())
+}
+
+/// The regular files under `dir`, as sorted `/`-separated relative keys.
+fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|n| std::io::Error::other(format!("file name {n:?} is not UTF-8")))?;
+            let key = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                walk(&entry.path(), &key, out)?;
+            } else if kind.is_file() {
+                out.push(key);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// The files of `dir` (workspace-relative), or an error at `loc`.
+fn files_of(ws: &Workspace, dir: &str, loc: &Loc, what: &str) -> Result<Vec<String>> {
+    let path = ws.root.join(dir);
+    if !path.is_dir() {
+        return Err(Error::at(loc, format!("{what}: no such directory {dir}")));
+    }
+    list_files(&path).map_err(|e| Error::at(loc, format!("{what}: {dir}: {e}")))
+}
+
+fn crunch_view(ws: &Workspace, d: &Instance, dir: &str) -> Result<CrunchView> {
+    let files = files_of(ws, dir, &d.loc, "crunch")?
+        .into_iter()
+        .map(|key| CrunchFile {
+            path: format!("{:?}", format!("{WORKSPACE_LINK}/{dir}/{key}")),
+            key: format!("{key:?}"),
+        })
+        .collect();
+    Ok(CrunchView {
+        label: d.labels[0].to_string(),
+        dir: dir.to_owned(),
+        static_name: crunch_static(d),
+        files,
+    })
+}
+
+/// A tar archive of `dir`, deterministic: sorted entries, zero times,
+/// owners and modes of 0644.
+fn tar_archive(ws: &Workspace, dir: &str, loc: &Loc) -> Result<Vec<u8>> {
+    let keys = files_of(ws, dir, loc, "tar_kv_ro")?;
+    let mut builder = tar::Builder::new(Vec::new());
+    for key in &keys {
+        let data = std::fs::read(ws.root.join(dir).join(key))
+            .io_context(|| format!("read {dir}/{key}"))?;
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(&mut header, key, data.as_slice())
+            .io_context(|| format!("archive {dir}/{key}"))?;
+    }
+    builder.into_inner().io_context(|| format!("archive {dir}"))
 }
 
 /// The symbolic link, in the output directory, to the workspace root.

@@ -59,6 +59,8 @@ pub struct Instance {
     pub keys: Vec<KeyValue>,
     /// Solo5 devices it needs.
     pub solo5_devices: Vec<Solo5Device>,
+    /// For `crunch`: the directory it embeds, relative to the workspace root.
+    pub crunch: Option<String>,
     /// Description.
     pub doc: String,
 }
@@ -416,7 +418,7 @@ impl Resolver<'_> {
                 "{impl_path}|{:?}|{args:?}|{arg_indices:?}|{:?}|{:?}",
                 device.connect,
                 keys.iter().map(|k| &k.value).collect::<Vec<_>>(),
-                device.solo5_devices
+                (&device.solo5_devices, &device.crunch)
             );
             let is_root = d == root;
             if !is_root {
@@ -441,6 +443,7 @@ impl Resolver<'_> {
                 runtime_args: arg_indices,
                 keys,
                 solo5_devices: device.solo5_devices.clone(),
+                crunch: device.crunch.clone(),
                 doc: device.doc.clone(),
             };
             if is_root {

@@ -60,6 +60,8 @@ pub struct Device {
     pub runtime_args: Vec<Label>,
     /// Solo5 devices it needs in the manifest, by name.
     pub solo5_devices: Vec<Solo5Device>,
+    /// For `crunch`: the directory to embed, relative to the workspace root.
+    pub crunch: Option<String>,
     /// What it is.
     pub doc: String,
 }
@@ -84,12 +86,26 @@ pub struct Solo5Device {
     pub kind: Solo5Kind,
     /// For block devices: the backing file, relative to the workspace root.
     pub file: Option<String>,
+    /// For block devices made by the generator: the directory archived
+    /// with tar, relative to the workspace root.
+    pub tar_of: Option<String>,
     /// The declaring device's location.
     pub loc: Loc,
 }
 
+/// `path` of `rule`'s package, relative to the workspace root.
+fn package_path(rule: &Rule, path: &str) -> String {
+    let package = &rule.label.package;
+    if package.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{package}/{path}")
+    }
+}
+
 fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
     let files = rule.dict("block_files");
+    let tars = rule.dict("block_tars");
     let devices: Vec<Solo5Device> = rule
         .dict("solo5_devices")
         .into_iter()
@@ -110,11 +126,19 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
                     ))
                 }
             };
-            let file = files.iter().find(|(n, _)| *n == name).and_then(|(_, f)| f.as_str()).map(|f| {
-                let package = &rule.label.package;
-                if package.is_empty() { f.to_owned() } else { format!("{package}/{f}") }
-            });
-            Ok(Solo5Device { name: name.to_owned(), kind, file, loc: rule.loc.clone() })
+            let find = |dict: &[(&str, &AttrValue)]| {
+                dict.iter()
+                    .find(|(n, _)| *n == name)
+                    .and_then(|(_, f)| f.as_str())
+                    .map(|f| package_path(rule, f))
+            };
+            Ok(Solo5Device {
+                name: name.to_owned(),
+                kind,
+                file: find(&files),
+                tar_of: find(&tars),
+                loc: rule.loc.clone(),
+            })
         })
         .collect::<Result<_>>()?;
     if let Some((name, _)) = files
@@ -268,6 +292,7 @@ impl Device {
             keys: labels(rule, "keys")?,
             runtime_args: labels(rule, "runtime_args")?,
             solo5_devices: solo5_devices(rule)?,
+            crunch: rule.str("crunch").map(|d| package_path(rule, d)),
             doc: rule.str("doc").unwrap_or_default().to_owned(),
         })
     }

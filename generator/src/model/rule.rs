@@ -130,6 +130,8 @@ const DEVICE: &[AttrSpec] = &[
     attr("runtime_args", LabelList, false),
     attr("solo5_devices", StrDict, false),
     attr("block_files", StrDict, false),
+    attr("block_tars", StrDict, false),
+    attr("crunch", Str, false),
     attr("doc", Str, false),
 ];
 const MATCH: &[AttrSpec] = &[

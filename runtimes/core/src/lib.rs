@@ -17,6 +17,7 @@ pub mod block;
 pub mod executor;
 mod global;
 pub mod info;
+pub mod kv;
 pub mod log;
 pub mod platform;
 pub mod time;

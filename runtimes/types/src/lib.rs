@@ -12,6 +12,8 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
 use core::fmt::Display;
 use core::future::Future;
 
@@ -139,4 +141,92 @@ pub trait Block: Clone {
     fn read(&self, sector: u64, buf: &mut [u8]) -> impl Future<Output = Result<(), BlockError>>;
     /// Writes whole sectors starting at `sector` from `buf`.
     fn write(&self, sector: u64, buf: &[u8]) -> impl Future<Output = Result<(), BlockError>>;
+}
+
+/// Why a key-value operation failed (`Mirage_kv.error`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvError {
+    /// No entry at this key.
+    NotFound(alloc::string::String),
+    /// A value was expected, but the key names a dictionary.
+    ValueExpected(alloc::string::String),
+    /// A dictionary was expected, but the key names a value.
+    DictionaryExpected(alloc::string::String),
+    /// The key is not a relative, `/`-separated path without `.` or `..`.
+    BadKey(alloc::string::String),
+    /// The store itself failed (a corrupt archive, an I/O error).
+    Store(alloc::string::String),
+}
+
+impl Display for KvError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            KvError::NotFound(k) => write!(f, "{k:?}: not found"),
+            KvError::ValueExpected(k) => write!(f, "{k:?}: is a dictionary, expected a value"),
+            KvError::DictionaryExpected(k) => write!(f, "{k:?}: is a value, expected a dictionary"),
+            KvError::BadKey(k) => write!(
+                f,
+                "{k:?}: bad key (keys are relative paths without . or ..)"
+            ),
+            KvError::Store(why) => write!(f, "store error: {why}"),
+        }
+    }
+}
+
+/// What a key names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvKind {
+    /// A value.
+    Value,
+    /// A dictionary of further keys.
+    Dictionary,
+}
+
+/// Checks a key: `a/b/c`, no empty, `.` or `..` segment, not absolute. The
+/// empty key is the root dictionary.
+pub fn check_key(key: &str) -> Result<(), KvError> {
+    if key.is_empty() {
+        return Ok(());
+    }
+    if key
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(KvError::BadKey(key.into()));
+    }
+    Ok(())
+}
+
+/// `Mirage_kv.RO`: a read-only key-value store.
+pub trait KvRo: Clone {
+    /// What `key` names, if anything.
+    fn exists(&self, key: &str) -> impl Future<Output = Result<Option<KvKind>, KvError>>;
+    /// The whole value at `key`.
+    fn get(&self, key: &str) -> impl Future<Output = Result<alloc::vec::Vec<u8>, KvError>>;
+    /// Up to `length` bytes of the value at `key`, from `offset`.
+    fn get_partial(
+        &self,
+        key: &str,
+        offset: u64,
+        length: usize,
+    ) -> impl Future<Output = Result<alloc::vec::Vec<u8>, KvError>>;
+    /// The entries of the dictionary at `key`, sorted by name.
+    fn list(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<alloc::vec::Vec<(alloc::string::String, KvKind)>, KvError>>;
+    /// When the value at `key` last changed, in seconds since the epoch.
+    fn last_modified(&self, key: &str) -> impl Future<Output = Result<i64, KvError>>;
+    /// The SHA-256 of the value at `key`.
+    fn digest(&self, key: &str) -> impl Future<Output = Result<[u8; 32], KvError>>;
+    /// The size in bytes of the value at `key`.
+    fn size(&self, key: &str) -> impl Future<Output = Result<u64, KvError>>;
+}
+
+/// `Mirage_kv.RW`: a key-value store that can change.
+pub trait KvRw: KvRo {
+    /// Sets the value at `key`, creating dictionaries on the way.
+    fn set(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), KvError>>;
+    /// Removes the value or dictionary at `key`.
+    fn remove(&self, key: &str) -> impl Future<Output = Result<(), KvError>>;
 }

@@ -9,11 +9,13 @@ use std::io::Write;
 mod block;
 mod clock;
 mod console;
+mod kv;
 mod random;
 
 pub use block::BlockFile;
 pub use clock::{MonotonicClock, PosixClock};
 pub use console::Console;
+pub use kv::DirectKv;
 pub use random::Random;
 
 /// The unix platform hook.

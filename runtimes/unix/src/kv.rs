@@ -1,0 +1,131 @@
+//! `direct_kv_ro` and `direct_kv_rw` on unix: a host directory.
+
+use std::path::PathBuf;
+
+use mirage_types::{check_key, KvError, KvKind, KvRo, KvRw};
+
+/// A host directory as a key-value store; keys are paths inside it.
+#[derive(Clone, Debug)]
+pub struct DirectKv {
+    root: PathBuf,
+}
+
+fn io(key: &str, e: std::io::Error) -> KvError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => KvError::NotFound(key.into()),
+        _ => KvError::Store(format!("{key:?}: {e}")),
+    }
+}
+
+impl DirectKv {
+    /// The store over `root` (relative to where the image runs).
+    pub async fn connect(root: &'static str) -> Result<DirectKv, String> {
+        let root = PathBuf::from(root);
+        if !root.is_dir() {
+            return Err(format!("{}: not a directory", root.display()));
+        }
+        Ok(DirectKv { root })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, KvError> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn value_path(&self, key: &str) -> Result<PathBuf, KvError> {
+        let path = self.path(key)?;
+        let meta = std::fs::metadata(&path).map_err(|e| io(key, e))?;
+        if meta.is_dir() {
+            return Err(KvError::ValueExpected(key.into()));
+        }
+        Ok(path)
+    }
+}
+
+impl KvRo for DirectKv {
+    async fn exists(&self, key: &str) -> Result<Option<KvKind>, KvError> {
+        match std::fs::metadata(self.path(key)?) {
+            Ok(m) if m.is_dir() => Ok(Some(KvKind::Dictionary)),
+            Ok(_) => Ok(Some(KvKind::Value)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(key, e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, KvError> {
+        std::fs::read(self.value_path(key)?).map_err(|e| io(key, e))
+    }
+
+    async fn get_partial(&self, key: &str, offset: u64, length: usize) -> Result<Vec<u8>, KvError> {
+        Ok(mirage_runtime::kv::slice(
+            &self.get(key).await?,
+            offset,
+            length,
+        ))
+    }
+
+    async fn list(&self, key: &str) -> Result<Vec<(String, KvKind)>, KvError> {
+        let path = self.path(key)?;
+        if path.is_file() {
+            return Err(KvError::DictionaryExpected(key.into()));
+        }
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&path).map_err(|e| io(key, e))? {
+            let entry = entry.map_err(|e| io(key, e))?;
+            let kind = if entry.path().is_dir() {
+                KvKind::Dictionary
+            } else {
+                KvKind::Value
+            };
+            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    async fn last_modified(&self, key: &str) -> Result<i64, KvError> {
+        let meta = std::fs::metadata(self.value_path(key)?).map_err(|e| io(key, e))?;
+        let modified = meta.modified().map_err(|e| io(key, e))?;
+        Ok(modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64))
+    }
+
+    async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
+        Ok(mirage_runtime::kv::sha256(&self.get(key).await?))
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, KvError> {
+        let meta = std::fs::metadata(self.value_path(key)?).map_err(|e| io(key, e))?;
+        Ok(meta.len())
+    }
+}
+
+impl KvRw for DirectKv {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        let path = self.path(key)?;
+        if key.is_empty() || path.is_dir() {
+            return Err(KvError::ValueExpected(key.into()));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|_| {
+                let dict = key.rsplit_once('/').map_or("", |(d, _)| d);
+                KvError::DictionaryExpected(dict.into())
+            })?;
+        }
+        std::fs::write(&path, value).map_err(|e| io(key, e))
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), KvError> {
+        let path = self.path(key)?;
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match result {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(key, e)),
+            _ => Ok(()),
+        }
+    }
+}
