@@ -71,6 +71,7 @@ macro_rules! cases {
 }
 
 cases!(
+    crunch_missing_directory,
     cycle,
     duplicate_name,
     error_in_macro_points_at_build_line,

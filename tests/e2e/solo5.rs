@@ -113,6 +113,11 @@ fn hvt_boots_where_kvm_allows() {
         HvtProbe::Capable => {
             println!("hvt: full suite: the probe image executed SSE under this host's KVM");
             boot_examples("hvt");
+            crate::storage::disk_image();
+            crate::storage::passes_block_test("hvt", &[], 128);
+            for kv in ["crunch", "tar"] {
+                crate::storage::kv_ro_example("hvt", kv);
+            }
         }
         HvtProbe::NoSse(why) => {
             println!(
@@ -122,6 +127,8 @@ fn hvt_boots_where_kvm_allows() {
                 ("//examples/noop:noop", "noop"),
                 ("//examples/hello:hello", "hello"),
                 ("//examples/hello-key:hello_key", "hello_key"),
+                ("//examples/block:block", "block"),
+                ("//examples/kv_ro:kv_ro", "kv_ro"),
             ] {
                 let image = mirage_ok(&repo(), &["build", "-t", "hvt", label]).stdout;
                 let image = image.lines().last().unwrap();

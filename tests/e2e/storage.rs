@@ -4,7 +4,7 @@
 use crate::support::{copy_tree, mirage, repo, workspace};
 
 /// The example's disk file; created (64 KiB) when absent.
-fn disk_image() {
+pub fn disk_image() {
     let path = repo().join("examples/block/disk.img");
     if !path.exists() {
         std::fs::File::create(&path)
@@ -14,7 +14,7 @@ fn disk_image() {
     }
 }
 
-fn passes_block_test(target: &str, keys: &[&str], sectors: u64) {
+pub fn passes_block_test(target: &str, keys: &[&str], sectors: u64) {
     let mut args = vec!["run", "-t", target, "//examples/block:block"];
     args.extend(keys);
     // Only the chosen device's runtime arguments exist in the image.
@@ -120,5 +120,189 @@ fn tender_refusal_is_surfaced() {
         ),
         "{}",
         out.stderr
+    );
+}
+
+/// A workspace with the tests/kv_exact unikernel and its data: binary,
+/// empty, nested, 10 MB, and names with spaces and UTF-8.
+fn kv_workspace() -> tempfile::TempDir {
+    let ws = workspace();
+    copy_tree(&repo().join("tests/kv_exact"), ws.path());
+    let data = ws.path().join("app/data");
+    std::fs::create_dir_all(data.join("nested/a/b")).unwrap();
+    std::fs::create_dir_all(data.join("names with spaces")).unwrap();
+    std::fs::create_dir_all(ws.path().join("app/scratch")).unwrap();
+    let binary: Vec<u8> = (0..1024u32).map(|i| i as u8).collect();
+    std::fs::write(data.join("binary.bin"), binary).unwrap();
+    std::fs::write(data.join("empty"), b"").unwrap();
+    std::fs::write(data.join("nested/a/b/deep.txt"), b"deep\n").unwrap();
+    std::fs::write(
+        data.join("names with spaces/\u{fc}n\u{ef}c\u{f8}d\u{e9} \u{2713}.txt"),
+        "\u{2713}\n",
+    )
+    .unwrap();
+    // 10 MB from a linear congruential generator: incompressible, reproducible.
+    let mut x: u32 = 12345;
+    let big: Vec<u8> = (0..10 * 1024 * 1024)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect();
+    std::fs::write(data.join("big.bin"), big).unwrap();
+    ws
+}
+
+/// `FILE key|size|sha256` for every file under `dir`, sorted by key.
+fn expected_files(dir: &std::path::Path) -> Vec<String> {
+    fn walk(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let key = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &key, out);
+            } else {
+                let bytes = std::fs::read(e.path()).unwrap();
+                let sha = mirage::render::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                out.push(format!("FILE {key}|{}|{sha}", bytes.len()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn kv_content_is_byte_exact_through_every_backend() {
+    let ws = kv_workspace();
+    let expected = expected_files(&ws.path().join("app/data"));
+    assert_eq!(expected.len(), 5);
+    let rw_line = "RW two Some(DictionaryExpected(\"dir/value\")) None";
+    for (target, keys) in [
+        ("unix", vec!["--kv_ro=crunch"]),
+        ("unix", vec!["--kv_ro=direct", "--rw=direct"]),
+        ("unix", vec!["--kv_ro=tar"]),
+        ("spt", vec!["--kv_ro=crunch"]),
+        ("spt", vec!["--kv_ro=tar"]),
+    ] {
+        let mut args = vec!["run", "-t", target, "//app:app"];
+        args.extend(&keys);
+        let out = mirage(ws.path(), &args);
+        assert_eq!(out.code, 0, "{target} {keys:?}: {out:?}");
+        let files: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("FILE "))
+            .collect();
+        assert_eq!(files, expected, "{target} {keys:?}");
+        assert!(
+            out.stdout.contains(rw_line),
+            "{target} {keys:?}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn corrupt_or_truncated_tar_fails_cleanly() {
+    let ws = kv_workspace();
+    let dir = ws.path();
+    let ok = mirage(dir, &["run", "-t", "spt", "//app:app", "--kv_ro=tar"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let tar = std::fs::read(dir.join("mirage-out/app/app/spt/data.tar")).unwrap();
+    let mut corrupt = tar.clone();
+    corrupt[100] ^= 0xff;
+    std::fs::write(dir.join("corrupt.tar"), &corrupt).unwrap();
+    std::fs::write(dir.join("truncated.tar"), &tar[..8192]).unwrap();
+    for (file, why) in [
+        (
+            "corrupt.tar",
+            "store error: corrupt archive: bad header checksum at byte 0",
+        ),
+        (
+            "truncated.tar",
+            "store error: truncated archive: member at byte 0 ends past the device",
+        ),
+    ] {
+        let attach = format!("data={file}");
+        let out = mirage(
+            dir,
+            &[
+                "run",
+                "-t",
+                "spt",
+                "//app:app",
+                "--kv_ro=tar",
+                "--block-file",
+                &attach,
+            ],
+        );
+        assert_eq!(out.code, 1, "{file}: {out:?}");
+        assert!(
+            out.stdout
+                .contains(&format!("mirage: data_tar failed: {why}\n")),
+            "{file}: {}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("panic"), "{}", out.stdout);
+    }
+}
+
+pub fn kv_ro_example(target: &str, kv: &str) {
+    let kv_key = format!("--kv_ro={kv}");
+    let out = mirage(
+        &repo(),
+        &["run", "-t", target, "//examples/kv_ro:kv_ro", &kv_key],
+    );
+    assert_eq!(out.code, 0, "{target} {kv}: {out:?}");
+    for line in [
+        "\"secret\": 4 bytes, as expected",
+        "\"docs/hello world.txt\": 14 bytes, as expected",
+        "\"docs/empty\": 0 bytes, as expected",
+        "root: docs/ secret",
+        "get \"../secret\": \"../secret\": bad key (keys are relative paths without . or ..), as expected",
+        "get \"/secret\": \"/secret\": bad key (keys are relative paths without . or ..), as expected",
+        "Contents of extremely secret vital storage confirmed!",
+    ] {
+        assert!(out.stdout.contains(&format!("[INFO] [application] {line}\n")), "{target} {kv}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn kv_ro_example_passes_with_every_store_on_unix() {
+    for kv in ["crunch", "direct", "tar"] {
+        kv_ro_example("unix", kv);
+    }
+}
+
+#[test]
+fn kv_ro_example_passes_on_spt_and_virtio() {
+    for target in ["spt", "virtio"] {
+        for kv in ["crunch", "tar"] {
+            kv_ro_example(target, kv);
+        }
+    }
+    let direct = mirage(
+        &repo(),
+        &[
+            "configure",
+            "-t",
+            "spt",
+            "//examples/kv_ro:kv_ro",
+            "--kv_ro=direct",
+        ],
+    );
+    assert_eq!(direct.code, 2);
+    assert_eq!(
+        direct.stderr,
+        "examples/kv_ro/BUILD.bazel:5:1: error: //examples/kv_ro:data_direct has no implementation \
+         for target `spt` (it has: unix)\n"
     );
 }
