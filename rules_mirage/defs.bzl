@@ -164,6 +164,16 @@ def crunch(name, dir, doc = ""):
         doc = doc or "The files of " + _package_path(dir) + ", embedded.",
     )
 
+def _direct_kv(name, dir, type, doc):
+    mirage_device(
+        name = name,
+        type = type,
+        impls = {"unix": "mirage_unix::DirectKv"},
+        connect = "{impl}::connect(%r)" % _package_path(dir),
+        crates = [_CORE, _UNIX],
+        doc = doc or "The host directory " + _package_path(dir) + ".",
+    )
+
 def direct_kv_ro(name, dir, doc = ""):
     """A read-only store over the host directory `dir` (unix only).
 
@@ -172,14 +182,7 @@ def direct_kv_ro(name, dir, doc = ""):
       dir: the directory, relative to this package.
       doc: what it is for.
     """
-    mirage_device(
-        name = name,
-        type = "kv_ro",
-        impls = {"unix": "mirage_unix::DirectKv"},
-        connect = "{impl}::connect(%r)" % _package_path(dir),
-        crates = [_CORE, _UNIX],
-        doc = doc or "The host directory " + _package_path(dir) + ".",
-    )
+    _direct_kv(name, dir, "kv_ro", doc)
 
 def direct_kv_rw(name, dir, doc = ""):
     """A read-write store over the host directory `dir` (unix only).
@@ -189,14 +192,7 @@ def direct_kv_rw(name, dir, doc = ""):
       dir: the directory, relative to this package.
       doc: what it is for.
     """
-    mirage_device(
-        name = name,
-        type = "kv_rw",
-        impls = {"unix": "mirage_unix::DirectKv"},
-        connect = "{impl}::connect(%r)" % _package_path(dir),
-        crates = [_CORE, _UNIX],
-        doc = doc or "The host directory " + _package_path(dir) + ", writable.",
-    )
+    _direct_kv(name, dir, "kv_rw", doc)
 
 def kv_rw_mem(name, doc = ""):
     """A read-write store in memory, empty at boot.

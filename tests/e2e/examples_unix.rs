@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{mirage, mirage_ok, repo};
+use crate::support::{assert_hello_key_arguments, mirage, mirage_ok, repo};
 
 /// `[timestamp]: [LEVEL] [source] message` lines, as MirageOS prints them.
 fn log_messages(stdout: &str, level: &str, source: &str) -> Vec<String> {
@@ -104,27 +104,7 @@ fn hello_key_says_the_runtime_argument() {
         vec!["Hello World!"; 4]
     );
 
-    let help = mirage(&repo(), &["run", "-t", "unix", label, "--", "--help"]);
-    assert_eq!(help.code, 63, "--help exits 63: {help:?}");
-    assert!(
-        help.stdout
-            .contains("--hello=STRING (default: Hello World!)"),
-        "{}",
-        help.stdout
-    );
-    assert!(
-        help.stdout.contains("-l STRING, --logs=STRING"),
-        "{}",
-        help.stdout
-    );
-
-    let bad = mirage(&repo(), &["run", "-t", "unix", label, "--", "--bye=Ciao"]);
-    assert_eq!(bad.code, 64, "a bad argument exits 64: {bad:?}");
-    assert!(
-        bad.stdout.starts_with("hello_key: unknown option `--bye`"),
-        "{}",
-        bad.stdout
-    );
+    assert_hello_key_arguments("unix");
 }
 
 #[test]

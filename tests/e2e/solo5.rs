@@ -1,7 +1,7 @@
 //! The Solo5 toolchain and targets: linker scripts, images that boot under
 //! the real tenders, ABIs, reproducibility.
 
-use crate::support::{golden, mirage, mirage_ok, repo};
+use crate::support::{assert_hello_key_arguments, golden, mirage, mirage_ok, repo};
 
 /// The toolchain, built (or found in the cache) from the pinned sources.
 pub fn toolchain() -> mirage_toolchain_solo5::Toolchain {
@@ -62,26 +62,7 @@ fn boot_examples(target: &str) {
     let hola = mirage(&repo(), &["run", "-t", target, label, "--", "--hello=Hola"]);
     assert_eq!(hola.code, 0, "{hola:?}");
     assert_eq!(hellos(&hola.stdout), ["Hola"; 4], "{}", hola.stdout);
-    let help = mirage(&repo(), &["run", "-t", target, label, "--", "--help"]);
-    assert_eq!(help.code, 63, "{help:?}");
-    assert!(
-        help.stdout
-            .contains("--hello=STRING (default: Hello World!)"),
-        "{}",
-        help.stdout
-    );
-    assert!(
-        help.stdout.contains("-l STRING, --logs=STRING"),
-        "{}",
-        help.stdout
-    );
-    let bad = mirage(&repo(), &["run", "-t", target, label, "--", "--bye"]);
-    assert_eq!(bad.code, 64, "{bad:?}");
-    assert!(
-        bad.stdout.contains("hello_key: unknown option `--bye`"),
-        "{}",
-        bad.stdout
-    );
+    assert_hello_key_arguments(target);
 }
 
 #[test]

@@ -116,3 +116,24 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// hello-key's `--help` (exit 63, every argument) and a bad argument
+/// (exit 64, the cause), as run by `mirage run ... -- ARGS` on `target`.
+pub fn assert_hello_key_arguments(target: &str) {
+    let label = "//examples/hello-key:hello_key";
+    let help = mirage(&repo(), &["run", "-t", target, label, "--", "--help"]);
+    assert_eq!(help.code, 63, "--help exits 63 on {target}: {help:?}");
+    for option in [
+        "--hello=STRING (default: Hello World!)",
+        "-l STRING, --logs=STRING",
+    ] {
+        assert!(help.stdout.contains(option), "{target}: {}", help.stdout);
+    }
+    let bad = mirage(&repo(), &["run", "-t", target, label, "--", "--bye=Ciao"]);
+    assert_eq!(bad.code, 64, "a bad argument exits 64 on {target}: {bad:?}");
+    assert!(
+        bad.stdout.contains("hello_key: unknown option `--bye`"),
+        "{target}: {}",
+        bad.stdout
+    );
+}
