@@ -62,6 +62,9 @@ enum Command {
         /// BUILD declaration names.
         #[arg(long = "block-file", value_name = "NAME=PATH")]
         block_files: Vec<String>,
+        /// Attach host tap interface TAP as Solo5 network device NAME.
+        #[arg(long = "tap", value_name = "NAME=TAP")]
+        taps: Vec<String>,
         /// Show cargo's output.
         #[arg(short, long)]
         verbose: bool,
@@ -193,12 +196,14 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             sel,
             verbose,
             block_files,
+            taps,
             runtime_args,
         } => {
             let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
             commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
-            let attach = attachments(&ws, &cwd, &r, &block_files)?;
+            let mut attach = attachments(&ws, &cwd, &r, &block_files)?;
+            attach.extend(tap_attachments(&r, &taps)?);
             run(&ws, &r, &image, &attach, &runtime_args)
         }
         Command::Describe { sel, dot, eval } => {
@@ -344,10 +349,45 @@ fn query(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
     })
 }
 
-/// A block device to attach: its Solo5 name and the host file.
+/// A device to attach: its Solo5 name and the host file or tap interface.
 struct Attachment {
     name: String,
+    kind: Solo5Kind,
     path: PathBuf,
+}
+
+/// The tap interfaces given with `--tap NAME=TAP`, checked against the
+/// image's network devices.
+fn tap_attachments(r: &Resolved, taps: &[String]) -> Result<Vec<Attachment>> {
+    let devices = r.solo5_devices()?;
+    let nets: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.kind == Solo5Kind::Net)
+        .map(|d| d.name.as_str())
+        .collect();
+    taps.iter()
+        .map(|t| {
+            let (name, tap) = t
+                .split_once('=')
+                .ok_or_else(|| Error::user(format!("--tap {t}: expected NAME=TAP")))?;
+            if !nets.contains(&name) {
+                return Err(Error::user(format!(
+                    "--tap {t}: {} has no network device `{name}` (it has: {})",
+                    r.label,
+                    if nets.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        nets.join(", ")
+                    }
+                )));
+            }
+            Ok(Attachment {
+                name: name.to_owned(),
+                kind: Solo5Kind::Net,
+                path: PathBuf::from(tap),
+            })
+        })
+        .collect()
 }
 
 /// The files to attach to the image's block devices: `--block-file`
@@ -409,6 +449,7 @@ fn attachments(
         }
         out.push(Attachment {
             name: d.name.clone(),
+            kind: Solo5Kind::Block,
             path,
         });
     }
@@ -435,7 +476,11 @@ fn run(
             let mut cmd =
                 std::process::Command::new(build::solo5_toolchain(ws)?.tender(r.target.name()));
             for a in attach {
-                cmd.arg(format!("--block:{}={}", a.name, a.path.display()));
+                let kind = match a.kind {
+                    Solo5Kind::Block => "block",
+                    Solo5Kind::Net => "net",
+                };
+                cmd.arg(format!("--{kind}:{}={}", a.name, a.path.display()));
             }
             cmd.arg(image);
             return run_tender(r, cmd.args(runtime_args));

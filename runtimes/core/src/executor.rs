@@ -22,8 +22,16 @@ type Task = Pin<Box<dyn Future<Output = ()>>>;
 /// Task id of the main future.
 const MAIN: usize = usize::MAX;
 
+/// A task slot. A task being polled is out of its slot, which stays
+/// `Running` so that tasks it spawns cannot take (and lose) its place.
+enum Slot {
+    Free,
+    Running,
+    Parked(Task),
+}
+
 struct Executor {
-    tasks: Vec<Option<Task>>,
+    tasks: Vec<Slot>,
     ready: VecDeque<usize>,
     /// Wakers by (deadline, sequence number): ordered, and unique.
     timers: BTreeMap<(u64, u64), Waker>,
@@ -63,12 +71,12 @@ pub fn spawn(task: impl Future<Output = ()> + 'static) {
         let id = e
             .tasks
             .iter()
-            .position(Option::is_none)
+            .position(|s| matches!(s, Slot::Free))
             .unwrap_or(e.tasks.len());
         if id == e.tasks.len() {
-            e.tasks.push(None);
+            e.tasks.push(Slot::Free);
         }
-        e.tasks[id] = Some(Box::pin(task));
+        e.tasks[id] = Slot::Parked(Box::pin(task));
         e.ready.push_back(id);
     });
 }
@@ -103,17 +111,29 @@ pub fn run<F: Future>(platform: &'static dyn Platform, main: F) -> F::Output {
                 continue;
             }
             // Take the task out so it may spawn or wake others while polled.
-            let Some(mut task) = with(|e| e.tasks.get_mut(id).and_then(Option::take)) else {
+            let taken = with(|e| match e.tasks.get_mut(id) {
+                Some(slot @ Slot::Parked(_)) => match core::mem::replace(slot, Slot::Running) {
+                    Slot::Parked(task) => Some(task),
+                    _ => None,
+                },
+                _ => None,
+            });
+            let Some(mut task) = taken else {
                 continue;
             };
             let waker = Waker::from(Arc::new(TaskWaker(id)));
-            if task
+            let pending = task
                 .as_mut()
                 .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-            {
-                with(|e| e.tasks[id] = Some(task));
-            }
+                .is_pending();
+            // A finished task is dropped here, outside the executor's
+            // borrow: its destructors may wake or spawn.
+            let slot = if pending {
+                Slot::Parked(task)
+            } else {
+                Slot::Free
+            };
+            with(|e| e.tasks[id] = slot);
         }
         let now = platform.now_ns();
         let due: Vec<Waker> = with(|e| {

@@ -1,4 +1,5 @@
-//! Global state of the single-threaded runtime.
+//! Global state of the single-threaded runtime (also used by platform
+//! crates for their device registries).
 //!
 //! Invariant: a unikernel has exactly one thread, and no interrupt handler
 //! touches runtime state, so a `static` may hand out shared references to
@@ -8,20 +9,20 @@
 use core::cell::UnsafeCell;
 
 /// A `static`-friendly cell; see the module invariant.
-pub(crate) struct Global<T>(UnsafeCell<T>);
+pub struct Global<T>(UnsafeCell<T>);
 
 // SAFETY: one thread only (module invariant), so no data race can occur.
 unsafe impl<T> Sync for Global<T> {}
 
 impl<T> Global<T> {
     /// A cell holding `value`.
-    pub(crate) const fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         Global(UnsafeCell::new(value))
     }
 
     /// Shared access to the contents. Mutation goes through an inner
     /// `Cell`/`RefCell`, which enforces exclusivity at run time.
-    pub(crate) fn get(&self) -> &T {
+    pub fn get(&self) -> &T {
         // SAFETY: no `&mut T` is ever created; see the module invariant.
         unsafe { &*self.0.get() }
     }

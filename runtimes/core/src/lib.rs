@@ -15,7 +15,7 @@ extern crate alloc;
 pub mod args;
 pub mod block;
 pub mod executor;
-mod global;
+pub mod global;
 pub mod info;
 pub mod kv;
 pub mod log;

@@ -40,3 +40,22 @@ extern "C" {
     pub fn solo5_block_read(handle: u64, offset: u64, buf: *mut u8, size: usize) -> i32;
     pub fn solo5_block_write(handle: u64, offset: u64, buf: *const u8, size: usize) -> i32;
 }
+
+/// `struct solo5_net_info`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct NetInfo {
+    /// MAC address.
+    pub mac_address: [u8; 6],
+    /// MTU, without the Ethernet header.
+    pub mtu: usize,
+}
+
+/// `SOLO5_R_AGAIN`.
+pub const R_AGAIN: i32 = 1;
+
+extern "C" {
+    pub fn solo5_net_acquire(name: *const u8, handle: *mut u64, info: *mut NetInfo) -> i32;
+    pub fn solo5_net_read(handle: u64, buf: *mut u8, size: usize, read_size: *mut usize) -> i32;
+    pub fn solo5_net_write(handle: u64, buf: *const u8, size: usize) -> i32;
+}

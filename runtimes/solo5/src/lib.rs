@@ -19,6 +19,7 @@ extern crate mirage_solo5_mem as _;
 mod block;
 mod ffi;
 mod heap;
+mod net;
 mod random;
 
 use alloc::string::{String, ToString};
@@ -28,6 +29,7 @@ use core::fmt::Write;
 pub use block::Block;
 pub use ffi::StartInfo;
 pub use heap::Heap;
+pub use net::Net;
 pub use random::Random;
 
 /// Bytes at the top of the heap left to the initial stack.
@@ -83,11 +85,12 @@ impl mirage_runtime::Platform for Platform {
 
     #[allow(unsafe_code)]
     fn wait(&self, deadline: Option<u64>) {
-        // No device registers a handle yet: without a deadline nothing can
-        // wake us, so wait as long as Solo5 allows.
+        // Without a deadline only a network device can wake us.
         let deadline = deadline.unwrap_or(u64::MAX);
-        // SAFETY: a null ready set is allowed.
-        unsafe { ffi::solo5_yield(deadline, core::ptr::null_mut()) }
+        let mut ready = 0;
+        // SAFETY: `ready` is a valid handle set to fill in.
+        unsafe { ffi::solo5_yield(deadline, &mut ready) };
+        net::wake_ready(ready);
     }
 
     fn write_console(&self, bytes: &[u8]) {

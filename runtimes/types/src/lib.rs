@@ -230,3 +230,60 @@ pub trait KvRw: KvRo {
     /// Removes the value or dictionary at `key`.
     fn remove(&self, key: &str) -> impl Future<Output = Result<(), KvError>>;
 }
+
+/// Why a network operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The device refused the frame or failed.
+    Device(alloc::string::String),
+    /// The connection was reset or refused by the peer.
+    Closed,
+}
+
+impl Display for NetError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NetError::Device(why) => write!(f, "network device: {why}"),
+            NetError::Closed => f.write_str("connection closed"),
+        }
+    }
+}
+
+/// `Mirage_net.S`: an Ethernet interface.
+pub trait Net: Clone {
+    /// Its MAC address.
+    fn mac(&self) -> [u8; 6];
+    /// The largest frame payload it carries (without the Ethernet header).
+    fn mtu(&self) -> usize;
+    /// Reads one frame into `buf` without waiting: `Ok(None)` when none is
+    /// pending.
+    fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, NetError>;
+    /// Completes when a frame may be pending.
+    fn readable(&self) -> impl Future<Output = ()>;
+    /// Sends one frame.
+    fn write(&self, frame: &[u8]) -> Result<(), NetError>;
+}
+
+/// A TCP connection (`Tcpip.Tcp.S` flows).
+pub trait TcpFlow {
+    /// The next bytes received; `Ok(None)` once the peer closed its side.
+    fn read(&mut self) -> impl Future<Output = Result<Option<alloc::vec::Vec<u8>>, NetError>>;
+    /// Sends all of `data`.
+    fn write(&mut self, data: &[u8]) -> impl Future<Output = Result<(), NetError>>;
+    /// Closes the connection.
+    fn close(&mut self) -> impl Future<Output = ()>;
+    /// The peer, as `address:port`.
+    fn peer(&self) -> alloc::string::String;
+}
+
+/// `Tcpip.Stack.V4V6`: an IP stack.
+pub trait Stack: Clone {
+    /// Its TCP connections.
+    type Flow: TcpFlow + 'static;
+    /// Calls `handler` with each new connection to TCP `port`, each in a
+    /// task of its own.
+    fn listen_tcp<F, Fut>(&self, port: u16, handler: F)
+    where
+        F: Fn(Self::Flow) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static;
+}

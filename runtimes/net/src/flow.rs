@@ -1,0 +1,118 @@
+//! TCP connections of the direct stack.
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+
+use mirage_types::NetError;
+
+use crate::Inner;
+
+/// One TCP connection. Dropping it closes the connection.
+pub struct Flow {
+    inner: Rc<RefCell<Inner>>,
+    handle: SocketHandle,
+    peer: String,
+    closed: bool,
+}
+
+impl Flow {
+    pub(crate) fn new(inner: Rc<RefCell<Inner>>, handle: SocketHandle, peer: String) -> Flow {
+        Flow {
+            inner,
+            handle,
+            peer,
+            closed: false,
+        }
+    }
+}
+
+impl mirage_types::TcpFlow for Flow {
+    async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
+        poll_fn(|cx| {
+            let mut i = self.inner.borrow_mut();
+            let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+            if socket.can_recv() {
+                let mut data = Vec::new();
+                let _ = socket.recv(|bytes| {
+                    data.extend_from_slice(bytes);
+                    (bytes.len(), ())
+                });
+                i.wake_driver();
+                return Poll::Ready(Ok(Some(data)));
+            }
+            if !socket.may_recv() {
+                return Poll::Ready(Ok(None));
+            }
+            socket.register_recv_waker(cx.waker());
+            Poll::Pending
+        })
+        .await
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<(), NetError> {
+        let mut sent = 0;
+        poll_fn(|cx| {
+            let mut i = self.inner.borrow_mut();
+            let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+            if !socket.may_send() {
+                return Poll::Ready(Err(NetError::Closed));
+            }
+            let n = socket
+                .send_slice(&data[sent..])
+                .map_err(|_| NetError::Closed);
+            let pending = match n {
+                Ok(n) => {
+                    sent += n;
+                    if sent < data.len() {
+                        socket.register_send_waker(cx.waker());
+                    }
+                    sent < data.len()
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            i.wake_driver();
+            if pending {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        })
+        .await
+    }
+
+    async fn close(&mut self) {
+        self.shut();
+    }
+
+    fn peer(&self) -> String {
+        self.peer.clone()
+    }
+}
+
+impl Flow {
+    /// Starts closing the connection; the driver frees the socket once the
+    /// close completes.
+    fn shut(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let mut i = self.inner.borrow_mut();
+        i.sockets.get_mut::<tcp::Socket>(self.handle).close();
+        i.closing.push(self.handle);
+        i.wake_driver();
+    }
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
