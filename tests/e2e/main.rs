@@ -7,6 +7,7 @@ mod errors;
 mod examples_unix;
 mod external;
 mod golden;
+mod network;
 mod solo5;
 mod starlark_files;
 mod stdlib;

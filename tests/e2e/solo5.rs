@@ -110,6 +110,8 @@ fn hvt_boots_where_kvm_allows() {
                 ("//examples/hello-key:hello_key", "hello_key"),
                 ("//examples/block:block", "block"),
                 ("//examples/kv_ro:kv_ro", "kv_ro"),
+                ("//examples/echo:echo", "echo"),
+                ("//examples/network:network", "network"),
             ] {
                 let image = mirage_ok(&repo(), &["build", "-t", "hvt", label]).stdout;
                 let image = image.lines().last().unwrap();

@@ -1,0 +1,190 @@
+//! Networking on spt, for real: each test makes a network namespace with a
+//! tap device (host side 10.0.0.1/24), boots the unikernel on that tap
+//! (10.0.0.2/24) and talks to it with ping and nc from inside the
+//! namespace. Only addresses inside the namespace are used.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{mirage_ok, repo, unikernel_target_dir};
+
+/// A namespace with tap0 up at 10.0.0.1/24; deleted on drop.
+struct Netns(String);
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2 is installed");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    fn new(name: &str) -> Netns {
+        let name = format!("mirage-{name}-{}", std::process::id());
+        ip(&["netns", "add", &name]);
+        let ns = Netns(name);
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.ip(&["tuntap", "add", "tap0", "mode", "tap"]);
+        ns.ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);
+        ns.ip(&["link", "set", "tap0", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut all = vec!["netns", "exec", &self.0, "ip"];
+        all.extend(args);
+        ip(&all);
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.0, program]);
+        cmd
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A unikernel running in the namespace; killed on drop.
+struct Running {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Running {
+    /// Builds `label` for spt, boots it on tap0 and waits for `ready` in
+    /// its console output.
+    fn start(ns: &Netns, label: &str, args: &[&str], ready: &str) -> Running {
+        mirage_ok(&repo(), &["build", "-t", "spt", label]);
+        let log = std::env::temp_dir().join(format!("{}.log", ns.0));
+        let mut cmd = ns.command(env!("CARGO_BIN_EXE_mirage"));
+        cmd.args(["run", "-t", "spt", label, "--tap", "service=tap0", "--"])
+            .args(args)
+            .current_dir(repo())
+            .env("MIRAGE_HOME", repo())
+            .env("CARGO_TARGET_DIR", unikernel_target_dir())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let running = Running {
+            child: cmd.spawn().unwrap(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !running.output().contains(ready) {
+            assert!(
+                Instant::now() < deadline,
+                "no {ready:?} in:\n{}",
+                running.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        running
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // The tender is a grandchild: end the whole process group.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// `data` sent through `nc` in the namespace; what came back.
+fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
+    let mut child = ns
+        .command("nc")
+        .args(["-N", "-w", "10", "10.0.0.2", port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("netcat-openbsd is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(child.wait().unwrap().success());
+    out
+}
+
+#[test]
+fn echo_server_answers_ping_and_echoes_over_tcp_on_spt() {
+    let ns = Netns::new("echo");
+    let echo = Running::start(
+        &ns,
+        "//examples/echo:echo",
+        &[],
+        "echo: listening on port 7",
+    );
+    let ping = ns
+        .command("ping")
+        .args(["-c", "3", "-W", "2", "10.0.0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ping.stdout).contains("3 received"));
+
+    assert_eq!(nc(&ns, "7", b"hello mirage\n"), b"hello mirage\n");
+    // Larger than the stack's buffers, and every byte value.
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(nc(&ns, "7", &big), big);
+    assert_eq!(
+        echo.output()
+            .matches("echo: connection from 10.0.0.1:")
+            .count(),
+        2,
+        "{}",
+        echo.output()
+    );
+}
+
+#[test]
+fn network_example_logs_connections_and_data_at_debug_level() {
+    let ns = Netns::new("network");
+    let net = Running::start(
+        &ns,
+        "//examples/network:network",
+        &["-l", "*:debug", "--port=8080"],
+        "listening on port 8080",
+    );
+    assert!(nc(&ns, "8080", b"Hello from the host\n").is_empty());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !net.output().contains("Hello from the host") {
+        assert!(Instant::now() < deadline, "{}", net.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = net.output();
+    assert!(
+        out.contains("[INFO] [application] new tcp connection from 10.0.0.1:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[DEBUG] [application] read: 20 bytes:\nHello from the host\n"),
+        "{out}"
+    );
+    assert!(out.contains("[INFO] [tcpip] interface "), "{out}");
+}
