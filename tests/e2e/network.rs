@@ -188,3 +188,45 @@ fn network_example_logs_connections_and_data_at_debug_level() {
     );
     assert!(out.contains("[INFO] [tcpip] interface "), "{out}");
 }
+
+/// Bytes of heap in use at each "connection freed" debug line.
+fn heap_samples(log: &str) -> Vec<usize> {
+    log.lines()
+        .filter_map(|l| l.split_once("connection freed; heap in use: "))
+        .filter_map(|(_, rest)| rest.strip_suffix(" bytes")?.parse().ok())
+        .collect()
+}
+
+/// 1,000 connections, one after another: each is answered, and each is
+/// freed, so the heap after the last is within 64 KiB of after the first.
+#[test]
+fn a_thousand_connections_leave_memory_bounded_on_spt() {
+    const CONNECTIONS: usize = 1000;
+    const BOUND: usize = 64 * 1024;
+    let ns = Netns::new("conns");
+    let echo = Running::start(
+        &ns,
+        "//examples/echo:echo",
+        &["-l", "tcpip:debug"],
+        "echo: listening on port 7",
+    );
+    for i in 0..CONNECTIONS {
+        let msg = format!("connection {i}\n");
+        assert_eq!(nc(&ns, "7", msg.as_bytes()), msg.as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while heap_samples(&echo.output()).len() < CONNECTIONS {
+        assert!(
+            Instant::now() < deadline,
+            "only {} connections freed",
+            heap_samples(&echo.output()).len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let samples = heap_samples(&echo.output());
+    let (first, last) = (samples[0], samples[CONNECTIONS - 1]);
+    assert!(
+        last <= first + BOUND,
+        "heap grew from {first} to {last} bytes over {CONNECTIONS} connections"
+    );
+}

@@ -15,6 +15,10 @@ pub trait Platform {
     fn write_console(&self, bytes: &[u8]);
     /// Ends the unikernel with `code`.
     fn exit(&self, code: i32) -> !;
+    /// Bytes of heap in use, where the platform manages the heap itself.
+    fn heap_used(&self) -> Option<usize> {
+        None
+    }
 }
 
 static PLATFORM: Global<Cell<Option<&'static dyn Platform>>> = Global::new(Cell::new(None));

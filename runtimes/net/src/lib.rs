@@ -38,7 +38,7 @@ use mirage_types::Net;
 pub use flow::Flow;
 
 /// Bytes of buffer per TCP direction per connection.
-const TCP_BUFFER: usize = 64 * 1024;
+const TCP_BUFFER: usize = 256 * 1024;
 
 type Handler = Rc<dyn Fn(Flow) -> Pin<Box<dyn Future<Output = ()>>>>;
 
@@ -144,6 +144,9 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                 let closed = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
                 if closed {
                     sockets.remove(h);
+                    if let Some(used) = mirage_runtime::platform::get().heap_used() {
+                        log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
+                    }
                 }
                 !closed
             });

@@ -19,6 +19,11 @@ impl Heap {
         Heap(LockedHeap::empty())
     }
 
+    /// Bytes currently allocated.
+    pub fn used(&self) -> usize {
+        self.0.lock().used()
+    }
+
     /// Gives `size` bytes at `start` to the allocator.
     ///
     /// # Safety

@@ -24,7 +24,10 @@ mod random;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt::Write;
+
+use mirage_runtime::global::Global;
 
 pub use block::Block;
 pub use ffi::StartInfo;
@@ -41,6 +44,9 @@ pub struct Platform;
 
 static PLATFORM: Platform = Platform;
 
+/// The image's heap, handed over by [`boot`].
+static HEAP: Global<Cell<Option<&'static Heap>>> = Global::new(Cell::new(None));
+
 /// Sets up the heap and returns the platform and the runtime arguments
 /// (the command line split on whitespace).
 ///
@@ -49,11 +55,15 @@ static PLATFORM: Platform = Platform;
 /// image's global allocator, and this is called once, before anything
 /// allocates.
 #[allow(unsafe_code)]
-pub unsafe fn boot(info: *const StartInfo, heap: &Heap) -> (&'static Platform, Vec<String>) {
+pub unsafe fn boot(
+    info: *const StartInfo,
+    heap: &'static Heap,
+) -> (&'static Platform, Vec<String>) {
     // SAFETY: Solo5 passes a valid start info (caller's contract).
     let info = unsafe { &*info };
     // SAFETY: the heap region is ours alone, and this is the only call.
     unsafe { heap.init(info.heap_start, info.heap_size.saturating_sub(STACK_SIZE)) };
+    HEAP.get().set(Some(heap));
     let mut argv = Vec::new();
     if !info.cmdline.is_null() {
         // SAFETY: Solo5 passes a NUL-terminated command line.
@@ -101,6 +111,10 @@ impl mirage_runtime::Platform for Platform {
     fn exit(&self, code: i32) -> ! {
         // SAFETY: no preconditions.
         unsafe { ffi::solo5_exit(code) }
+    }
+
+    fn heap_used(&self) -> Option<usize> {
+        HEAP.get().get().map(Heap::used)
     }
 }
 
