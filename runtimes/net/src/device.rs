@@ -163,18 +163,18 @@ mod tests {
     fn frame(rng: &mut Rng) -> Vec<u8> {
         let len = (rng.next() % 1514) as usize;
         let mut f: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
-        if len >= 34 && rng.next() % 4 != 0 {
-            f[..6].copy_from_slice(if rng.next() % 2 == 0 {
+        if len >= 34 && !rng.next().is_multiple_of(4) {
+            f[..6].copy_from_slice(if rng.next().is_multiple_of(2) {
                 &MAC
             } else {
                 &[0xff; 6]
             });
-            let arp = rng.next() % 5 == 0;
+            let arp = rng.next().is_multiple_of(5);
             f[12..14].copy_from_slice(if arp { &[0x08, 0x06] } else { &[0x08, 0x00] });
             if !arp {
                 f[14] = 0x45;
                 let total = ((len - 14) as u16).to_be_bytes();
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     f[16..18].copy_from_slice(&total);
                 }
                 f[23] = [6, 17, 1, rng.byte()][(rng.next() % 4) as usize];
