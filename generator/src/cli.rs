@@ -466,10 +466,14 @@ fn run(
     runtime_args: &[String],
 ) -> Result<i32> {
     let mut cmd = match r.target {
-        // Block files are named relative to the workspace root.
+        // Block files are named relative to the workspace root; tap
+        // interfaces are found through the environment.
         Target::Unix => {
             let mut cmd = std::process::Command::new(image);
             cmd.current_dir(&ws.root);
+            for a in attach.iter().filter(|a| a.kind == Solo5Kind::Net) {
+                cmd.env(format!("MIRAGE_NET_{}", a.name.to_uppercase()), &a.path);
+            }
             cmd
         }
         Target::Spt | Target::Hvt => {

@@ -63,13 +63,13 @@ struct Running {
 }
 
 impl Running {
-    /// Builds `label` for spt, boots it on tap0 and waits for `ready` in
-    /// its console output.
-    fn start(ns: &Netns, label: &str, args: &[&str], ready: &str) -> Running {
-        mirage_ok(&repo(), &["build", "-t", "spt", label]);
+    /// Builds `label` for `target`, boots it on tap0 and waits for
+    /// `ready` in its console output.
+    fn start(ns: &Netns, target: &str, label: &str, args: &[&str], ready: &str) -> Running {
+        mirage_ok(&repo(), &["build", "-t", target, label]);
         let log = std::env::temp_dir().join(format!("{}.log", ns.0));
         let mut cmd = ns.command(env!("CARGO_BIN_EXE_mirage"));
-        cmd.args(["run", "-t", "spt", label, "--tap", "service=tap0", "--"])
+        cmd.args(["run", "-t", target, label, "--tap", "service=tap0", "--"])
             .args(args)
             .current_dir(repo())
             .env("MIRAGE_HOME", repo())
@@ -127,11 +127,11 @@ fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn echo_server_answers_ping_and_echoes_over_tcp_on_spt() {
-    let ns = Netns::new("echo");
+fn echo_server_answers_ping_and_echoes_over_tcp(target: &str) {
+    let ns = Netns::new(&format!("echo-{target}"));
     let echo = Running::start(
         &ns,
+        target,
         "//examples/echo:echo",
         &[],
         "echo: listening on port 7",
@@ -163,10 +163,22 @@ fn echo_server_answers_ping_and_echoes_over_tcp_on_spt() {
 }
 
 #[test]
+fn echo_server_answers_ping_and_echoes_over_tcp_on_spt() {
+    echo_server_answers_ping_and_echoes_over_tcp("spt");
+}
+
+/// The same direct stack in a unix process, on a tap through /dev/net/tun.
+#[test]
+fn echo_server_answers_ping_and_echoes_over_tcp_on_unix_direct() {
+    echo_server_answers_ping_and_echoes_over_tcp("unix");
+}
+
+#[test]
 fn network_example_logs_connections_and_data_at_debug_level() {
     let ns = Netns::new("network");
     let net = Running::start(
         &ns,
+        "spt",
         "//examples/network:network",
         &["-l", "*:debug", "--port=8080"],
         "listening on port 8080",
@@ -206,6 +218,7 @@ fn a_thousand_connections_leave_memory_bounded_on_spt() {
     let ns = Netns::new("conns");
     let echo = Running::start(
         &ns,
+        "spt",
         "//examples/echo:echo",
         &["-l", "tcpip:debug"],
         "echo: listening on port 7",

@@ -1,22 +1,59 @@
 //! The unix target: a unikernel as a host process.
 //!
-//! [`Platform`] implements the runtime's hook with `ppoll(2)`, so a waiting
-//! unikernel sleeps in the kernel. Devices wrap the host's clocks, its
-//! `getrandom(2)` and its standard output.
+//! [`Platform`] implements the runtime's hook with `ppoll(2)` over the file
+//! descriptors devices wait on (see [`readable`]), so a waiting unikernel
+//! sleeps in the kernel. Devices wrap the host's clocks, `getrandom(2)`,
+//! standard output, files, directories and tap interfaces.
 
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
 use std::io::Write;
+use std::os::fd::RawFd;
+use std::task::{Poll, Waker};
 
 mod block;
 mod clock;
 mod console;
 mod kv;
 mod random;
+mod tap;
 
 pub use block::BlockFile;
 pub use clock::{MonotonicClock, PosixClock};
 pub use console::Console;
 pub use kv::DirectKv;
 pub use random::Random;
+pub use tap::Tap;
+
+/// Descriptors found readable, and the wakers waiting for them.
+struct Waiters {
+    ready: Vec<RawFd>,
+    waiting: Vec<(RawFd, Waker)>,
+}
+
+thread_local! {
+    static WAITERS: RefCell<Waiters> = const {
+        RefCell::new(Waiters {
+            ready: Vec::new(),
+            waiting: Vec::new(),
+        })
+    };
+}
+
+/// Completes when `fd` may be readable.
+pub fn readable(fd: RawFd) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        WAITERS.with_borrow_mut(|Waiters { ready, waiting }| {
+            if let Some(i) = ready.iter().position(|&r| r == fd) {
+                ready.swap_remove(i);
+                return Poll::Ready(());
+            }
+            waiting.retain(|(f, _)| *f != fd);
+            waiting.push((fd, cx.waker().clone()));
+            Poll::Pending
+        })
+    })
+}
 
 /// The unix platform hook.
 #[derive(Debug)]
@@ -57,10 +94,40 @@ impl mirage_runtime::Platform for Platform {
         let ts = timeout
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // No device registers a file descriptor yet, so this is a pure
-        // timed sleep; EINTR just returns early, which the hook allows.
-        // SAFETY: an empty fd set and a valid (or null) timespec.
-        unsafe { libc::ppoll(std::ptr::null_mut(), 0, ts, std::ptr::null()) };
+        let mut fds: Vec<libc::pollfd> = WAITERS.with_borrow(|w| {
+            w.waiting
+                .iter()
+                .map(|(fd, _)| libc::pollfd {
+                    fd: *fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect()
+        });
+        // EINTR just returns early, which the hook allows.
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfds; `ts` is
+        // valid or null.
+        unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                ts,
+                std::ptr::null(),
+            )
+        };
+        let woken: Vec<Waker> = WAITERS.with_borrow_mut(|Waiters { ready, waiting }| {
+            let ready_fds: Vec<RawFd> = fds
+                .iter()
+                .filter(|p| p.revents != 0)
+                .map(|p| p.fd)
+                .collect();
+            ready.extend(&ready_fds);
+            let (wake, keep): (Vec<_>, Vec<_>) =
+                waiting.drain(..).partition(|(f, _)| ready_fds.contains(f));
+            *waiting = keep;
+            wake.into_iter().map(|(_, w)| w).collect()
+        });
+        woken.into_iter().for_each(Waker::wake);
     }
 
     fn write_console(&self, bytes: &[u8]) {
