@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 
 use crate::support::{mirage_ok, repo, unikernel_target_dir};
 
+/// Tests that build //examples/echo:echo for spt with different configure
+/// keys share its output directory: they take turns.
+static ECHO_SPT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn echo_spt() -> std::sync::MutexGuard<'static, ()> {
+    ECHO_SPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A namespace with tap0 up at 10.0.0.1/24; deleted on drop.
 struct Netns(String);
 
@@ -66,10 +76,26 @@ impl Running {
     /// Builds `label` for `target`, boots it on tap0 and waits for
     /// `ready` in its console output.
     fn start(ns: &Netns, target: &str, label: &str, args: &[&str], ready: &str) -> Running {
-        mirage_ok(&repo(), &["build", "-t", target, label]);
+        Running::start_with_keys(ns, target, label, &[], args, ready)
+    }
+
+    /// [`Running::start`] with configure keys.
+    fn start_with_keys(
+        ns: &Netns,
+        target: &str,
+        label: &str,
+        keys: &[&str],
+        args: &[&str],
+        ready: &str,
+    ) -> Running {
+        let mut build = vec!["build", "-t", target, label];
+        build.extend(keys);
+        mirage_ok(&repo(), &build);
         let log = std::env::temp_dir().join(format!("{}.log", ns.0));
         let mut cmd = ns.command(env!("CARGO_BIN_EXE_mirage"));
-        cmd.args(["run", "-t", target, label, "--tap", "service=tap0", "--"])
+        cmd.args(["run", "-t", target, label, "--tap", "service=tap0"])
+            .args(keys)
+            .arg("--")
             .args(args)
             .current_dir(repo())
             .env("MIRAGE_HOME", repo())
@@ -108,11 +134,16 @@ impl Drop for Running {
     }
 }
 
-/// `data` sent through `nc` in the namespace; what came back.
+/// `data` sent through `nc` in the namespace to 10.0.0.2; what came back.
 fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
+    nc_to(ns, "10.0.0.2", port, data)
+}
+
+/// `data` sent through `nc` in the namespace to `host`; what came back.
+fn nc_to(ns: &Netns, host: &str, port: &str, data: &[u8]) -> Vec<u8> {
     let mut child = ns
         .command("nc")
-        .args(["-N", "-w", "10", "10.0.0.2", port])
+        .args(["-N", "-w", "10", host, port])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -164,6 +195,7 @@ fn echo_server_answers_ping_and_echoes_over_tcp(target: &str) {
 
 #[test]
 fn echo_server_answers_ping_and_echoes_over_tcp_on_spt() {
+    let _turn = echo_spt();
     echo_server_answers_ping_and_echoes_over_tcp("spt");
 }
 
@@ -215,6 +247,7 @@ fn heap_samples(log: &str) -> Vec<usize> {
 fn a_thousand_connections_leave_memory_bounded_on_spt() {
     const CONNECTIONS: usize = 1000;
     const BOUND: usize = 64 * 1024;
+    let _turn = echo_spt();
     let ns = Netns::new("conns");
     let echo = Running::start(
         &ns,
@@ -242,4 +275,60 @@ fn a_thousand_connections_leave_memory_bounded_on_spt() {
         last <= first + BOUND,
         "heap grew from {first} to {last} bytes over {CONNECTIONS} connections"
     );
+}
+
+/// With `--dhcp=true` the unikernel takes its address from dnsmasq, running
+/// in the namespace with one address on offer, and serves on it.
+#[test]
+fn dhcp_gives_the_unikernel_its_address_on_spt() {
+    let _turn = echo_spt();
+    let ns = Netns::new("dhcp");
+    let dir = tempfile::tempdir().unwrap();
+    let mut dnsmasq = ns
+        .command("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--no-resolv",
+            "--no-hosts",
+            "--port=0",
+            "--user=root",
+            "--interface=tap0",
+            "--bind-interfaces",
+            "--dhcp-range=10.0.0.100,10.0.0.100,255.255.255.0,1h",
+        ])
+        .arg(format!(
+            "--dhcp-leasefile={}",
+            dir.path().join("leases").display()
+        ))
+        .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq is installed (Debian package dnsmasq-base)");
+    let echo = Running::start_with_keys(
+        &ns,
+        "spt",
+        "//examples/echo:echo",
+        &["--dhcp=true"],
+        &[],
+        "DHCP: address 10.0.0.100/24",
+    );
+    assert!(
+        echo.output().contains("asking DHCP for an address"),
+        "{}",
+        echo.output()
+    );
+    let ping = ns
+        .command("ping")
+        .args(["-c", "2", "-W", "2", "10.0.0.100"])
+        .output()
+        .unwrap();
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    assert_eq!(nc_to(&ns, "10.0.0.100", "7", b"leased\n"), b"leased\n");
+    let _ = dnsmasq.kill();
+    let _ = dnsmasq.wait();
 }

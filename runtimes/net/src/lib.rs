@@ -29,7 +29,7 @@ use core::pin::Pin;
 use core::task::{Poll, Waker};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use smoltcp::socket::tcp;
+use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     listeners: Vec<Listener>,
     /// Sockets whose flow was closed or dropped: removed once closed.
     closing: Vec<SocketHandle>,
+    /// The DHCP client, when the address comes from DHCP.
+    dhcp: Option<SocketHandle>,
     driver: Option<Waker>,
 }
 
@@ -89,11 +91,13 @@ fn listening_socket(sockets: &mut SocketSet<'static>, port: u16) -> Result<Socke
 
 impl SmolStack {
     /// Brings the interface up with address `ipv4` (`A.B.C.D/N`) and, if
-    /// not empty, default route `gateway`, and starts the driver.
+    /// not empty, default route `gateway`, or with DHCP when `dhcp`; then
+    /// starts the driver.
     pub async fn connect<N: Net + 'static>(
         net: N,
         ipv4: String,
         gateway: String,
+        dhcp: bool,
     ) -> Result<SmolStack, String> {
         let cidr: Ipv4Cidr = ipv4
             .parse()
@@ -105,9 +109,21 @@ impl SmolStack {
             &mut device,
             now(),
         );
-        iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::Ipv4(cidr));
+        let mut sockets = SocketSet::new(Vec::new());
+        let dhcp = dhcp.then(|| {
+            let mut client = dhcpv4::Socket::new();
+            // Ask again every second until a server answers: the first
+            // DISCOVER often leaves before the link is up.
+            let mut retry = dhcpv4::RetryConfig::default();
+            retry.discover_timeout = smoltcp::time::Duration::from_secs(1);
+            client.set_retry_config(retry);
+            sockets.add(client)
         });
+        if dhcp.is_none() {
+            iface.update_ip_addrs(|addrs| {
+                let _ = addrs.push(IpCidr::Ipv4(cidr));
+            });
+        }
         if !gateway.is_empty() {
             let gw: Ipv4Address = gateway
                 .parse()
@@ -117,10 +133,16 @@ impl SmolStack {
                 .add_default_ipv4_route(gw)
                 .map_err(|_| String::from("too many routes"))?;
         }
-        log::info!(target: "tcpip", "interface {mac} up with {cidr}");
+        match dhcp {
+            Some(_) => {
+                log::info!(target: "tcpip", "interface {mac} up, asking DHCP for an address")
+            }
+            None => log::info!(target: "tcpip", "interface {mac} up with {cidr}"),
+        }
         let inner = Rc::new(RefCell::new(Inner {
             iface,
-            sockets: SocketSet::new(Vec::new()),
+            sockets,
+            dhcp,
             device,
             listeners: Vec::new(),
             closing: Vec::new(),
@@ -138,6 +160,7 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             let mut guard = inner.borrow_mut();
             let i = &mut *guard;
             i.iface.poll(now(), &mut i.device, &mut i.sockets);
+            configure(i);
             let accepted = accept(i);
             let sockets = &mut i.sockets;
             i.closing.retain(|&h| {
@@ -175,6 +198,29 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
         })
         .await;
         // A frame may be waiting, or a flow asked us to send: poll again.
+    }
+}
+
+/// Applies what the DHCP client learnt, if anything.
+fn configure(i: &mut Inner) {
+    let Some(h) = i.dhcp else { return };
+    match i.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
+        Some(dhcpv4::Event::Configured(config)) => {
+            log::info!(target: "tcpip", "DHCP: address {}", config.address);
+            i.iface.update_ip_addrs(|addrs| {
+                addrs.clear();
+                let _ = addrs.push(IpCidr::Ipv4(config.address));
+            });
+            if let Some(router) = config.router {
+                let _ = i.iface.routes_mut().add_default_ipv4_route(router);
+            }
+        }
+        Some(dhcpv4::Event::Deconfigured) => {
+            log::info!(target: "tcpip", "DHCP: address lost");
+            i.iface.update_ip_addrs(|addrs| addrs.clear());
+            i.iface.routes_mut().remove_default_ipv4_route();
+        }
+        None => {}
     }
 }
 
