@@ -134,6 +134,19 @@ impl Drop for Running {
     }
 }
 
+/// Pings `host` `count` times from the namespace; every reply must come.
+fn ping(ns: &Netns, host: &str, count: u32) {
+    let count = count.to_string();
+    let out = ns
+        .command("ping")
+        .args(["-c", &count, "-W", "2", host])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("{count} received")), "{text}");
+}
+
 /// `data` sent through `nc` in the namespace to 10.0.0.2; what came back.
 fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
     nc_to(ns, "10.0.0.2", port, data)
@@ -167,17 +180,7 @@ fn echo_server_answers_ping_and_echoes_over_tcp(target: &str) {
         &[],
         "echo: listening on port 7",
     );
-    let ping = ns
-        .command("ping")
-        .args(["-c", "3", "-W", "2", "10.0.0.2"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping.stdout)
-    );
-    assert!(String::from_utf8_lossy(&ping.stdout).contains("3 received"));
+    ping(&ns, "10.0.0.2", 3);
 
     assert_eq!(nc(&ns, "7", b"hello mirage\n"), b"hello mirage\n");
     // Larger than the stack's buffers, and every byte value.
@@ -318,16 +321,7 @@ fn dhcp_gives_the_unikernel_its_address_on_spt() {
         "{}",
         echo.output()
     );
-    let ping = ns
-        .command("ping")
-        .args(["-c", "2", "-W", "2", "10.0.0.100"])
-        .output()
-        .unwrap();
-    assert!(
-        ping.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ping.stdout)
-    );
+    ping(&ns, "10.0.0.100", 2);
     assert_eq!(nc_to(&ns, "10.0.0.100", "7", b"leased\n"), b"leased\n");
     let _ = dnsmasq.kill();
     let _ = dnsmasq.wait();
