@@ -16,4 +16,4 @@ step "README hello"
 bash scripts/hello.sh | tee /tmp/rules_mirage-hello.out
 test "$(grep -c '\[INFO\] \[application\] hello$' /tmp/rules_mirage-hello.out)" -eq 4
 grep -q '^Solo5: solo5_exit(0) called$' /tmp/rules_mirage-hello.out
-echo "1 passed, 0 failed: README hello on spt"
+echo "readme-hello: 1 passed, 0 failed"
