@@ -9,7 +9,7 @@ use crate::config::Configuration;
 use crate::error::{Error, IoContext, Result};
 use crate::graph::{platform_crates, Graph};
 use crate::label::{Label, Package};
-use crate::model::device::Solo5Kind;
+use crate::model::device::{Solo5Device, Solo5Kind};
 use crate::model::target::{Family, Target};
 use crate::render::{relative, unikernel_dir};
 use crate::resolve::{resolve, Resolved};
@@ -356,31 +356,52 @@ struct Attachment {
     path: PathBuf,
 }
 
+/// Splits `value` of option `--flag` as `NAME=VALUE`, where NAME must be one
+/// of the image's Solo5 devices of `kind` (named `noun` in messages).
+fn named_device<'a>(
+    flag: &str,
+    value: &'a str,
+    r: &Resolved,
+    devices: &[Solo5Device],
+    kind: Solo5Kind,
+    noun: &str,
+) -> Result<(&'a str, &'a str)> {
+    let (name, rest) = value.split_once('=').ok_or_else(|| {
+        Error::user(format!(
+            "--{flag} {value}: expected NAME={}",
+            noun.to_uppercase()
+        ))
+    })?;
+    let names: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.kind == kind)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !names.contains(&name) {
+        let have = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        let what = match kind {
+            Solo5Kind::Block => "block",
+            Solo5Kind::Net => "network",
+        };
+        return Err(Error::user(format!(
+            "--{flag} {value}: {} has no {what} device `{name}` (it has: {have})",
+            r.label
+        )));
+    }
+    Ok((name, rest))
+}
+
 /// The tap interfaces given with `--tap NAME=TAP`, checked against the
 /// image's network devices.
 fn tap_attachments(r: &Resolved, taps: &[String]) -> Result<Vec<Attachment>> {
     let devices = r.solo5_devices()?;
-    let nets: Vec<&str> = devices
-        .iter()
-        .filter(|d| d.kind == Solo5Kind::Net)
-        .map(|d| d.name.as_str())
-        .collect();
     taps.iter()
         .map(|t| {
-            let (name, tap) = t
-                .split_once('=')
-                .ok_or_else(|| Error::user(format!("--tap {t}: expected NAME=TAP")))?;
-            if !nets.contains(&name) {
-                return Err(Error::user(format!(
-                    "--tap {t}: {} has no network device `{name}` (it has: {})",
-                    r.label,
-                    if nets.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        nets.join(", ")
-                    }
-                )));
-            }
+            let (name, tap) = named_device("tap", t, r, &devices, Solo5Kind::Net, "tap")?;
             Ok(Attachment {
                 name: name.to_owned(),
                 kind: Solo5Kind::Net,
@@ -399,27 +420,9 @@ fn attachments(
     overrides: &[String],
 ) -> Result<Vec<Attachment>> {
     let devices = r.solo5_devices()?;
-    let blocks: Vec<&str> = devices
-        .iter()
-        .filter(|d| d.kind == Solo5Kind::Block)
-        .map(|d| d.name.as_str())
-        .collect();
     let mut given = BTreeMap::new();
     for o in overrides {
-        let (name, path) = o
-            .split_once('=')
-            .ok_or_else(|| Error::user(format!("--block-file {o}: expected NAME=PATH")))?;
-        if !blocks.contains(&name) {
-            return Err(Error::user(format!(
-                "--block-file {o}: {} has no block device `{name}` (it has: {})",
-                r.label,
-                if blocks.is_empty() {
-                    "none".to_owned()
-                } else {
-                    blocks.join(", ")
-                }
-            )));
-        }
+        let (name, path) = named_device("block-file", o, r, &devices, Solo5Kind::Block, "path")?;
         if r.target == Target::Unix {
             return Err(Error::user(
                 "--block-file applies to Solo5 targets: a unix image opens the file its BUILD file names",

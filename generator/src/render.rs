@@ -139,11 +139,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         .map(|a| ArgView {
             name: a.name.clone(),
             short: a.short,
-            kind: match a.kind {
-                crate::model::runtime_arg::ArgKind::String => "String",
-                crate::model::runtime_arg::ArgKind::Int => "Int",
-                crate::model::runtime_arg::ArgKind::Bool => "Bool",
-            },
+            kind: a.kind.runtime_variant(),
             default: a.default.clone(),
             doc: a.doc.clone(),
             owner: a.label.to_string(),
@@ -375,12 +371,8 @@ pub fn connect(r: &Resolved, d: &Instance, files: &BTreeMap<String, String>) -> 
     let device_arg = |i: usize| format!("{}.clone()", r.instances[i].var);
     let runtime_arg = |i: usize| {
         let a = &r.runtime_args[i];
-        let getter = match a.kind {
-            crate::model::runtime_arg::ArgKind::String => "string",
-            crate::model::runtime_arg::ArgKind::Int => "int",
-            crate::model::runtime_arg::ArgKind::Bool => "bool",
-        };
-        format!("args.{getter}(\"{}\")", a.name)
+        // `Values` has one getter per kind, named like the kind.
+        format!("args.{}(\"{}\")", a.kind.name(), a.name)
     };
     let mut out = String::new();
     let mut rest = template.as_str();

@@ -211,7 +211,7 @@ impl Resolver<'_> {
         let mut seen = Vec::new();
         loop {
             if seen.contains(&n) {
-                return Err(self.cycle_error(&seen));
+                return Err(cycle_error(self.graph, &seen));
             }
             seen.push(n);
             let node = &self.graph.graph[n];
@@ -338,17 +338,6 @@ impl Resolver<'_> {
             }
         }
         Ok((dag, root))
-    }
-
-    fn cycle_error(&self, members: &[NodeIndex]) -> Error {
-        let names: Vec<String> = members
-            .iter()
-            .map(|&n| self.graph.graph[n].name())
-            .collect();
-        Error::at(
-            self.graph.graph[members[0]].loc(),
-            format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
-        )
     }
 
     /// Connection order, sharing and implementation choice.
@@ -574,11 +563,18 @@ fn check_acyclic(graph: &Graph, dag: &DiGraph<NodeIndex, String>) -> Result<()> 
             None => break,
         }
     }
-    let names: Vec<String> = order.iter().map(|&n| graph.graph[dag[n]].name()).collect();
-    Err(Error::at(
-        graph.graph[dag[start]].loc(),
+    let members: Vec<NodeIndex> = order.iter().map(|&n| dag[n]).collect();
+    Err(cycle_error(graph, &members))
+}
+
+/// The error naming every member of a cycle of graph nodes, in order,
+/// at the first member's declaration.
+fn cycle_error(graph: &Graph, members: &[NodeIndex]) -> Error {
+    let names: Vec<String> = members.iter().map(|&n| graph.graph[n].name()).collect();
+    Error::at(
+        graph.graph[members[0]].loc(),
         format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
-    ))
+    )
 }
 
 fn add_runtime_arg(args: &mut Vec<RuntimeArg>, arg: &RuntimeArg) -> Result<usize> {

@@ -30,12 +30,12 @@ impl ArgKind {
         }
     }
 
-    /// The Rust type the unikernel receives.
-    pub fn rust_type(self) -> &'static str {
+    /// The `mirage_runtime::args::Kind` variant generated code names.
+    pub fn runtime_variant(self) -> &'static str {
         match self {
             ArgKind::String => "String",
-            ArgKind::Int => "i64",
-            ArgKind::Bool => "bool",
+            ArgKind::Int => "Int",
+            ArgKind::Bool => "Bool",
         }
     }
 
