@@ -25,7 +25,7 @@ mirage_match = _mirage_match
 mirage_runtime_arg = _mirage_runtime_arg
 mirage_unikernel = _mirage_unikernel
 
-def mirage_key(name, choices, default, doc = "", **kwargs):
+def mirage_key(name, choices, default, doc = "", target_defaults = {}, **kwargs):
     """Declares a configure key and one `config_setting` per choice.
 
     `mirage configure --NAME=VALUE` (or a Bazel build setting) sets it.
@@ -36,9 +36,18 @@ def mirage_key(name, choices, default, doc = "", **kwargs):
       choices: the allowed values.
       default: the value when none is given.
       doc: what the key selects.
+      target_defaults: defaults for some targets or families, as
+        `{"unix": "socket"}`; the most specific wins, as in `impls`.
       **kwargs: common attributes (visibility, tags).
     """
-    _mirage_key(name = name, choices = choices, default = default, doc = doc, **kwargs)
+    _mirage_key(
+        name = name,
+        choices = choices,
+        default = default,
+        doc = doc,
+        target_defaults = target_defaults,
+        **kwargs
+    )
     for choice in choices:
         native.config_setting(
             name = "%s_%s" % (name, choice),

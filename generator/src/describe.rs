@@ -38,9 +38,13 @@ pub fn text(g: &Graph) -> String {
         for k in g.keys.values() {
             let _ = writeln!(
                 out,
-                "  --{} = {} (choices: {}) at {}",
+                "  --{} = {}{} (choices: {}) at {}",
                 k.name(),
                 k.default,
+                k.target_defaults
+                    .iter()
+                    .map(|(t, v)| format!(", {v} on {t}"))
+                    .collect::<String>(),
                 k.choices.join(", "),
                 k.loc
             );

@@ -356,7 +356,8 @@ fn view(
 /// `{arg.NAME}`, `{rt.NAME}`, `{key.NAME}`, `{application}` (the
 /// unikernel crate's name), `{crunch}` (the embedded files of a `crunch`
 /// device) and `{file.NAME}` (the file attached to block device NAME,
-/// relative to the workspace root). The default is `{impl}::connect({args})`, and
+/// relative to the workspace root). `{{` and `}}` are literal braces, as
+/// in Rust's `format!`. The default is `{impl}::connect({args})`, and
 /// `{impl}({args})` for the unikernel's `main`.
 pub fn connect(r: &Resolved, d: &Instance, files: &BTreeMap<String, String>) -> Result<String> {
     let is_main = std::ptr::eq(d, &r.main);
@@ -377,7 +378,12 @@ pub fn connect(r: &Resolved, d: &Instance, files: &BTreeMap<String, String>) -> 
     let mut out = String::new();
     let mut rest = template.as_str();
     while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
+        out.push_str(&rest[..start].replace("}}", "}"));
+        if rest[start..].starts_with("{{") {
+            out.push('{');
+            rest = &rest[start + 2..];
+            continue;
+        }
         let end = rest[start..].find('}').ok_or_else(|| {
             Error::at(
                 &d.loc,
@@ -460,7 +466,7 @@ pub fn connect(r: &Resolved, d: &Instance, files: &BTreeMap<String, String>) -> 
         out.push_str(&expansion);
         rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
+    out.push_str(&rest.replace("}}", "}"));
     Ok(out)
 }
 

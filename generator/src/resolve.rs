@@ -133,7 +133,7 @@ pub fn resolve(
             ),
         ));
     }
-    let values = key_values(graph, given, uloc)?;
+    let values = key_values(graph, target, given, uloc)?;
     let r = Resolver {
         graph,
         values: &values,
@@ -143,9 +143,10 @@ pub fn resolve(
     r.instances(&dag, root, target, values.clone(), platform)
 }
 
-/// Key values: defaults overridden by the command line, checked.
+/// Key values: the target's defaults overridden by the command line, checked.
 fn key_values(
     graph: &Graph,
+    target: Target,
     given: &BTreeMap<String, String>,
     uloc: &Loc,
 ) -> Result<BTreeMap<String, (String, bool)>> {
@@ -185,11 +186,9 @@ fn key_values(
     Ok(by_name
         .into_iter()
         .map(|(name, key)| {
-            let value = given
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| key.default.clone());
-            let is_default = value == key.default;
+            let default = key.default_for(target);
+            let value = given.get(name).map_or(default, String::as_str).to_owned();
+            let is_default = value == default;
             (name.to_owned(), (value, is_default))
         })
         .collect())

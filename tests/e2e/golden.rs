@@ -55,3 +55,11 @@ fn solo5_mains() {
         "hello_key.virtio.main.rs",
     );
 }
+
+/// `generic_stackv4v6` chosen by `--net`: sockets on unix by default, the
+/// direct stack (and its network device) on Solo5.
+#[test]
+fn echo_mains_for_each_stack() {
+    check("//examples/echo:echo", &[], "echo.unix.main.rs");
+    check("//examples/echo:echo", &[], "echo.spt.main.rs");
+}

@@ -3,10 +3,14 @@
 //! Like Functoria's configure-time `Key`s (`--net`, `--dhcp`), a key has a
 //! closed set of choices and a default. Choices between devices (`mirage_match`,
 //! `select()`) and connect code read them. Bazel sees them as build settings.
+//! A key may default differently per target (`--net` is `socket` on unix and
+//! `direct` on Solo5), matched like device `impls`: exact target, then
+//! family, then the plain default.
 
 use super::rule::Rule;
 use crate::error::{Error, Loc, Result};
 use crate::label::Label;
+use crate::model::target::Target;
 
 /// A declared configure key.
 #[derive(Clone, Debug)]
@@ -15,8 +19,10 @@ pub struct Key {
     pub label: Label,
     /// Allowed values.
     pub choices: Vec<String>,
-    /// The value when none is given.
+    /// The value when none is given and no target default applies.
     pub default: String,
+    /// Defaults per target or family (`unix`, `spt`, `solo5`), as declared.
+    pub target_defaults: Vec<(String, String)>,
     /// What it selects.
     pub doc: String,
     /// Where it is declared.
@@ -48,10 +54,29 @@ impl Key {
                 ),
             ));
         }
+        let mut target_defaults = Vec::new();
+        for (pattern, value) in rule.dict("target_defaults") {
+            let value = value.as_str().unwrap_or_default();
+            if !choices.iter().any(|c| c == value) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!(
+                        "target default `{value}` of key `{}` is not one of its choices: {}",
+                        rule.label.name,
+                        choices.join(", ")
+                    ),
+                ));
+            }
+            Target::Unix
+                .specificity(pattern)
+                .map_err(|e| Error::at(&rule.loc, e))?;
+            target_defaults.push((pattern.to_owned(), value.to_owned()));
+        }
         Ok(Key {
             label: rule.label.clone(),
             choices,
             default,
+            target_defaults,
             doc: rule.str("doc").unwrap_or_default().to_owned(),
             loc: rule.loc.clone(),
         })
@@ -60,6 +85,21 @@ impl Key {
     /// The flag name, `--NAME`.
     pub fn name(&self) -> &str {
         &self.label.name
+    }
+
+    /// The value on `target` when none is given: the most specific target
+    /// default, else the plain default.
+    pub fn default_for(&self, target: Target) -> &str {
+        let mut best: Option<(u8, &str)> = None;
+        for (pattern, value) in &self.target_defaults {
+            // Patterns were checked when the key was built.
+            if let Ok(Some(s)) = target.specificity(pattern) {
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, value));
+                }
+            }
+        }
+        best.map_or(&self.default, |(_, v)| v)
     }
 
     /// Checks a value given on the command line.

@@ -144,6 +144,7 @@ const MATCH: &[AttrSpec] = &[
 const KEY: &[AttrSpec] = &[
     attr("choices", StrList, true),
     attr("default", Str, true),
+    attr("target_defaults", StrDict, false),
     attr("doc", Str, false),
 ];
 const RUNTIME_ARG: &[AttrSpec] = &[

@@ -101,7 +101,7 @@ impl Target {
         }
         let t = Target::parse(pattern).map_err(|_| {
             format!(
-                "unknown target `{pattern}` in impls: expected one of {}, solo5 or *",
+                "unknown target `{pattern}`: expected one of {}, solo5 or *",
                 Target::names().join(", ")
             )
         })?;

@@ -50,6 +50,11 @@ impl Device {
             frame,
         }
     }
+
+    /// The largest IP packet a frame carries.
+    pub(crate) fn mtu(&self) -> usize {
+        self.net.mtu()
+    }
 }
 
 pub(crate) struct RxToken<'a>(&'a [u8]);
@@ -102,16 +107,18 @@ impl phy::TxToken for TxToken<'_> {
 #[cfg(test)]
 mod tests {
     //! The input path under garbage: frames that are random, or nearly
-    //! valid (right MAC and EtherType, mangled IPv4/ARP/TCP), must never
-    //! panic the stack.
+    //! valid (right MAC and EtherType, mangled ARP, IPv4, IPv6, ICMP, TCP,
+    //! UDP), must never panic the stack.
 
     use alloc::collections::VecDeque;
     use alloc::rc::Rc;
     use core::cell::RefCell;
 
     use smoltcp::iface::{Config, Interface, SocketSet};
-    use smoltcp::socket::tcp;
-    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+    use smoltcp::socket::{tcp, udp};
+    use smoltcp::wire::{
+        EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr,
+    };
 
     use super::*;
 
@@ -158,30 +165,48 @@ mod tests {
         }
     }
 
+    /// Our IPv6 address in the test: fd00::2.
+    const IPV6: [u8; 16] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+
     /// A frame: random, or a valid Ethernet header to us with a mangled
-    /// IPv4 (often TCP to the listening port) or ARP payload.
+    /// IPv4 or IPv6 (often TCP or UDP to the listening port, or ICMP) or ARP
+    /// payload.
     fn frame(rng: &mut Rng) -> Vec<u8> {
         let len = (rng.next() % 1514) as usize;
         let mut f: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
-        if len >= 34 && !rng.next().is_multiple_of(4) {
-            f[..6].copy_from_slice(if rng.next().is_multiple_of(2) {
-                &MAC
-            } else {
-                &[0xff; 6]
-            });
-            let arp = rng.next().is_multiple_of(5);
-            f[12..14].copy_from_slice(if arp { &[0x08, 0x06] } else { &[0x08, 0x00] });
-            if !arp {
+        if len < 58 || rng.next().is_multiple_of(4) {
+            return f;
+        }
+        f[..6].copy_from_slice(if rng.next().is_multiple_of(2) {
+            &MAC
+        } else {
+            &[0xff; 6]
+        });
+        let (ethertype, transport) = match rng.next() % 5 {
+            0 => ([0x08, 0x06], None),
+            1 | 2 => {
                 f[14] = 0x45;
-                let total = ((len - 14) as u16).to_be_bytes();
                 if rng.next().is_multiple_of(2) {
-                    f[16..18].copy_from_slice(&total);
+                    f[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
                 }
                 f[23] = [6, 17, 1, rng.byte()][(rng.next() % 4) as usize];
                 f[30..34].copy_from_slice(&[10, 0, 0, 2]);
-                if len >= 38 && f[23] == 6 {
-                    f[36..38].copy_from_slice(&7u16.to_be_bytes());
+                ([0x08, 0x00], Some((f[23], 34)))
+            }
+            _ => {
+                f[14] = 0x60;
+                if rng.next().is_multiple_of(2) {
+                    f[18..20].copy_from_slice(&((len - 54) as u16).to_be_bytes());
                 }
+                f[20] = [6, 17, 58, rng.byte()][(rng.next() % 4) as usize];
+                f[38..54].copy_from_slice(&IPV6);
+                ([0x86, 0xdd], Some((f[20], 54)))
+            }
+        };
+        f[12..14].copy_from_slice(&ethertype);
+        if let Some((6 | 17, at)) = transport {
+            if len >= at + 4 {
+                f[at + 2..at + 4].copy_from_slice(&7u16.to_be_bytes());
             }
         }
         f
@@ -198,6 +223,7 @@ mod tests {
                 Ipv4Address::new(10, 0, 0, 2),
                 24,
             )));
+            let _ = a.push(IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Address::from(IPV6), 64)));
         });
         let mut sockets = SocketSet::new(Vec::new());
         let mut socket = tcp::Socket::new(
@@ -206,11 +232,16 @@ mod tests {
         );
         socket.listen(7).unwrap();
         sockets.add(socket);
+        let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]);
+        let mut socket = udp::Socket::new(buffer(), buffer());
+        socket.bind(7).unwrap();
+        let udp = sockets.add(socket);
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let frames = 1_000_000;
         for i in 0..frames {
             net.rx.borrow_mut().push_back(frame(&mut rng));
             iface.poll(Instant::from_millis(i as i64), &mut device, &mut sockets);
+            while sockets.get_mut::<udp::Socket>(udp).recv().is_ok() {}
         }
         assert!(net.rx.borrow().is_empty(), "every frame was consumed");
         // The stack still works: a valid ARP request gets its reply.

@@ -231,13 +231,24 @@ pub trait KvRw: KvRo {
     fn remove(&self, key: &str) -> impl Future<Output = Result<(), KvError>>;
 }
 
+pub use core::net::{IpAddr, SocketAddr};
+
 /// Why a network operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetError {
     /// The device refused the frame or failed.
     Device(alloc::string::String),
-    /// The connection was reset or refused by the peer.
+    /// The connection was reset or closed by the peer.
     Closed,
+    /// The peer refused the connection.
+    Refused,
+    /// No route or no source address reaches the destination, or the stack
+    /// does not speak its IP version.
+    Unreachable,
+    /// The port is taken.
+    InUse(u16),
+    /// The datagram is larger than this many bytes, the most one frame carries.
+    TooLarge(usize),
 }
 
 impl Display for NetError {
@@ -245,6 +256,10 @@ impl Display for NetError {
         match self {
             NetError::Device(why) => write!(f, "network device: {why}"),
             NetError::Closed => f.write_str("connection closed"),
+            NetError::Refused => f.write_str("connection refused"),
+            NetError::Unreachable => f.write_str("destination unreachable"),
+            NetError::InUse(port) => write!(f, "port {port} is in use"),
+            NetError::TooLarge(max) => write!(f, "datagram larger than {max} bytes"),
         }
     }
 }
@@ -276,7 +291,22 @@ pub trait TcpFlow {
     fn peer(&self) -> alloc::string::String;
 }
 
-/// `Tcpip.Stack.V4V6`: an IP stack.
+/// A UDP datagram received on a listening port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// Where it came from.
+    pub src: SocketAddr,
+    /// The local port it was sent to.
+    pub dst_port: u16,
+    /// Its payload.
+    pub data: alloc::vec::Vec<u8>,
+}
+
+/// `Tcpip.Stack.V4V6`: an IPv4 and IPv6 stack with TCP and UDP.
+///
+/// Listening never fails the caller: a port that cannot be bound is logged
+/// (source `tcpip`), as Mirage's `listen` does. Everything else returns
+/// errors as values.
 pub trait Stack: Clone {
     /// Its TCP connections.
     type Flow: TcpFlow + 'static;
@@ -286,4 +316,20 @@ pub trait Stack: Clone {
     where
         F: Fn(Self::Flow) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static;
+    /// Opens a TCP connection to `dst`.
+    fn connect_tcp(&self, dst: SocketAddr) -> impl Future<Output = Result<Self::Flow, NetError>>;
+    /// Calls `handler` with each datagram sent to UDP `port`, each in a task
+    /// of its own.
+    fn listen_udp<F, Fut>(&self, port: u16, handler: F)
+    where
+        F: Fn(Datagram) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static;
+    /// Sends `data` in one datagram to `dst`, from `src_port` (a listening
+    /// port, or any port) or else from an ephemeral port.
+    fn write_udp(
+        &self,
+        src_port: Option<u16>,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> impl Future<Output = Result<(), NetError>>;
 }

@@ -1,9 +1,10 @@
 //! The unix target: a unikernel as a host process.
 //!
 //! [`Platform`] implements the runtime's hook with `ppoll(2)` over the file
-//! descriptors devices wait on (see [`readable`]), so a waiting unikernel
-//! sleeps in the kernel. Devices wrap the host's clocks, `getrandom(2)`,
-//! standard output, files, directories and tap interfaces.
+//! descriptors devices wait on (see [`readable`] and [`writable`]), so a
+//! waiting unikernel sleeps in the kernel. Devices wrap the host's clocks,
+//! `getrandom(2)`, standard output, files, directories, tap interfaces and
+//! the host's own TCP/IP stack (sockets).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -16,6 +17,7 @@ mod clock;
 mod console;
 mod kv;
 mod random;
+mod socket;
 mod tap;
 
 pub use block::BlockFile;
@@ -23,12 +25,14 @@ pub use clock::{MonotonicClock, PosixClock};
 pub use console::Console;
 pub use kv::DirectKv;
 pub use random::Random;
+pub use socket::{SocketFlow, SocketStack};
 pub use tap::Tap;
 
-/// Descriptors found readable, and the wakers waiting for them.
+/// Descriptors found ready, and the wakers waiting for them, each with its
+/// `poll(2)` events.
 struct Waiters {
-    ready: Vec<RawFd>,
-    waiting: Vec<(RawFd, Waker)>,
+    ready: Vec<(RawFd, libc::c_short)>,
+    waiting: Vec<(RawFd, libc::c_short, Waker)>,
 }
 
 thread_local! {
@@ -40,19 +44,30 @@ thread_local! {
     };
 }
 
-/// Completes when `fd` may be readable.
-pub fn readable(fd: RawFd) -> impl Future<Output = ()> {
+/// Completes when `fd` may have any of `events` (`POLLIN`, `POLLOUT`);
+/// errors and hang-ups count as ready, so the next call reports them.
+fn ready(fd: RawFd, events: libc::c_short) -> impl Future<Output = ()> {
     poll_fn(move |cx| {
         WAITERS.with_borrow_mut(|Waiters { ready, waiting }| {
-            if let Some(i) = ready.iter().position(|&r| r == fd) {
+            if let Some(i) = ready.iter().position(|&(r, e)| r == fd && e == events) {
                 ready.swap_remove(i);
                 return Poll::Ready(());
             }
-            waiting.retain(|(f, _)| *f != fd);
-            waiting.push((fd, cx.waker().clone()));
+            waiting.retain(|(f, e, _)| (*f, *e) != (fd, events));
+            waiting.push((fd, events, cx.waker().clone()));
             Poll::Pending
         })
     })
+}
+
+/// Completes when `fd` may be readable.
+pub fn readable(fd: RawFd) -> impl Future<Output = ()> {
+    ready(fd, libc::POLLIN)
+}
+
+/// Completes when `fd` may be writable.
+pub fn writable(fd: RawFd) -> impl Future<Output = ()> {
+    ready(fd, libc::POLLOUT)
 }
 
 /// The unix platform hook.
@@ -97,9 +112,9 @@ impl mirage_runtime::Platform for Platform {
         let mut fds: Vec<libc::pollfd> = WAITERS.with_borrow(|w| {
             w.waiting
                 .iter()
-                .map(|(fd, _)| libc::pollfd {
-                    fd: *fd,
-                    events: libc::POLLIN,
+                .map(|&(fd, events, _)| libc::pollfd {
+                    fd,
+                    events,
                     revents: 0,
                 })
                 .collect()
@@ -116,16 +131,17 @@ impl mirage_runtime::Platform for Platform {
             )
         };
         let woken: Vec<Waker> = WAITERS.with_borrow_mut(|Waiters { ready, waiting }| {
-            let ready_fds: Vec<RawFd> = fds
+            let now_ready: Vec<(RawFd, libc::c_short)> = fds
                 .iter()
                 .filter(|p| p.revents != 0)
-                .map(|p| p.fd)
+                .map(|p| (p.fd, p.events))
                 .collect();
-            ready.extend(&ready_fds);
-            let (wake, keep): (Vec<_>, Vec<_>) =
-                waiting.drain(..).partition(|(f, _)| ready_fds.contains(f));
+            ready.extend(&now_ready);
+            let (wake, keep): (Vec<_>, Vec<_>) = waiting
+                .drain(..)
+                .partition(|(f, e, _)| now_ready.contains(&(*f, *e)));
             *waiting = keep;
-            wake.into_iter().map(|(_, w)| w).collect()
+            wake.into_iter().map(|(_, _, w)| w).collect()
         });
         woken.into_iter().for_each(Waker::wake);
     }

@@ -1,0 +1,381 @@
+//! The socket stack: `Stack` on the host's own TCP/IP, as Mirage's
+//! `socket_stackv4v6` on unix.
+//!
+//! Sockets are non-blocking and wait on the platform's `ppoll` (see
+//! [`crate::readable`]). Like Mirage's, the stack listens on every address
+//! of the host: IPv6 sockets that also take IPv4 (v4-mapped), IPv6 alone
+//! with `--ipv6-only`, IPv4 alone with `--ipv4-only`. Peers are reported
+//! with plain IPv4 addresses, never v4-mapped ones.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::rc::Rc;
+
+use mirage_types::{Datagram, NetError};
+
+/// Bytes read at once from a connection, and the largest datagram.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Which IP versions the stack speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Versions {
+    Both,
+    V4,
+    V6,
+}
+
+/// UDP sockets by local port (0 for the ephemeral one), for writes from
+/// that port.
+type UdpSockets = Rc<RefCell<Vec<(u16, Rc<UdpSocket>)>>>;
+
+/// The host's TCP/IP stack.
+#[derive(Clone, Debug)]
+pub struct SocketStack {
+    versions: Versions,
+    udp: UdpSockets,
+}
+
+impl SocketStack {
+    /// The stack, speaking IPv4, IPv6 or both.
+    pub async fn connect(ipv4_only: bool, ipv6_only: bool) -> Result<SocketStack, String> {
+        let versions = match (ipv4_only, ipv6_only) {
+            (true, true) => return Err("--ipv4-only and --ipv6-only exclude each other".into()),
+            (true, false) => Versions::V4,
+            (false, true) => Versions::V6,
+            (false, false) => Versions::Both,
+        };
+        let speaks = match versions {
+            Versions::Both => "IPv4 and IPv6",
+            Versions::V4 => "IPv4",
+            Versions::V6 => "IPv6",
+        };
+        log::info!(target: "tcpip", "socket stack up: {speaks} on every host address");
+        Ok(SocketStack {
+            versions,
+            udp: Rc::default(),
+        })
+    }
+
+    /// A socket of `kind` bound to `port` on every address the stack speaks.
+    fn bind(&self, kind: libc::c_int, port: u16) -> io::Result<OwnedFd> {
+        let any = match self.versions {
+            Versions::V4 => SocketAddr::from(([0, 0, 0, 0], port)),
+            Versions::V6 | Versions::Both => SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+        };
+        let fd = socket(any, kind)?;
+        if self.versions == Versions::V6 {
+            set_option(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
+        }
+        if kind == libc::SOCK_STREAM {
+            set_option(&fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        }
+        let (addr, len) = sockaddr(any);
+        // SAFETY: `addr` is a valid socket address of `len` bytes.
+        check(unsafe { libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), len) })?;
+        Ok(fd)
+    }
+
+    /// `dst` as this stack's sockets reach it, or `Unreachable`.
+    fn destination(&self, dst: SocketAddr) -> Result<SocketAddr, NetError> {
+        match (self.versions, dst.ip()) {
+            (Versions::V4, IpAddr::V6(_)) | (Versions::V6, IpAddr::V4(_)) => {
+                Err(NetError::Unreachable)
+            }
+            (Versions::Both, IpAddr::V4(v4)) => {
+                Ok(SocketAddr::new(v4.to_ipv6_mapped().into(), dst.port()))
+            }
+            _ => Ok(dst),
+        }
+    }
+
+    /// The UDP socket of `src_port`, bound now if need be; an ephemeral one
+    /// for `None`.
+    fn udp_socket(&self, src_port: Option<u16>) -> Result<Rc<UdpSocket>, NetError> {
+        let port = src_port.unwrap_or(0);
+        if let Some((_, s)) = self.udp.borrow().iter().find(|(p, _)| *p == port) {
+            return Ok(s.clone());
+        }
+        let socket = self
+            .bind(libc::SOCK_DGRAM, port)
+            .map_err(|e| bind_error(e, port))?;
+        let socket = Rc::new(UdpSocket::from(socket));
+        self.udp.borrow_mut().push((port, socket.clone()));
+        Ok(socket)
+    }
+}
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A non-blocking socket of `kind` for `addr`'s family.
+fn socket(addr: SocketAddr, kind: libc::c_int) -> io::Result<OwnedFd> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain system call; the result is checked.
+    let fd =
+        check(unsafe { libc::socket(domain, kind | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn set_option(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` is a valid c_int for the call's duration.
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `addr` as the C socket address the kernel reads.
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*a.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in6.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+/// `addr` with a v4-mapped IPv6 address given as plain IPv4.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+fn bind_error(e: io::Error, port: u16) -> NetError {
+    if e.kind() == io::ErrorKind::AddrInUse {
+        NetError::InUse(port)
+    } else {
+        NetError::Device(e.to_string())
+    }
+}
+
+/// A connection's I/O error as the stack reports it.
+fn flow_error(e: io::Error) -> NetError {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::NotConnected => NetError::Closed,
+        io::ErrorKind::ConnectionRefused => NetError::Refused,
+        io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::AddrNotAvailable => NetError::Unreachable,
+        _ => NetError::Device(e.to_string()),
+    }
+}
+
+/// Retries `op` until it does not block, waiting with `ready` in between.
+async fn retry<T, R: Future<Output = ()>>(
+    mut op: impl FnMut() -> io::Result<T>,
+    ready: impl Fn() -> R,
+) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready().await,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// A TCP connection through a host socket. Dropping it closes it.
+#[derive(Debug)]
+pub struct SocketFlow {
+    stream: TcpStream,
+    peer: SocketAddr,
+}
+
+impl SocketFlow {
+    fn new(stream: TcpStream, peer: SocketAddr) -> SocketFlow {
+        // Small writes leave at once, as on the direct stack.
+        let _ = stream.set_nodelay(true);
+        SocketFlow {
+            stream,
+            peer: canonical(peer),
+        }
+    }
+}
+
+impl mirage_types::TcpFlow for SocketFlow {
+    async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
+        let fd = self.stream.as_raw_fd();
+        let mut buf = vec![0; READ_SIZE];
+        let n = retry(|| (&self.stream).read(&mut buf), || crate::readable(fd))
+            .await
+            .map_err(flow_error)?;
+        buf.truncate(n);
+        Ok((n > 0).then_some(buf))
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<(), NetError> {
+        let fd = self.stream.as_raw_fd();
+        let mut sent = 0;
+        while sent < data.len() {
+            sent += retry(
+                || (&self.stream).write(&data[sent..]),
+                || crate::writable(fd),
+            )
+            .await
+            .map_err(flow_error)?;
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn peer(&self) -> String {
+        self.peer.to_string()
+    }
+}
+
+impl mirage_types::Stack for SocketStack {
+    type Flow = SocketFlow;
+
+    fn listen_tcp<F, Fut>(&self, port: u16, handler: F)
+    where
+        F: Fn(SocketFlow) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let listener = self.bind(libc::SOCK_STREAM, port).and_then(|fd| {
+            // SAFETY: plain system call on a socket we own.
+            check(unsafe { libc::listen(fd.as_raw_fd(), libc::SOMAXCONN) })?;
+            Ok(TcpListener::from(fd))
+        });
+        let listener = match listener {
+            Ok(l) => l,
+            Err(e) => return log::error!(target: "tcpip", "listen on TCP port {port}: {e}"),
+        };
+        mirage_runtime::spawn(async move {
+            let fd = listener.as_raw_fd();
+            loop {
+                match retry(|| listener.accept(), || crate::readable(fd)).await {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nonblocking(true);
+                        mirage_runtime::spawn(handler(SocketFlow::new(stream, peer)));
+                    }
+                    Err(e) => {
+                        // Out of descriptors, say: give the others time to close.
+                        log::error!(target: "tcpip", "accept on TCP port {port}: {e}");
+                        mirage_runtime::time::sleep_ns(100_000_000).await;
+                    }
+                }
+            }
+        });
+    }
+
+    async fn connect_tcp(&self, dst: SocketAddr) -> Result<SocketFlow, NetError> {
+        let to = self.destination(dst)?;
+        let fd = socket(to, libc::SOCK_STREAM).map_err(flow_error)?;
+        let (addr, len) = sockaddr(to);
+        // SAFETY: `addr` is a valid socket address of `len` bytes.
+        let r = check(unsafe { libc::connect(fd.as_raw_fd(), (&raw const addr).cast(), len) });
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                crate::writable(fd.as_raw_fd()).await;
+                let stream = TcpStream::from(fd);
+                if let Some(e) = stream.take_error().map_err(flow_error)? {
+                    return Err(flow_error(e));
+                }
+                Ok(SocketFlow::new(stream, dst))
+            }
+            Err(e) => Err(flow_error(e)),
+            Ok(_) => Ok(SocketFlow::new(TcpStream::from(fd), dst)),
+        }
+    }
+
+    fn listen_udp<F, Fut>(&self, port: u16, handler: F)
+    where
+        F: Fn(Datagram) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let socket = match self.udp_socket(Some(port)) {
+            Ok(s) => s,
+            Err(e) => return log::error!(target: "tcpip", "UDP port {port}: {e}"),
+        };
+        mirage_runtime::spawn(async move {
+            let fd = socket.as_raw_fd();
+            let mut buf = vec![0; READ_SIZE];
+            loop {
+                match retry(|| socket.recv_from(&mut buf), || crate::readable(fd)).await {
+                    Ok((n, src)) => mirage_runtime::spawn(handler(Datagram {
+                        src: canonical(src),
+                        dst_port: port,
+                        data: buf[..n].to_vec(),
+                    })),
+                    Err(e) => {
+                        log::error!(target: "tcpip", "UDP port {port}: {e}");
+                        mirage_runtime::time::sleep_ns(100_000_000).await;
+                    }
+                }
+            }
+        });
+    }
+
+    async fn write_udp(
+        &self,
+        src_port: Option<u16>,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), NetError> {
+        let to = self.destination(dst)?;
+        let socket = self.udp_socket(src_port)?;
+        let fd = socket.as_raw_fd();
+        retry(|| socket.send_to(data, to), || crate::writable(fd))
+            .await
+            .map(drop)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EMSGSIZE) => NetError::TooLarge(READ_SIZE),
+                _ => flow_error(e),
+            })
+    }
+}
