@@ -76,6 +76,7 @@ cases!(
     duplicate_name,
     error_in_macro_points_at_build_line,
     fail_in_macro,
+    key_target_default_outside_choices,
     key_value_outside_choices,
     load_missing_file,
     missing_argument,
