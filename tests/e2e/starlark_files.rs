@@ -10,12 +10,16 @@ use mirage::workspace::Workspace;
 use crate::support::repo;
 
 /// Directories that hold no public Starlark: build output, the Bazel-only
-/// private rules, and test inputs that are wrong on purpose.
+/// private rules and packages (the generator's own build, the stand-in
+/// repositories for offline Bazel), and test inputs that are wrong on
+/// purpose.
 const SKIP: &[&str] = &[
     ".git",
     "target",
     "mirage-out",
+    "generator",
     "rules_mirage/private",
+    "toolchains/bazel",
     "tests/cases",
 ];
 

@@ -212,6 +212,15 @@ pub fn build_api(builder: &mut GlobalsBuilder) {
         Ok(NoneType)
     }
 
+    /// Makes files visible to other packages: Bazel's to enforce, like
+    /// `package()`; the embedded engine reads any file of the workspace.
+    fn exports_files(
+        #[starlark(require = pos)] srcs: UnpackList<String>,
+    ) -> anyhow::Result<NoneType> {
+        let _ = srcs;
+        Ok(NoneType)
+    }
+
     /// The path of the package being evaluated.
     fn package_name(eval: &mut Evaluator) -> anyhow::Result<String> {
         Ok(state(eval, "package_name()")?.package.path.clone())

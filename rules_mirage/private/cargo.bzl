@@ -1,0 +1,74 @@
+"""Cargo as a Bazel action: offline, locked, against the vendored crates.
+
+Every action gets a fresh CARGO_HOME whose config replaces crates.io with
+`@mirage_crates//:vendor`, so cargo never reaches the network, and the
+toolchain's cargo and rustc by path (PATH is Bazel's fixed one).
+"""
+
+load(":toolchain.bzl", "RUST_TOOLCHAIN")
+
+# Prelude of every cargo action's script: $1 is the vendor directory.
+CARGO_ENV = """set -eu
+export ROOT="$PWD"
+export CARGO_HOME="$(mktemp -d)"
+export HOME="$CARGO_HOME"
+export CARGO="$ROOT/$CARGO" RUSTC="$ROOT/$RUSTC"
+printf '[source.crates-io]\\nreplace-with = "vendored"\\n[source.vendored]\\ndirectory = "%s"\\n[net]\\noffline = true\\n' "$ROOT/$1" > "$CARGO_HOME/config.toml"
+"""
+
+def cargo_env(ctx):
+    """The toolchain's files and the environment of a cargo action.
+
+    Args:
+      ctx: the rule context (with the Rust toolchain and `_vendor`).
+
+    Returns:
+      (inputs, env): the toolchain and vendored files, and the variables
+      naming cargo and rustc (relative to the execution root).
+    """
+    rust = ctx.toolchains[RUST_TOOLCHAIN].rust
+    env = {
+        "CARGO": rust.cargo.path,
+        # The system linker (cc, ld) and shell tools; nothing else.
+        "PATH": "/usr/bin:/bin",
+        "RUSTC": rust.rustc.path,
+    }
+    return [rust.cargo, rust.rustc] + ctx.files._vendor, env
+
+def _cargo_binary_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name)
+    inputs, env = cargo_env(ctx)
+    script = CARGO_ENV + """
+"$CARGO" build --offline --locked --release --quiet -p {package} --bin {bin} \\
+    --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
+cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
+""".format(
+        package = ctx.attr.package,
+        bin = ctx.attr.bin or ctx.label.name,
+        manifest = ctx.file.manifest.path,
+        out = out.path,
+    )
+    ctx.actions.run_shell(
+        inputs = inputs + ctx.files.srcs + [ctx.file.manifest],
+        outputs = [out],
+        command = script,
+        arguments = [ctx.files._vendor[0].path],
+        env = env,
+        mnemonic = "CargoBuild",
+        progress_message = "cargo build -p %s" % ctx.attr.package,
+    )
+    return [DefaultInfo(files = depset([out]), executable = out)]
+
+cargo_binary = rule(
+    implementation = _cargo_binary_impl,
+    executable = True,
+    attrs = {
+        "bin": attr.string(doc = "The binary's name; default: this target's name."),
+        "manifest": attr.label(allow_single_file = True, mandatory = True, doc = "The workspace's Cargo.toml."),
+        "package": attr.string(mandatory = True, doc = "The cargo package to build."),
+        "srcs": attr.label_list(allow_files = True, doc = "Every file cargo reads: all workspace members."),
+        "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
+    },
+    toolchains = [RUST_TOOLCHAIN],
+    doc = "A binary of the cargo workspace, built offline with the locked, vendored crates.",
+)

@@ -1,0 +1,79 @@
+"""Repository rules: the host Rust toolchain, and crates vendored offline.
+
+Nothing here is downloaded by Bazel. The host toolchain is the `cargo` and
+`rustc` on PATH (their real sysroot binaries, not rustup's proxies); the
+crates come from `cargo vendor --locked --offline`, which reads the local
+cargo registry cache filled by `cargo fetch`.
+"""
+
+def _which(rctx, tool):
+    path = rctx.which(tool)
+    if not path:
+        fail("rules_mirage: `%s` is not on PATH; install Rust (cargo, rustc)" % tool)
+    return path
+
+def _exec(rctx, args, what, **kwargs):
+    result = rctx.execute(args, **kwargs)
+    if result.return_code != 0:
+        fail("rules_mirage: %s failed:\n%s%s" % (what, result.stdout, result.stderr))
+    return result.stdout.strip()
+
+def _mirage_rust_host_impl(rctx):
+    rustc = _which(rctx, "rustc")
+    sysroot = _exec(rctx, [rustc, "--print", "sysroot"], "rustc --print sysroot")
+    version = _exec(rctx, [rustc, "--version"], "rustc --version")
+    rctx.symlink(sysroot + "/bin/rustc", "bin/rustc")
+    rctx.symlink(sysroot + "/bin/cargo", "bin/cargo")
+    rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
+    rctx.file("BUILD.bazel", """# The host Rust toolchain: {version}.
+load("@rules_mirage//rules_mirage/private:toolchain.bzl", "mirage_rust_toolchain")
+
+package(default_visibility = ["//visibility:public"])
+
+mirage_rust_toolchain(
+    name = "rust",
+    cargo = "bin/cargo",
+    rustc = "bin/rustc",
+    sysroot = {sysroot},
+    version = {version_str},
+)
+
+toolchain(
+    name = "toolchain",
+    toolchain = ":rust",
+    toolchain_type = "@rules_mirage//rules_mirage/private:rust_toolchain_type",
+)
+""".format(version = version, sysroot = repr(sysroot), version_str = repr(version)))
+
+mirage_rust_host = repository_rule(
+    implementation = _mirage_rust_host_impl,
+    environ = ["PATH"],
+    doc = "The host's Rust toolchain, found on PATH, as a Bazel toolchain.",
+)
+
+def _mirage_crates_vendor_impl(rctx):
+    manifest = rctx.path(Label("//:Cargo.toml"))
+
+    # Read so that a change of the lock file vendors again.
+    rctx.read(Label("//:Cargo.lock"))
+    cargo = _which(rctx, "cargo")
+    _exec(
+        rctx,
+        [cargo, "vendor", "--locked", "--offline", "--versioned-dirs", "--manifest-path", manifest, "vendor"],
+        "cargo vendor (run `cargo fetch --locked` once to fill the registry cache)",
+        quiet = True,
+    )
+    rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
+    rctx.file("BUILD.bazel", """# Every crate of rules_mirage's Cargo.lock, vendored offline.
+package(default_visibility = ["//visibility:public"])
+
+# The directory itself: cargo reads it whole (a source directory; Bazel
+# watches it through the lock file this repository is made from).
+exports_files(["vendor"])
+""")
+
+mirage_crates_vendor = repository_rule(
+    implementation = _mirage_crates_vendor_impl,
+    environ = ["CARGO_HOME"],
+    doc = "`cargo vendor --locked --offline` of rules_mirage's Cargo.lock.",
+)

@@ -1,0 +1,122 @@
+"""Bazel rules behind //rules_mirage:defs.bzl.
+
+Same names and keyword parameters as the embedded engine's natives (see
+generator/src/model/rule.rs). These rules check little themselves: they
+gather what the generator reads (BUILD files, crate sources, data files,
+key values) for the `mirage_unikernel` actions, which run the same
+generator as the CLI, so both engines resolve and report alike.
+"""
+
+load(":providers.bzl", "MirageInfo")
+
+_COMMON = {
+    "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
+    "data": attr.label_list(allow_files = True, doc = "Files the generator reads."),
+    "build_file": attr.label(allow_single_file = True, doc = "The package's BUILD file."),
+}
+
+def _merge(ctx, own_files = [], own_keys = []):
+    deps = [d[MirageInfo] for d in ctx.attr.deps]
+    return MirageInfo(
+        files = depset(
+            ctx.files.build_file + ctx.files.data + own_files,
+            transitive = [d.files for d in deps],
+        ),
+        keys = depset(own_keys, transitive = [d.keys for d in deps]),
+    )
+
+def _record_impl(ctx):
+    info = _merge(ctx)
+    return [info, DefaultInfo(files = info.files)]
+
+_record = rule(
+    implementation = _record_impl,
+    attrs = _COMMON,
+    doc = "A device, choice, runtime arg or crate: what the generator reads for it.",
+)
+
+def _key_impl(ctx):
+    value = ctx.build_setting_value
+    if value and value not in ctx.attr.choices:
+        fail("invalid value `%s` for key --%s: expected one of %s" % (
+            value,
+            ctx.label.name,
+            ", ".join(ctx.attr.choices),
+        ))
+    keys = [(ctx.label.name, value)] if value else []
+    info = _merge(ctx, own_keys = keys)
+    return [info, DefaultInfo(files = info.files)]
+
+_key = rule(
+    implementation = _key_impl,
+    build_setting = config.string(flag = True),
+    attrs = dict(_COMMON, choices = attr.string_list()),
+    doc = "A configure key: a string build setting; empty means the target's default.",
+)
+
+def _is_label(v):
+    return type(v) == "string" and (v.startswith(":") or v.startswith("//") or v.startswith("@"))
+
+def _labels(value):
+    """Every label string in an attribute value (string, list or dict values)."""
+    if type(value) == "list":
+        return [v for v in value if _is_label(v)]
+    if type(value) == "dict":
+        return [v for v in value.values() if _is_label(v)]
+    return [value] if _is_label(value) else []
+
+def _package_files(paths):
+    """Files named by package-relative paths or directories (for crunch, tar)."""
+    files = []
+    for p in paths:
+        files += native.glob([p, p + "/**"], allow_empty = True)
+    return files
+
+def _declare(name, kwargs, label_attrs, file_attrs = [], dir_attrs = [], key = False):
+    deps = []
+    for a in label_attrs:
+        for l in _labels(kwargs.get(a)):
+            if l not in deps:
+                deps.append(l)
+    data = []
+    for a in file_attrs:
+        v = kwargs.get(a) or {}
+        data += v.values() if type(v) == "dict" else v
+    dirs = []
+    for a in dir_attrs:
+        v = kwargs.get(a)
+        if type(v) == "dict":
+            dirs += v.values()
+        elif v:
+            dirs.append(v)
+    common = dict(
+        name = name,
+        deps = deps,
+        data = data + _package_files(dirs),
+        build_file = "BUILD.bazel",
+        visibility = kwargs.get("visibility"),
+        tags = kwargs.get("tags"),
+    )
+    if key:
+        _key(build_setting_default = "", choices = kwargs.get("choices", []), **common)
+    else:
+        _record(**common)
+
+def mirage_device(name, **kwargs):
+    _declare(name, kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files"], ["block_tars", "crunch"])
+
+def mirage_match(name, **kwargs):
+    _declare(name, kwargs, ["key", "cases", "default"])
+
+def mirage_key(name, **kwargs):
+    _declare(name, kwargs, [], key = True)
+
+def mirage_runtime_arg(name, **kwargs):
+    _declare(name, kwargs, [])
+
+def mirage_crate(name, srcs = [], **kwargs):
+    _declare(name, dict(kwargs, srcs = srcs), [], ["srcs"])
+
+def mirage_unikernel(name, srcs = [], targets = None, **kwargs):
+    native.filegroup(name = name + "_srcs", srcs = srcs, visibility = ["//visibility:public"])
+    _declare(name + "_graph", dict(kwargs, srcs = srcs), ["args", "reporter", "crates", "keys", "runtime_args"], ["srcs"])
