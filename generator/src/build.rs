@@ -1,8 +1,10 @@
 //! Build: cargo compiles the generated crate; the image lands in `dist/`.
 //!
 //! Reproducible by construction: source paths are remapped to
-//! workspace-relative names and the linker writes no build id, so the same
-//! inputs in two checkouts give the same image bytes.
+//! workspace-relative names (crates from a registry or a vendored copy to
+//! `crates/NAME-VERSION`), the linker writes no build id and no debug
+//! info, so the same inputs in two checkouts, or under Bazel, give the
+//! same image bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +25,24 @@ pub fn target_dir(ws: &Workspace) -> PathBuf {
         .unwrap_or_else(|| ws.out_root().join("target"))
 }
 
+/// Where cargo keeps crate sources: each registry's unpacked sources
+/// under `$CARGO_HOME` (default `~/.cargo`), and `$MIRAGE_CRATES`, the
+/// vendored copy Bazel builds with. Crates are `NAME-VERSION` in each.
+fn crate_source_dirs() -> Vec<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut dirs: Vec<PathBuf> = cargo_home
+        .and_then(|h| std::fs::read_dir(h.join("registry/src")).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    dirs.sort();
+    dirs.extend(std::env::var_os("MIRAGE_CRATES").map(PathBuf::from));
+    dirs
+}
+
 fn rustflags(ws: &Workspace) -> String {
     let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
     if !ws.home_is_root() {
@@ -30,6 +50,11 @@ fn rustflags(ws: &Workspace) -> String {
             "--remap-path-prefix={}=@rules_mirage",
             ws.home.display()
         ));
+    }
+    // After the workspace's: the last matching prefix wins, and a vendored
+    // copy may live inside the workspace.
+    for dir in crate_source_dirs() {
+        flags.push(format!("--remap-path-prefix={}=crates", dir.display()));
     }
     flags.push("-Clink-arg=-Wl,--build-id=none".to_owned());
     flags.join("\x1f")
@@ -119,6 +144,9 @@ fn link(ws: &Workspace, r: &Resolved, plan: &Plan, lib: &Path, image: &Path) -> 
                 "-z",
                 "max-page-size=0x1000",
                 "--build-id=none",
+                // Solo5's objects carry debug info naming the toolchain's
+                // directory: the image would depend on where it was built.
+                "--strip-debug",
                 "-T",
             ])
             .arg(toolchain.linker_script(abi))

@@ -93,6 +93,9 @@ enum Command {
         #[command(flatten)]
         sel: Selection,
     },
+    /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
+    /// `~/.cache/rules_mirage`) and print its directory.
+    Toolchain,
     /// Remove generated output: one unikernel's, or all of mirage-out/.
     Clean {
         /// The unikernel whose output to remove.
@@ -235,6 +238,10 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
         Command::Query { what, sel } => {
             let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
             print!("{}", query(what, &r, &plan)?);
+            Ok(0)
+        }
+        Command::Toolchain => {
+            println!("{}", build::solo5_toolchain(&ws)?.dir.display());
             Ok(0)
         }
         Command::Clean { label } => {

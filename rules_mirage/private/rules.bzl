@@ -8,6 +8,7 @@ generator as the CLI, so both engines resolve and report alike.
 """
 
 load(":providers.bzl", "MirageInfo")
+load(":unikernel.bzl", "TARGETS", "mirage_image")
 
 _COMMON = {
     "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
@@ -117,6 +118,36 @@ def mirage_runtime_arg(name, **kwargs):
 def mirage_crate(name, srcs = [], **kwargs):
     _declare(name, dict(kwargs, srcs = srcs), [], ["srcs"])
 
-def mirage_unikernel(name, srcs = [], targets = None, **kwargs):
+# Targets built by `bazel build //...` when a unikernel lists none; the
+# others exist too, tagged manual.
+_DEFAULT_TARGETS = ["spt", "unix"]
+
+def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
+    """`NAME_TARGET` images, `NAME` (all of them), `NAME_srcs` (its crate).
+
+    Args:
+      name: the unikernel's name.
+      srcs: its crate's files.
+      targets: the targets it supports; all when empty.
+      **kwargs: the rest of the declaration, as the generator reads it.
+    """
+    for t in targets:
+        if t not in TARGETS:
+            fail("unknown target `%s` in mirage_unikernel %s: expected one of %s" % (t, name, ", ".join(TARGETS)))
+    visibility = kwargs.get("visibility")
     native.filegroup(name = name + "_srcs", srcs = srcs, visibility = ["//visibility:public"])
     _declare(name + "_graph", dict(kwargs, srcs = srcs), ["args", "reporter", "crates", "keys", "runtime_args"], ["srcs"])
+    images = []
+    for t in TARGETS:
+        manual = not (t in targets if targets else t in _DEFAULT_TARGETS)
+        mirage_image(
+            name = "%s_%s" % (name, t),
+            graph = name + "_graph",
+            target = t,
+            unikernel = name,
+            tags = ["manual"] if manual else [],
+            visibility = visibility,
+        )
+        if not manual:
+            images.append(":%s_%s" % (name, t))
+    native.filegroup(name = name, srcs = images, visibility = visibility)

@@ -1,0 +1,50 @@
+"""The Solo5 toolchain, built by Bazel from the sources Cargo.lock pins.
+
+One action runs `mirage toolchain` with MIRAGE_CACHE in its output tree:
+the same code that builds the CLI's cached toolchain, from the vendored
+solo5-sys crate. Solo5's tree refers to itself by absolute path and
+cannot move, so the action runs unsandboxed, in Bazel's execution root,
+where every later action finds it.
+"""
+
+load(":cargo.bzl", "CARGO_ENV", "cargo_env")
+load(":toolchain.bzl", "RUST_TOOLCHAIN")
+
+Solo5Info = provider(
+    doc = "A built Solo5 toolchain.",
+    fields = {"cache": "File: a tree whose one directory is the toolchain (MIRAGE_CACHE)"},
+)
+
+def _solo5_toolchain_impl(ctx):
+    cache = ctx.actions.declare_directory(ctx.label.name)
+    inputs, env = cargo_env(ctx)
+    ctx.actions.run_shell(
+        inputs = inputs + ctx.files.srcs + [ctx.executable._mirage],
+        outputs = [cache],
+        command = CARGO_ENV + """
+export MIRAGE_CACHE="$ROOT/{cache}"
+"$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" toolchain >/dev/null
+rm -f "$MIRAGE_CACHE"/*.lock
+""".format(
+            cache = cache.path,
+            mirage = ctx.executable._mirage.path,
+            home = ctx.label.workspace_root or ".",
+        ),
+        arguments = [ctx.files._vendor[0].path],
+        env = env,
+        mnemonic = "Solo5Toolchain",
+        progress_message = "Building the Solo5 toolchain",
+        execution_requirements = {"no-remote": "1", "no-sandbox": "1"},
+    )
+    return [Solo5Info(cache = cache), DefaultInfo(files = depset([cache]))]
+
+solo5_toolchain = rule(
+    implementation = _solo5_toolchain_impl,
+    attrs = {
+        "srcs": attr.label_list(allow_files = True, doc = "The cargo workspace (for `cargo metadata`)."),
+        "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
+        "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
+    },
+    toolchains = [RUST_TOOLCHAIN],
+    doc = "Builds the pinned Solo5 toolchain.",
+)

@@ -1,0 +1,122 @@
+"""`mirage_unikernel` under Bazel: one image per target, built by the generator.
+
+Each image is one action that runs `mirage build` in the execution root, as
+the CLI does in a checkout: the same generator reads the same BUILD files,
+so both engines generate the same main.rs and, from the same crates, the
+same image bytes. Cargo runs offline against @mirage_crates.
+"""
+
+load(":cargo.bzl", "CARGO_ENV", "cargo_env")
+load(":providers.bzl", "MirageInfo")
+load(":solo5.bzl", "Solo5Info")
+load(":toolchain.bzl", "RUST_TOOLCHAIN")
+
+SOLO5_TARGETS = ["hvt", "spt", "virtio", "muen", "xen", "qubes"]
+TARGETS = ["unix"] + SOLO5_TARGETS
+
+def image_name(unikernel, target):
+    return unikernel if target == "unix" else "%s.%s" % (unikernel, target)
+
+def _mirage_image_impl(ctx):
+    unikernel = ctx.attr.unikernel
+    target = ctx.attr.target
+    image_file = image_name(unikernel, target)
+    out = ctx.label.name + ".out/"
+    image = ctx.actions.declare_file(out + "dist/" + image_file)
+    main = ctx.actions.declare_file(out + "main.rs")
+    run_sh = ctx.actions.declare_file(out + "run.sh")
+    info = ctx.attr.graph[MirageInfo]
+    keys = ["--%s=%s" % kv for kv in sorted(info.keys.to_list())]
+    solo5 = ctx.attr._solo5[Solo5Info].cache if target in SOLO5_TARGETS else None
+    inputs, env = cargo_env(ctx)
+    inputs = depset(
+        inputs + ctx.files._workspace + [ctx.executable._mirage] + ([solo5] if solo5 else []),
+        transitive = [info.files] + [d[MirageInfo].files for d in ctx.attr._implicit],
+    )
+    label = "//%s:%s" % (ctx.label.package, unikernel)
+    dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
+    ctx.actions.run_shell(
+        inputs = inputs,
+        outputs = [image, main, run_sh],
+        command = CARGO_ENV + """
+export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
+{solo5}
+shift
+"$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" build -t {target} {label} "$@" >/dev/null
+cp "{dir}/main.rs" "$ROOT/{main}"
+cp "{dir}/run.sh" "$ROOT/{run_sh}"
+cp "{dir}/dist/{image_file}" "$ROOT/{image}"
+""".format(
+            solo5 = 'export MIRAGE_CACHE="$ROOT/%s"' % solo5.path if solo5 else "",
+            mirage = ctx.executable._mirage.path,
+            home = ctx.attr._mirage.label.workspace_root or ".",
+            target = target,
+            label = label,
+            dir = dir,
+            main = main.path,
+            run_sh = run_sh.path,
+            image_file = image_file,
+            image = image.path,
+        ),
+        arguments = [ctx.files._vendor[0].path] + keys,
+        env = env,
+        mnemonic = "MirageBuild",
+        progress_message = "Building %s for %s" % (label, target),
+    )
+    launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(
+        launcher,
+        """#!/bin/sh
+# Boots {label} ({target}) with the generated run script.
+{solo5}exec "{run_sh}" "$@"
+""".format(
+            label = label,
+            target = target,
+            solo5 = 'MIRAGE_CACHE="$PWD/%s" ' % solo5.short_path if solo5 else "",
+            run_sh = run_sh.short_path,
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = [image, run_sh] + ([solo5] if solo5 else []))
+    return [
+        DefaultInfo(files = depset([image, main, run_sh]), executable = launcher, runfiles = runfiles),
+        OutputGroupInfo(main = depset([main])),
+    ]
+
+mirage_image = rule(
+    implementation = _mirage_image_impl,
+    executable = True,
+    attrs = {
+        "graph": attr.label(providers = [MirageInfo], mandatory = True),
+        "target": attr.string(mandatory = True, values = TARGETS),
+        "unikernel": attr.string(mandatory = True),
+        "_implicit": attr.label_list(
+            default = [
+                "//rules_mirage/devices:default_reporter",
+                "//runtimes/core:crate",
+                "//runtimes/solo5:crate",
+                "//runtimes/solo5-mem:crate",
+                "//runtimes/types:crate",
+                "//runtimes/unix:crate",
+                "//toolchains/solo5:crate",
+            ],
+            providers = [MirageInfo],
+        ),
+        "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
+        "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info]),
+        "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
+        "_workspace": attr.label_list(
+            default = [
+                "//:Cargo.lock",
+                "//:Cargo.toml",
+                "//:MODULE.bazel",
+                "//:WORKSPACE.bazel",
+                "//rules_mirage:defs.bzl",
+                "//rules_mirage/private:rules.bzl",
+            ],
+            allow_files = True,
+        ),
+    },
+    toolchains = [RUST_TOOLCHAIN],
+    doc = "A unikernel image for one target; `bazel run` boots it.",
+)
