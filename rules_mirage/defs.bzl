@@ -11,6 +11,7 @@ each call and its BUILD file:line.
 
 load(
     "//rules_mirage/private:rules.bzl",
+    _mirage_boot_test = "mirage_boot_test",
     _mirage_crate = "mirage_crate",
     _mirage_device = "mirage_device",
     _mirage_key = "mirage_key",
@@ -19,6 +20,7 @@ load(
     _mirage_unikernel = "mirage_unikernel",
 )
 
+mirage_boot_test = _mirage_boot_test
 mirage_crate = _mirage_crate
 mirage_device = _mirage_device
 mirage_match = _mirage_match

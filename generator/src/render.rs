@@ -507,7 +507,8 @@ fn crunch_static(d: &Instance) -> String {
     format!("CRUNCH_{}", d.var.to_uppercase())
 }
 
-/// The regular files under `dir`, as sorted `/`-separated relative keys.
+/// The regular files under `dir` (through symlinks), as sorted
+/// `/`-separated relative keys.
 fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
@@ -521,7 +522,8 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
             } else {
                 format!("{prefix}/{name}")
             };
-            let kind = entry.file_type()?;
+            // Symlinks are followed: Bazel's sandbox links every input.
+            let kind = std::fs::metadata(entry.path())?.file_type();
             if kind.is_dir() {
                 walk(&entry.path(), &key, out)?;
             } else if kind.is_file() {

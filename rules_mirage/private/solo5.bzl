@@ -34,7 +34,7 @@ rm -f "$MIRAGE_CACHE"/*.lock
         env = env,
         mnemonic = "Solo5Toolchain",
         progress_message = "Building the Solo5 toolchain",
-        execution_requirements = {"no-remote": "1", "no-sandbox": "1"},
+        execution_requirements = {"no-sandbox": "1"},
     )
     return [Solo5Info(cache = cache), DefaultInfo(files = depset([cache]))]
 

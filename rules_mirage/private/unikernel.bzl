@@ -120,3 +120,57 @@ mirage_image = rule(
     toolchains = [RUST_TOOLCHAIN],
     doc = "A unikernel image for one target; `bazel run` boots it.",
 )
+
+def _mirage_boot_test_impl(ctx):
+    image = ctx.attr.image
+    run = image[DefaultInfo].files_to_run.executable
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    checks = "\n".join([
+        'grep -qF -- %s "$out" || { echo "missing from the output: %s"; exit 1; }' % (
+            _shell_quote(e),
+            e.replace('"', "'"),
+        )
+        for e in ctx.attr.expect
+    ])
+    ctx.actions.write(
+        script,
+        """#!/bin/sh
+# Boots {image} and checks what it prints and how it exits.
+out="${{TEST_TMPDIR:-/tmp}}/console.txt"
+# Bazel passes the test's `args`: the image's runtime arguments.
+timeout {timeout} "{run}" "$@" > "$out" 2>&1
+code=$?
+cat "$out"
+if [ "$code" -ne {exit_code} ]; then
+    echo "exit code $code, expected {exit_code}"
+    exit 1
+fi
+{checks}
+echo "{image}: booted, exit code {exit_code}, {n} expected line(s) seen"
+""".format(
+            image = str(image.label),
+            timeout = ctx.attr.boot_timeout,
+            run = run.short_path,
+            exit_code = ctx.attr.exit_code,
+            checks = checks,
+            n = len(ctx.attr.expect),
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = [run]).merge(image[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+mirage_boot_test = rule(
+    implementation = _mirage_boot_test_impl,
+    test = True,
+    attrs = {
+        "boot_timeout": attr.int(default = 60, doc = "Seconds the image may run."),
+        "exit_code": attr.int(default = 0, doc = "The exit code the image must end with."),
+        "expect": attr.string_list(doc = "Text the console output must contain."),
+        "image": attr.label(mandatory = True, executable = True, cfg = "target", doc = "A `NAME_TARGET` image."),
+    },
+    doc = "Boots an image with its runtime `args` and checks its console output and exit code.",
+)

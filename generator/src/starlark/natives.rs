@@ -148,6 +148,13 @@ pub fn rule_natives(builder: &mut GlobalsBuilder) {
         record(RuleKind::Crate, kwargs, eval)
     }
 
+    /// A Bazel test that boots an image: Bazel's to run (`bazel test`); the
+    /// embedded engine accepts the declaration and has nothing to record.
+    fn mirage_boot_test<'v>(#[starlark(kwargs)] kwargs: DictRef<'v>) -> anyhow::Result<NoneType> {
+        let _ = kwargs;
+        Ok(NoneType)
+    }
+
     /// Records a unikernel: its `main`, its arguments and its targets.
     fn mirage_unikernel<'v>(
         #[starlark(kwargs)] kwargs: DictRef<'v>,
