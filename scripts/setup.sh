@@ -13,6 +13,14 @@ command -v nc >/dev/null 2>&1 || need_apt+=(netcat-openbsd)
 command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
 # Solo5's spt tender links libseccomp.
 [ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
+# Bazel, for the test suite (SETUP_BAZEL=1): Debian's bazel-bootstrap and
+# the rule sets WORKSPACE.bazel points at.
+if [ "${SETUP_BAZEL:-0}" = 1 ]; then
+    command -v bazel >/dev/null 2>&1 || need_apt+=(bazel-bootstrap)
+    [ -d /usr/share/bazel/tools/skylib ] || need_apt+=(bazel-skylib)
+    [ -d /usr/share/bazel/rules/java ] || need_apt+=(bazel-rules-java)
+    [ -d /usr/share/bazel/rules/proto ] || need_apt+=(bazel-rules-proto)
+fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -2,12 +2,18 @@
 # README command 2: every check and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+SETUP_BAZEL=1 source scripts/setup.sh
 step() { echo "== $* ($(date +%s))"; }
 step "format"
 cargo fmt --all -- --check
 step "lint"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
+step "bazel test //..."
+# Bazel vendors Cargo.lock's crates offline, from cargo's registry cache.
+cargo fetch --locked --quiet
+# The block example's disk, as README says to make it.
+[ -e examples/block/disk.img ] || truncate -s 64K examples/block/disk.img
+bazel test //...
 step "tests"
 # The hvt test says which path it took (full suite or smoke) and why: show it.
 cargo test --workspace -- --skip solo5::hvt_boots_where_kvm_allows

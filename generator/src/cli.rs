@@ -28,6 +28,16 @@ pub struct Cli {
     /// checkout this binary was built from].
     #[arg(long, global = true, value_name = "PATH")]
     rules_mirage: Option<PathBuf>,
+    /// A configure key from a Bazel build setting: like `--NAME=VALUE`, but
+    /// ignored by a unikernel that has no key NAME (Bazel's settings are
+    /// global; each unikernel reads its own).
+    #[arg(
+        long = "setting",
+        global = true,
+        value_name = "NAME=VALUE",
+        hide = true
+    )]
+    settings: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -174,7 +184,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
     let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
     match cli.command {
         Command::Configure { sel, dry_run } => {
-            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            let (r, plan) = configure(&ws, &cwd, &sel, keys, &cli.settings)?;
             if dry_run {
                 print!("{}", plan.dry_run());
             } else {
@@ -189,7 +199,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             Ok(0)
         }
         Command::Build { sel, verbose } => {
-            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            let (r, plan) = configure(&ws, &cwd, &sel, keys, &cli.settings)?;
             commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
             println!("{}", image.display());
@@ -202,7 +212,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             taps,
             runtime_args,
         } => {
-            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            let (r, plan) = configure(&ws, &cwd, &sel, keys, &cli.settings)?;
             commit(&ws, &r, &plan)?;
             let image = build::build(&ws, &r, &plan, verbose)?;
             let mut attach = attachments(&ws, &cwd, &r, &block_files)?;
@@ -236,7 +246,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
             Ok(0)
         }
         Command::Query { what, sel } => {
-            let (r, plan) = configure(&ws, &cwd, &sel, keys)?;
+            let (r, plan) = configure(&ws, &cwd, &sel, keys, &cli.settings)?;
             print!("{}", query(what, &r, &plan)?);
             Ok(0)
         }
@@ -292,6 +302,7 @@ fn configure(
     cwd: &Path,
     sel: &Selection,
     keys: BTreeMap<String, String>,
+    settings: &[String],
 ) -> Result<(Resolved, Plan)> {
     let label = parse_label(ws, cwd, &sel.label)?;
     let config = Configuration::choose(sel.target.as_deref(), keys, &unikernel_dir(ws, &label))?;
@@ -299,7 +310,17 @@ fn configure(
     let graph = Graph::load(&loader, &label)?;
     let target = config.target(&graph.unikernel().device.loc)?;
     let platform = platform_crates(&loader, target)?;
-    let r = resolve(&graph, target, &config.keys, platform)?;
+    let mut keys = config.keys;
+    for setting in settings {
+        let (name, value) = setting
+            .split_once('=')
+            .ok_or_else(|| Error::user(format!("--setting {setting}: expected NAME=VALUE")))?;
+        if graph.keys.values().any(|k| k.name() == name) {
+            keys.entry(name.to_owned())
+                .or_insert_with(|| value.to_owned());
+        }
+    }
+    let r = resolve(&graph, target, &keys, platform)?;
     let plan = render::render(ws, &r)?;
     Ok((r, plan))
 }

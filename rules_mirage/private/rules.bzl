@@ -136,10 +136,19 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
     """
     for t in targets:
         if t not in TARGETS:
-            fail("unknown target `%s` in mirage_unikernel %s: expected one of %s" % (t, name, ", ".join(TARGETS)))
+            fail("unknown target `%s`: expected one of %s" % (t, ", ".join(TARGETS)))
     visibility = kwargs.get("visibility")
     native.filegroup(name = name + "_srcs", srcs = srcs, visibility = ["//visibility:public"])
-    _declare(name + "_graph", dict(kwargs, srcs = srcs), ["args", "reporter", "crates", "keys", "runtime_args"], ["srcs"])
+
+    # Keys of this package: a select() on one hides it from the macro, but
+    # the generator evaluates that select() and needs the key's value.
+    package_keys = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "_key"]
+    _declare(
+        name + "_graph",
+        dict(kwargs, srcs = srcs, package_keys = package_keys),
+        ["args", "reporter", "crates", "keys", "runtime_args", "package_keys"],
+        ["srcs"],
+    )
     images = []
     for t in TARGETS:
         manual = not (t in targets if targets else t in _DEFAULT_TARGETS)

@@ -26,12 +26,17 @@ def _mirage_image_impl(ctx):
     main = ctx.actions.declare_file(out + "main.rs")
     run_sh = ctx.actions.declare_file(out + "run.sh")
     info = ctx.attr.graph[MirageInfo]
-    keys = ["--%s=%s" % kv for kv in sorted(info.keys.to_list())]
+    implicit = [d[MirageInfo] for d in ctx.attr._implicit]
+
+    # Every key set on Bazel's command line that the graph may read; the
+    # generator ignores those its graph has not.
+    keys = depset(transitive = [info.keys] + [i.keys for i in implicit]).to_list()
+    settings = ["--setting=%s=%s" % kv for kv in sorted(keys)]
     solo5 = ctx.attr._solo5[Solo5Info].cache if target in SOLO5_TARGETS else None
     inputs, env = cargo_env(ctx)
     inputs = depset(
         inputs + ctx.files._workspace + [ctx.executable._mirage] + ([solo5] if solo5 else []),
-        transitive = [info.files] + [d[MirageInfo].files for d in ctx.attr._implicit],
+        transitive = [info.files] + [i.files for i in implicit],
     )
     label = "//%s:%s" % (ctx.label.package, unikernel)
     dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
@@ -58,7 +63,7 @@ cp "{dir}/dist/{image_file}" "$ROOT/{image}"
             image_file = image_file,
             image = image.path,
         ),
-        arguments = [ctx.files._vendor[0].path] + keys,
+        arguments = [ctx.files._vendor[0].path] + settings,
         env = env,
         mnemonic = "MirageBuild",
         progress_message = "Building %s for %s" % (label, target),
@@ -92,6 +97,10 @@ mirage_image = rule(
         "unikernel": attr.string(mandatory = True),
         "_implicit": attr.label_list(
             default = [
+                "//rules_mirage:block",
+                "//rules_mirage:dhcp",
+                "//rules_mirage:kv_ro",
+                "//rules_mirage:net",
                 "//rules_mirage/devices:default_reporter",
                 "//runtimes/core:crate",
                 "//runtimes/solo5:crate",

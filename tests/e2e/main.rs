@@ -2,6 +2,7 @@
 //! cargo builds and real unikernel processes. Each test asserts what a user
 //! sees: exit codes, messages with their file:line, console output.
 
+mod bazel;
 mod describe;
 mod errors;
 mod examples_unix;

@@ -1,0 +1,178 @@
+//! Bazel reads the same BUILD files (Debian's bazel-bootstrap 4.2, offline,
+//! as set up by WORKSPACE.bazel and .bazelrc): its generated main.rs and
+//! image bytes equal the CLI's, a rebuild after `bazel clean` comes whole
+//! from the disk cache, and bad input names its BUILD line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{mirage_ok, repo};
+
+/// Bazel commands take turns: `bazel clean` would pull outputs from under
+/// another test.
+fn turn() -> MutexGuard<'static, ()> {
+    static BAZEL: Mutex<()> = Mutex::new(());
+    BAZEL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `bazel ARGS` in the repository: exit code and everything it printed.
+fn bazel(args: &[&str]) -> (i32, String) {
+    let out = Command::new("bazel")
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("bazel is installed (Debian package bazel-bootstrap)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn bazel_ok(args: &[&str]) -> String {
+    let (code, text) = bazel(args);
+    assert_eq!(code, 0, "bazel {args:?}:\n{text}");
+    text
+}
+
+fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
+/// `//PACKAGE:NAME` with the CLI (`keys`): same main.rs, same image bytes.
+fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: &[&str]) {
+    let image = if target == "unix" {
+        name.to_owned()
+    } else {
+        format!("{name}.{target}")
+    };
+    let mut args = vec!["build"];
+    args.extend(flags);
+    let bazel_target = format!("//{package}:{name}_{target}");
+    args.push(&bazel_target);
+    bazel_ok(&args);
+    let out: PathBuf = repo()
+        .join("bazel-bin")
+        .join(package)
+        .join(format!("{name}_{target}.out"));
+
+    let label = format!("//{package}:{name}");
+    let mut cli = vec!["build", "-t", target, &label];
+    cli.extend(keys);
+    mirage_ok(&repo(), &cli);
+    let dir = repo()
+        .join("mirage-out")
+        .join(package)
+        .join(name)
+        .join(target);
+
+    let bazel_main = std::fs::read_to_string(out.join("main.rs")).unwrap();
+    let cli_main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    assert_eq!(bazel_main, cli_main, "main.rs of {label} for {target}");
+    assert_eq!(
+        sha256(&out.join("dist").join(&image)),
+        sha256(&dir.join("dist").join(&image)),
+        "image of {label} for {target}"
+    );
+}
+
+#[test]
+fn engines_agree_on_main_rs_and_image_bytes() {
+    let _turn = turn();
+    engines_agree("examples/hello", "hello", "spt", &[], &[]);
+    // A configure key, as a Bazel build setting and as a CLI flag.
+    engines_agree(
+        "examples/choice",
+        "choice",
+        "spt",
+        &["--//examples/choice:reporter=none"],
+        &["--reporter=none"],
+    );
+}
+
+/// The summary line: "INFO: N processes: ...".
+fn processes(text: &str) -> &str {
+    text.lines()
+        .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
+        .unwrap_or_else(|| panic!("no process summary in:\n{text}"))
+}
+
+#[test]
+fn after_bazel_clean_every_action_comes_from_the_disk_cache() {
+    let _turn = turn();
+    // .bazelrc keeps a disk cache: this build fills it (or already hits).
+    bazel_ok(&["build", "//examples/hello:hello_spt"]);
+    bazel_ok(&["clean"]);
+    let text = bazel_ok(&["build", "//examples/hello:hello_spt"]);
+    let summary = processes(&text);
+    assert!(summary.contains("remote cache hit"), "{summary}");
+    for executed in ["linux-sandbox", "local", "processwrapper-sandbox", "worker"] {
+        assert!(
+            !summary.contains(executed),
+            "an action ran ({executed}): {summary}"
+        );
+    }
+}
+
+/// A package made from `tests/bazel/CASE` for one test; removed on drop.
+struct TempPackage(PathBuf);
+
+impl TempPackage {
+    fn new(case: &str) -> TempPackage {
+        let dir = repo().join(format!("tests/bazel-{case}-tmp"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let from = repo().join("tests/bazel").join(case);
+        std::fs::copy(from.join("BUILD.in"), dir.join("BUILD.bazel")).unwrap();
+        std::fs::copy(from.join("Cargo.toml.in"), dir.join("Cargo.toml")).unwrap();
+        TempPackage(dir)
+    }
+}
+
+impl Drop for TempPackage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn bad_input_fails_with_its_build_line() {
+    let _turn = turn();
+    // A device of the wrong type: the generator's own message, at the
+    // unikernel's line, as the CLI gives it.
+    let _pkg = TempPackage::new("wrong_type");
+    let (code, text) = bazel(&["build", "//tests/bazel-wrong_type-tmp:u_spt"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains(
+            "tests/bazel-wrong_type-tmp/BUILD.bazel:3:1: error: type mismatch: argument `time` \
+             of //tests/bazel-wrong_type-tmp:u expects `time`, but \
+             //rules_mirage/devices:default_console is `console`"
+        ),
+        "{text}"
+    );
+
+    // An unknown target name: the macro fails while loading, at the line.
+    let _pkg = TempPackage::new("unknown_target");
+    let (code, text) = bazel(&["build", "//tests/bazel-unknown_target-tmp:all"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("tests/bazel-unknown_target-tmp/BUILD.bazel\", line 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "unknown target `vax`: expected one of unix, hvt, spt, virtio, muen, xen, qubes"
+        ),
+        "{text}"
+    );
+}
