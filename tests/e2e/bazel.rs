@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{mirage_ok, repo};
+use crate::support::{copy_tree, mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
 /// another test.
@@ -47,8 +47,32 @@ fn sha256(path: &Path) -> String {
         .collect()
 }
 
+/// The sources of this checkout (no build output, no tests) in a fresh
+/// directory.
+fn checkout_copy() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let skip = name.starts_with('.')
+            || name.starts_with("bazel-")
+            || ["target", "mirage-out", "tests"].contains(&name.as_str());
+        if skip {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(copy.path().join(&name)).unwrap();
+            copy_tree(&entry.path(), &copy.path().join(&name));
+        } else {
+            std::fs::copy(entry.path(), copy.path().join(&name)).unwrap();
+        }
+    }
+    copy
+}
+
 /// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
-/// `//PACKAGE:NAME` with the CLI (`keys`): same main.rs, same image bytes.
+/// `//PACKAGE:NAME` with the CLI (`keys`) in a copy of the checkout: same
+/// main.rs, same image bytes.
 fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: &[&str]) {
     let image = if target == "unix" {
         name.to_owned()
@@ -65,11 +89,16 @@ fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: 
         .join(package)
         .join(format!("{name}_{target}.out"));
 
+    // The CLI in a copy of the checkout: another directory, and no clash
+    // with the other tests' builds of the same example.
+    let copy = checkout_copy();
+    let home = copy.path().display().to_string();
     let label = format!("//{package}:{name}");
-    let mut cli = vec!["build", "-t", target, &label];
+    let mut cli = vec!["--rules-mirage", &home, "build", "-t", target, &label];
     cli.extend(keys);
-    mirage_ok(&repo(), &cli);
-    let dir = repo()
+    mirage_ok(copy.path(), &cli);
+    let dir = copy
+        .path()
         .join("mirage-out")
         .join(package)
         .join(name)
