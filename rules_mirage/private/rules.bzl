@@ -11,14 +11,19 @@ load(":providers.bzl", "MirageInfo")
 load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image")
 
 _COMMON = {
-    "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
-    "data": attr.label_list(allow_files = True, doc = "Files the generator reads."),
     "build_file": attr.label(allow_single_file = True, doc = "The package's BUILD file."),
+    "data": attr.label_list(allow_files = True, doc = "Files the generator reads."),
+    "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
+    "kind": attr.string(doc = "What the declaration is: device, match, key, runtime_arg, crate, unikernel."),
+    "type": attr.string(doc = "The device type a device or match provides; a runtime arg's value type."),
 }
 
 def _merge(ctx, own_files = [], own_keys = []):
     deps = [d[MirageInfo] for d in ctx.attr.deps]
+    declaration = struct(label = ctx.label, kind = ctx.attr.kind, type = ctx.attr.type)
     return MirageInfo(
+        declaration = declaration,
+        declarations = depset([declaration], transitive = [d.declarations for d in deps]),
         files = depset(
             ctx.files.build_file + ctx.files.data + own_files,
             transitive = [d.files for d in deps],
@@ -73,7 +78,7 @@ def _package_files(paths):
         files += native.glob([p, p + "/**"], allow_empty = True)
     return files
 
-def _declare(name, kwargs, label_attrs, file_attrs = [], dir_attrs = [], key = False):
+def _declare(name, kind, kwargs, label_attrs, file_attrs = [], dir_attrs = []):
     deps = []
     for a in label_attrs:
         for l in _labels(kwargs.get(a)):
@@ -95,31 +100,33 @@ def _declare(name, kwargs, label_attrs, file_attrs = [], dir_attrs = [], key = F
             dirs.append(v)
     common = dict(
         name = name,
+        kind = kind,
+        type = kwargs.get("type", ""),
         deps = deps,
         data = data + _package_files(dirs),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),
         tags = kwargs.get("tags"),
     )
-    if key:
+    if kind == "key":
         _key(build_setting_default = "", choices = kwargs.get("choices", []), **common)
     else:
         _record(**common)
 
 def mirage_device(name, **kwargs):
-    _declare(name, kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files"], ["block_tars", "crunch"])
+    _declare(name, "device", kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files"], ["block_tars", "crunch"])
 
 def mirage_match(name, **kwargs):
-    _declare(name, kwargs, ["key", "cases", "default"])
+    _declare(name, "match", kwargs, ["key", "cases", "default"])
 
 def mirage_key(name, **kwargs):
-    _declare(name, kwargs, [], key = True)
+    _declare(name, "key", kwargs, [])
 
 def mirage_runtime_arg(name, **kwargs):
-    _declare(name, kwargs, [])
+    _declare(name, "runtime_arg", kwargs, [])
 
 def mirage_crate(name, srcs = [], **kwargs):
-    _declare(name, dict(kwargs, srcs = srcs), [], ["srcs"])
+    _declare(name, "crate", dict(kwargs, srcs = srcs), [], ["srcs"])
 
 # Targets built by `bazel build //...` when a unikernel lists none; the
 # others exist too, tagged manual.
@@ -145,6 +152,7 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
     package_keys = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "_key"]
     _declare(
         name + "_graph",
+        "unikernel",
         dict(kwargs, srcs = srcs, package_keys = package_keys),
         ["args", "reporter", "crates", "keys", "runtime_args", "package_keys"],
         ["srcs"],
