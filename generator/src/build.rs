@@ -66,11 +66,8 @@ pub fn build(ws: &Workspace, r: &Resolved, plan: &Plan, verbose: bool) -> Result
     let target_dir = target_dir(ws);
     eprintln!("mirage: building {} for {} with cargo", r.label, r.target);
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    // --locked: the generated crate's Cargo.lock is rules_mirage's, and
-    // stays so. (Under Bazel, cargo's configuration also makes it offline.)
     cmd.arg("build")
         .arg("--release")
-        .arg("--locked")
         .arg("--manifest-path")
         .arg(plan.dir.join("Cargo.toml"))
         .arg("--target-dir")
