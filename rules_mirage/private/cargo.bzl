@@ -39,11 +39,16 @@ def _cargo_binary_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name)
     inputs, env = cargo_env(ctx)
     script = CARGO_ENV + """
+for manifest in $(find {stub_dirs} -name Cargo.toml 2>/dev/null); do
+    lib="$(dirname "$manifest")/src/lib.rs"
+    [ -e "$lib" ] || {{ mkdir -p "$(dirname "$lib")"; : > "$lib"; }}
+done
 "$CARGO" build --offline --locked --release --quiet -p {package} --bin {bin} \\
     --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
 cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
 """.format(
         package = ctx.attr.package,
+        stub_dirs = " ".join(ctx.attr.stub_members),
         bin = ctx.attr.bin or ctx.label.name,
         manifest = ctx.file.manifest.path,
         out = out.path,
@@ -67,6 +72,7 @@ cargo_binary = rule(
         "manifest": attr.label(allow_single_file = True, mandatory = True, doc = "The workspace's Cargo.toml."),
         "package": attr.string(mandatory = True, doc = "The cargo package to build."),
         "srcs": attr.label_list(allow_files = True, doc = "Every file cargo reads: all workspace members."),
+        "stub_members": attr.string_list(doc = "Directories whose members come as manifests alone: an empty src/lib.rs is made for them."),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },
     toolchains = [RUST_TOOLCHAIN],

@@ -147,6 +147,13 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
     visibility = kwargs.get("visibility")
     native.filegroup(name = name + "_srcs", srcs = srcs, visibility = ["//visibility:public"])
 
+    # What loading the cargo workspace needs of this crate: its manifest.
+    native.filegroup(
+        name = name + "_manifest",
+        srcs = [f for f in srcs if f == "Cargo.toml"],
+        visibility = ["//visibility:public"],
+    )
+
     # Keys of this package: a select() on one hides it from the macro, but
     # the generator evaluates that select() and needs the key's value.
     package_keys = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "_key"]
