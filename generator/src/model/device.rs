@@ -299,18 +299,9 @@ impl Device {
 
     /// The Rust path implementing this device on `target`, most specific first.
     pub fn impl_for(&self, target: Target) -> Result<Option<&str>> {
-        let mut best: Option<(u8, &str)> = None;
-        for (pattern, path) in &self.impls {
-            let spec = target
-                .specificity(pattern)
-                .map_err(|e| Error::at(&self.loc, e))?;
-            if let Some(s) = spec {
-                if best.is_none_or(|(b, _)| s > b) {
-                    best = Some((s, path));
-                }
-            }
-        }
-        Ok(best.map(|(_, p)| p))
+        target
+            .most_specific(&self.impls)
+            .map_err(|e| Error::at(&self.loc, e))
     }
 }
 

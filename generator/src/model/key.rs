@@ -90,16 +90,12 @@ impl Key {
     /// The value on `target` when none is given: the most specific target
     /// default, else the plain default.
     pub fn default_for(&self, target: Target) -> &str {
-        let mut best: Option<(u8, &str)> = None;
-        for (pattern, value) in &self.target_defaults {
-            // Patterns were checked when the key was built.
-            if let Ok(Some(s)) = target.specificity(pattern) {
-                if best.is_none_or(|(b, _)| s > b) {
-                    best = Some((s, value));
-                }
-            }
-        }
-        best.map_or(&self.default, |(_, v)| v)
+        // Patterns were checked when the key was built.
+        target
+            .most_specific(&self.target_defaults)
+            .ok()
+            .flatten()
+            .unwrap_or(&self.default)
     }
 
     /// Checks a value given on the command line.

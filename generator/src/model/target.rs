@@ -109,6 +109,22 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The value of the most specific `(pattern, value)` entry that applies
+    /// to this target (see [`Target::specificity`]); the first of equals.
+    pub fn most_specific(self, entries: &[(String, String)]) -> Result<Option<&str>, String> {
+        let mut best: Option<(u8, &str)> = None;
+        for (pattern, value) in entries {
+            if let Some(s) = self.specificity(pattern)? {
+                if best.is_none_or(|(b, _)| s > b) {
+                    best = Some((s, value));
+                }
+            }
+        }
+        Ok(best.map(|(_, v)| v))
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
