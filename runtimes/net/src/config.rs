@@ -10,6 +10,8 @@ use alloc::string::String;
 
 use smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
+use mirage_types::IpVersions;
+
 /// How `direct_stackv4v6` was configured, as the generated `main.rs` passes
 /// it: Mirage 4's runtime args and the `--dhcp` configure key.
 #[derive(Clone, Debug, Default)]
@@ -56,14 +58,12 @@ fn parse<T: core::str::FromStr>(flag: &str, value: &str, what: &str) -> Result<O
 impl Config {
     /// Checks the flags against each other.
     pub(crate) fn plan(&self) -> Result<Plan, String> {
-        if self.ipv4_only && self.ipv6_only {
-            return Err("--ipv4-only and --ipv6-only exclude each other".into());
-        }
-        if self.dhcp && self.ipv6_only {
+        let versions = IpVersions::from_flags(self.ipv4_only, self.ipv6_only)?;
+        if self.dhcp && !versions.ipv4() {
             return Err("--dhcp=true needs IPv4, but --ipv6-only is set".into());
         }
-        let ipv4_on = !self.ipv6_only;
-        let ipv6_on = !self.ipv4_only;
+        let ipv4_on = versions.ipv4();
+        let ipv6_on = versions.ipv6();
         let ipv4 = parse::<Ipv4Cidr>("ipv4", &self.ipv4, "ADDRESS/PREFIX")?;
         if ipv4_on && !self.dhcp && ipv4.is_none() {
             return Err("--ipv4 is empty: give ADDRESS/PREFIX, --dhcp=true or --ipv6-only".into());

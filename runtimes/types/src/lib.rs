@@ -291,6 +291,39 @@ pub trait TcpFlow {
     fn peer(&self) -> alloc::string::String;
 }
 
+/// Which IP versions a stack speaks: `--ipv4-only` and `--ipv6-only`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpVersions {
+    /// IPv4 and IPv6 (neither flag).
+    Both,
+    /// IPv4 alone.
+    V4,
+    /// IPv6 alone.
+    V6,
+}
+
+impl IpVersions {
+    /// From the two flags, which exclude each other.
+    pub fn from_flags(ipv4_only: bool, ipv6_only: bool) -> Result<IpVersions, &'static str> {
+        match (ipv4_only, ipv6_only) {
+            (true, true) => Err("--ipv4-only and --ipv6-only exclude each other"),
+            (true, false) => Ok(IpVersions::V4),
+            (false, true) => Ok(IpVersions::V6),
+            (false, false) => Ok(IpVersions::Both),
+        }
+    }
+
+    /// Whether IPv4 is spoken.
+    pub fn ipv4(self) -> bool {
+        self != IpVersions::V6
+    }
+
+    /// Whether IPv6 is spoken.
+    pub fn ipv6(self) -> bool {
+        self != IpVersions::V4
+    }
+}
+
 /// A UDP datagram received on a listening port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Datagram {

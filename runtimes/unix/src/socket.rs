@@ -14,18 +14,10 @@ use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, U
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 
-use mirage_types::{Datagram, NetError};
+use mirage_types::{Datagram, IpVersions, NetError};
 
 /// Bytes read at once from a connection, and the largest datagram.
 const READ_SIZE: usize = 64 * 1024;
-
-/// Which IP versions the stack speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Versions {
-    Both,
-    V4,
-    V6,
-}
 
 /// UDP sockets by local port (0 for the ephemeral one), for writes from
 /// that port.
@@ -34,23 +26,18 @@ type UdpSockets = Rc<RefCell<Vec<(u16, Rc<UdpSocket>)>>>;
 /// The host's TCP/IP stack.
 #[derive(Clone, Debug)]
 pub struct SocketStack {
-    versions: Versions,
+    versions: IpVersions,
     udp: UdpSockets,
 }
 
 impl SocketStack {
     /// The stack, speaking IPv4, IPv6 or both.
     pub async fn connect(ipv4_only: bool, ipv6_only: bool) -> Result<SocketStack, String> {
-        let versions = match (ipv4_only, ipv6_only) {
-            (true, true) => return Err("--ipv4-only and --ipv6-only exclude each other".into()),
-            (true, false) => Versions::V4,
-            (false, true) => Versions::V6,
-            (false, false) => Versions::Both,
-        };
+        let versions = IpVersions::from_flags(ipv4_only, ipv6_only)?;
         let speaks = match versions {
-            Versions::Both => "IPv4 and IPv6",
-            Versions::V4 => "IPv4",
-            Versions::V6 => "IPv6",
+            IpVersions::Both => "IPv4 and IPv6",
+            IpVersions::V4 => "IPv4",
+            IpVersions::V6 => "IPv6",
         };
         log::info!(target: "tcpip", "socket stack up: {speaks} on every host address");
         Ok(SocketStack {
@@ -62,11 +49,11 @@ impl SocketStack {
     /// A socket of `kind` bound to `port` on every address the stack speaks.
     fn bind(&self, kind: libc::c_int, port: u16) -> io::Result<OwnedFd> {
         let any = match self.versions {
-            Versions::V4 => SocketAddr::from(([0, 0, 0, 0], port)),
-            Versions::V6 | Versions::Both => SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+            IpVersions::V4 => SocketAddr::from(([0, 0, 0, 0], port)),
+            IpVersions::V6 | IpVersions::Both => SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
         };
         let fd = socket(any, kind)?;
-        if self.versions == Versions::V6 {
+        if self.versions == IpVersions::V6 {
             set_option(&fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)?;
         }
         if kind == libc::SOCK_STREAM {
@@ -81,10 +68,10 @@ impl SocketStack {
     /// `dst` as this stack's sockets reach it, or `Unreachable`.
     fn destination(&self, dst: SocketAddr) -> Result<SocketAddr, NetError> {
         match (self.versions, dst.ip()) {
-            (Versions::V4, IpAddr::V6(_)) | (Versions::V6, IpAddr::V4(_)) => {
+            (IpVersions::V4, IpAddr::V6(_)) | (IpVersions::V6, IpAddr::V4(_)) => {
                 Err(NetError::Unreachable)
             }
-            (Versions::Both, IpAddr::V4(v4)) => {
+            (IpVersions::Both, IpAddr::V4(v4)) => {
                 Ok(SocketAddr::new(v4.to_ipv6_mapped().into(), dst.port()))
             }
             _ => Ok(dst),
