@@ -71,39 +71,38 @@ def _labels(value):
         return [v for v in value.values() if _is_label(v)]
     return [value] if _is_label(value) else []
 
+def _paths(value):
+    """The paths in an attribute value (string, list or dict values)."""
+    if type(value) == "dict":
+        return value.values()
+    if type(value) == "list":
+        return value
+    return [value] if value else []
+
 def _package_files(paths):
-    """Files named by package-relative paths or directories (for crunch, tar)."""
+    """The files at package-relative paths, or under them for directories
+    (crunch, tar). By glob: a missing one (a disk image the user makes) is
+    the generator's to report, with its BUILD line, when an image needs it."""
     files = []
     for p in paths:
         files += native.glob([p, p + "/**"], allow_empty = True)
     return files
 
-def _declare(name, kind, kwargs, label_attrs, file_attrs = [], dir_attrs = []):
+def _declare(name, kind, kwargs, label_attrs, path_attrs = []):
     deps = []
     for a in label_attrs:
         for l in _labels(kwargs.get(a)):
             if l not in deps:
                 deps.append(l)
-    # Files by glob: one missing (a disk image the user makes) is the
-    # generator's to report, with its BUILD line, when an image needs it.
     paths = []
-    for a in file_attrs:
-        v = kwargs.get(a) or {}
-        paths += v.values() if type(v) == "dict" else v
-    data = native.glob(paths, allow_empty = True) if paths else []
-    dirs = []
-    for a in dir_attrs:
-        v = kwargs.get(a)
-        if type(v) == "dict":
-            dirs += v.values()
-        elif v:
-            dirs.append(v)
+    for a in path_attrs:
+        paths += _paths(kwargs.get(a))
     common = dict(
         name = name,
         kind = kind,
         type = kwargs.get("type", ""),
         deps = deps,
-        data = data + _package_files(dirs),
+        data = _package_files(paths),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),
         tags = kwargs.get("tags"),
@@ -114,7 +113,7 @@ def _declare(name, kind, kwargs, label_attrs, file_attrs = [], dir_attrs = []):
         _record(**common)
 
 def mirage_device(name, **kwargs):
-    _declare(name, "device", kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files"], ["block_tars", "crunch"])
+    _declare(name, "device", kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files", "block_tars", "crunch"])
 
 def mirage_match(name, **kwargs):
     _declare(name, "match", kwargs, ["key", "cases", "default"])
