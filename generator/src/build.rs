@@ -1,4 +1,5 @@
-//! Build: cargo compiles the generated crate; the image lands in `dist/`.
+//! Build: cargo compiles the generated crate, the target's backend links
+//! it; the image lands in `dist/`. Planned as [`Step`]s, then run.
 //!
 //! Reproducible by construction: source paths are remapped to
 //! workspace-relative names (crates from a registry or a vendored copy to
@@ -7,15 +8,12 @@
 //! same image bytes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use mirage_toolchain_solo5::{cache_root, Toolchain};
 
-use crate::action::Plan;
-use crate::error::{Error, IoContext, Result};
-use crate::model::target::{Family, Target};
-use crate::render::image_name;
+use crate::error::{Error, Result};
 use crate::resolve::Resolved;
+use crate::step::{self, BuildCx, Cmd, Step};
 use crate::workspace::Workspace;
 
 /// The cargo target directory: `$CARGO_TARGET_DIR`, else `mirage-out/target`.
@@ -60,40 +58,38 @@ fn rustflags(ws: &Workspace) -> String {
     flags.join("\x1f")
 }
 
-/// Compiles the committed `plan` and copies the image into `dist/`.
-/// Returns the image path.
-pub fn build(ws: &Workspace, r: &Resolved, plan: &Plan, verbose: bool) -> Result<PathBuf> {
+/// The steps that build `r`'s image from its committed output `dir`:
+/// cargo, then the backend's link steps. Returns them and the image path.
+pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, PathBuf)> {
     let target_dir = target_dir(ws);
-    eprintln!("mirage: building {} for {} with cargo", r.label, r.target);
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.arg("build")
-        .arg("--release")
-        .arg("--manifest-path")
-        .arg(plan.dir.join("Cargo.toml"))
+    let backend = r.target.backend();
+    let image = dir
+        .join("dist")
+        .join(backend.image_name(&r.label.name, r.target));
+    let cargo = Cmd::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(ws))
         .env_remove("RUSTFLAGS");
-    if !verbose {
-        cmd.arg("--quiet");
-    }
-    let status = cmd.status().io_context(|| "run cargo".to_owned())?;
-    if !status.success() {
-        return Err(Error::system(format!(
-            "cargo build of {} for {} failed ({status})",
-            r.label, r.target
-        )));
-    }
-    let image = plan.dir.join("dist").join(image_name(r));
-    match r.target.family() {
-        Family::Unix => install(&target_dir.join("release").join(&r.label.name), &image)?,
-        Family::Solo5 => {
-            let lib = target_dir
-                .join("release")
-                .join(format!("lib{}_{}.a", r.label.name, r.target));
-            link(ws, r, plan, &lib, &image)?;
-        }
-    }
+    let mut steps = vec![Step::Cargo(cargo)];
+    let cx = BuildCx {
+        ws,
+        r,
+        dir,
+        target_dir: &target_dir,
+        image: &image,
+    };
+    steps.extend(backend.link(&cx)?);
+    Ok((steps, image))
+}
+
+/// Builds the committed output `dir` of `r`; returns the image path.
+pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<PathBuf> {
+    let (steps, image) = plan(ws, r, dir)?;
+    eprintln!("mirage: building {} for {} with cargo", r.label, r.target);
+    step::run(ws, r, &steps, verbose)?;
     Ok(image)
 }
 
@@ -103,89 +99,7 @@ pub fn solo5_toolchain(ws: &Workspace) -> Result<Toolchain> {
         .map_err(Error::system)
 }
 
-/// The Solo5 ABI of a target's bindings (qubes runs xen images).
-pub fn solo5_abi(target: Target) -> &'static str {
-    match target {
-        Target::Qubes => "xen",
-        other => other.name(),
-    }
-}
-
-/// Links the staticlib with the target's bindings and the manifest:
-/// `solo5-elftool gen-manifest`, the manifest compiled freestanding, then
-/// `ld` with the target's linker script.
-fn link(ws: &Workspace, r: &Resolved, plan: &Plan, lib: &Path, image: &Path) -> Result<()> {
-    let toolchain = solo5_toolchain(ws)?;
-    let abi = solo5_abi(r.target);
-    let work = tempfile::Builder::new()
-        .prefix(".link-")
-        .tempdir_in(&plan.dir)
-        .io_context(|| format!("create a directory in {}", plan.dir.display()))?;
-    let dir = work.path();
-    tool(
-        Command::new(toolchain.elftool())
-            .arg("gen-manifest")
-            .arg(plan.dir.join("manifest.json"))
-            .arg("manifest.c")
-            .current_dir(dir),
-    )?;
-    // -g0: no debug info, so no build path ends up in the image.
-    tool(
-        Command::new(toolchain.cc())
-            .args(["-g0", "-c", "manifest.c", "-o", "manifest.o"])
-            .current_dir(dir),
-    )?;
-    let out = dir.join("image");
-    tool(
-        Command::new("ld")
-            .args([
-                "-nostdlib",
-                "-static",
-                "-z",
-                "max-page-size=0x1000",
-                "--build-id=none",
-                // Solo5's objects carry debug info naming the toolchain's
-                // directory: the image would depend on where it was built.
-                "--strip-debug",
-                "-T",
-            ])
-            .arg(toolchain.linker_script(abi))
-            .arg(toolchain.bindings(abi))
-            .arg("manifest.o")
-            .arg(lib)
-            .arg("-o")
-            .arg(&out)
-            .current_dir(dir),
-    )?;
-    install(&out, image)
-}
-
-/// Runs a toolchain command; its failure is the machine's, not the user's.
-fn tool(cmd: &mut Command) -> Result<()> {
-    let shown = format!("{:?}", cmd.get_program());
-    let out = cmd.output().io_context(|| format!("run {shown}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::system(format!(
-            "{shown} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
-/// Copies `from` to `to` through a temporary file, so `to` is never partial.
-fn install(from: &Path, to: &Path) -> Result<()> {
-    let dir = to.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)
-        .io_context(|| format!("create a file in {}", dir.display()))?;
-    std::fs::copy(from, tmp.path()).io_context(|| format!("copy {}", from.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-        .io_context(|| format!("chmod {}", tmp.path().display()))?;
-    tmp.persist(to)
-        .map_err(|e| Error::system(format!("install {}: {e}", to.display())))?;
-    Ok(())
+/// Where the Solo5 toolchain is, built or not.
+pub fn solo5_toolchain_location(ws: &Workspace) -> Result<Toolchain> {
+    Toolchain::locate(&ws.home, &cache_root()).map_err(Error::system)
 }

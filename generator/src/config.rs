@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Loc, Result};
-use crate::model::target::Target;
+use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// A target and the keys given explicitly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Configuration {
-    /// The target's name, checked against the unikernel by [`Configuration::target`].
-    pub target: String,
+    /// The target.
+    pub target: Target,
     /// Keys set on the command line (defaults are not recorded).
     pub keys: BTreeMap<String, String>,
 }
@@ -32,13 +32,9 @@ struct RecordedKey {
 }
 
 impl Configuration {
-    /// The target, or an error pointing at the unikernel's declaration.
-    pub fn target(&self, unikernel: &Loc) -> Result<Target> {
-        Target::parse(&self.target).map_err(|e| Error::at(unikernel, e))
-    }
-
     /// The configuration to use: the command line's if it says anything,
-    /// else the one recorded in `dir` (the unikernel's directory), else unix with default keys.
+    /// else the one recorded in `dir` (the unikernel's directory), else
+    /// unix with default keys. A bad `-t` is a command-line error.
     pub fn choose(
         target: Option<&str>,
         keys: BTreeMap<String, String>,
@@ -46,13 +42,13 @@ impl Configuration {
     ) -> Result<Configuration> {
         if let Some(t) = target {
             return Ok(Configuration {
-                target: t.to_owned(),
+                target: Target::parse(t).map_err(Error::user)?,
                 keys,
             });
         }
         if !keys.is_empty() {
             return Ok(Configuration {
-                target: Target::Unix.name().to_owned(),
+                target: Target::Unix,
                 keys,
             });
         }
@@ -64,13 +60,16 @@ impl Configuration {
                         dir.display()
                     ))
                 })?;
+                let target = Target::parse(&rec.target).map_err(|e| {
+                    Error::user(format!("{}: {e}; run mirage configure", dir.display()))
+                })?;
                 Ok(Configuration {
-                    target: rec.target,
+                    target,
                     keys: rec.keys.into_iter().map(|k| (k.name, k.value)).collect(),
                 })
             }
             Err(_) => Ok(Configuration {
-                target: Target::Unix.name().to_owned(),
+                target: Target::Unix,
                 keys: BTreeMap::new(),
             }),
         }

@@ -1,7 +1,8 @@
 //! Errors a user can act on.
 //!
 //! Every user error carries one line of cause and, when the cause sits in a
-//! BUILD or .bzl file, the `file:line:col` it points at. The CLI exits with
+//! BUILD or .bzl file, the `file:line:col` it points at; a command-line
+//! mistake is `mirage: error: ...`, with no location. The CLI exits with
 //! [`USER_ERROR_EXIT`] for these and 1 for failures of the machine (I/O,
 //! cargo).
 
@@ -83,8 +84,8 @@ impl fmt::Display for Error {
                 loc: Some(loc),
                 message,
             } => write!(f, "{loc}: error: {message}"),
-            Error::User { loc: None, message } => write!(f, "error: {message}"),
-            Error::System(message) => write!(f, "error: {message}"),
+            Error::User { loc: None, message } => write!(f, "mirage: error: {message}"),
+            Error::System(message) => write!(f, "mirage: error: {message}"),
         }
     }
 }

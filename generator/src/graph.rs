@@ -18,8 +18,8 @@ use crate::model::key::Key;
 use crate::model::krate::Crate;
 use crate::model::rule::RuleKind;
 use crate::model::runtime_arg::RuntimeArg;
-use crate::model::target::Target;
 use crate::starlark::Loader;
+use crate::target::Target;
 
 /// A node of the unresolved graph.
 #[derive(Clone, Debug)]
@@ -146,10 +146,11 @@ impl Graph {
 }
 
 /// The crates every image for `target` links (see
-/// [`Target::platform_packages`]), each declared as `:crate`.
+/// [`crate::target::Backend::platform_packages`]), each declared as `:crate`.
 pub fn platform_crates(loader: &Loader, target: Target) -> Result<Vec<Crate>> {
     let ws = loader.workspace();
     target
+        .backend()
         .platform_packages()
         .iter()
         .map(|p| {

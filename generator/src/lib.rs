@@ -1,4 +1,5 @@
-//! rules_mirage's generator: Starlark -> graph -> resolve -> render -> build -> run.
+//! rules_mirage's generator: Starlark -> graph -> resolve -> render ->
+//! build -> link -> run. See ARCHITECTURE.md at the repository root.
 
 pub mod action;
 pub mod build;
@@ -8,8 +9,12 @@ pub mod describe;
 pub mod error;
 pub mod graph;
 pub mod label;
+pub mod launch;
 pub mod model;
+pub mod paths;
 pub mod render;
 pub mod resolve;
 pub mod starlark;
+pub mod step;
+pub mod target;
 pub mod workspace;

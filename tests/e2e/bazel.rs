@@ -41,7 +41,7 @@ fn bazel_ok(args: &[&str]) -> String {
 
 fn sha256(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    mirage::render::hex(&Sha256::digest(&bytes))
+    mirage::render::files::hex(&Sha256::digest(&bytes))
 }
 
 /// The sources of this checkout (no build output, no tests) in a fresh

@@ -53,15 +53,20 @@ fn every_standard_device_works_on_unix() {
     );
     assert!(
         main.contains(
-            "//   @rules_mirage//rules_mirage/devices:default_console\n    \
-             //   //app:console_a\n    //   //app:console_b\n"
+            "    // @rules_mirage//rules_mirage/devices:default_console at \
+             @rules_mirage//rules_mirage/devices/BUILD.bazel:59:1\n    \
+             // console: The text console.\n    \
+             //   also //app:console_a\n    //   also //app:console_b\n"
         ),
         "{main}"
     );
-    assert!(
-        main.contains("default_console.clone(), default_console.clone())"),
+    // Cloned for every use but the last, which moves it.
+    assert_eq!(
+        main.matches("default_console.clone(),").count(),
+        3,
         "{main}"
     );
+    assert_eq!(main.matches("default_console,\n").count(), 1, "{main}");
 
     let files = mirage_ok(dir, &["query", "files", "//app:app"]).stdout;
     assert_eq!(
@@ -90,7 +95,7 @@ fn every_standard_device_works_on_unix() {
     assert_eq!(manifest.code, 2);
     assert_eq!(
         manifest.stderr,
-        "error: target unix has no Solo5 manifest\n"
+        "mirage: error: target unix has no Solo5 manifest\n"
     );
 
     let run_sh = dir.join("mirage-out/app/app/unix/run.sh");

@@ -43,28 +43,33 @@ fn main() {
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(args: Values) -> Result<(), mirage_runtime::Failure> {
-    // default_posix_clock: pclock = mirage_unix::PosixClock. The POSIX wall clock.
-    //   //rules_mirage/devices:default_posix_clock
+    // //rules_mirage/devices:default_posix_clock at rules_mirage/devices/BUILD.bazel:37:1
+    // pclock: The POSIX wall clock.
     let default_posix_clock = mirage_unix::PosixClock::connect()
         .await
         .map_err(mirage_runtime::failed("default_posix_clock"))?;
-    // default_console: console = mirage_unix::Console. The text console.
-    //   //rules_mirage/devices:default_console
+    // //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:59:1
+    // console: The text console.
     let default_console = mirage_unix::Console::connect()
         .await
         .map_err(mirage_runtime::failed("default_console"))?;
-    // default_reporter: reporter = mirage_runtime::log::Reporter. Log reporter: timestamped lines on the console, levels from -l.
-    //   //rules_mirage/devices:default_reporter
-    let _default_reporter = mirage_runtime::log::Reporter::connect(default_posix_clock.clone(), default_console.clone(), args.string("logs"), "choice")
+    // //rules_mirage/devices:default_reporter at rules_mirage/devices/BUILD.bazel:79:1
+    // reporter: Log reporter: timestamped lines on the console, levels from -l.
+    let _default_reporter = mirage_runtime::log::Reporter::connect(
+            default_posix_clock,
+            default_console.clone(),
+            args.string("logs"),
+            "choice",
+        )
         .await
         .map_err(mirage_runtime::failed("default_reporter"))?;
-    // app_info: info = mirage_runtime::info::AppInfo. Build information: label, target, keys and crates of the image.
-    //   //rules_mirage/devices:app_info
+    // //rules_mirage/devices:app_info at rules_mirage/devices/BUILD.bazel:105:1
+    // info: Build information: label, target, keys and crates of the image.
     let app_info = mirage_runtime::info::AppInfo::connect(&INFO)
         .await
         .map_err(mirage_runtime::failed("app_info"))?;
-    // The unikernel: //examples/choice:choice
-    choice::start(default_console.clone(), app_info.clone())
+    // The unikernel //examples/choice:choice at examples/choice/BUILD.bazel:15:1
+    choice::start(default_console, app_info)
         .await
         .map_err(mirage_runtime::failed("choice::start"))
 }

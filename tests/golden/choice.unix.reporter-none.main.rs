@@ -20,8 +20,7 @@ static INFO: BuildInfo = BuildInfo {
 };
 
 /// Runtime arguments of every device, in connection order; `--help` lists them.
-static RUNTIME_ARGS: &[Spec] = &[
-];
+static RUNTIME_ARGS: &[Spec] = &[];
 
 fn main() {
     let platform = mirage_unix::Platform::get();
@@ -33,18 +32,18 @@ fn main() {
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(_args: Values) -> Result<(), mirage_runtime::Failure> {
-    // default_console: console = mirage_unix::Console. The text console.
-    //   //rules_mirage/devices:default_console
+    // //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:59:1
+    // console: The text console.
     let default_console = mirage_unix::Console::connect()
         .await
         .map_err(mirage_runtime::failed("default_console"))?;
-    // app_info: info = mirage_runtime::info::AppInfo. Build information: label, target, keys and crates of the image.
-    //   //rules_mirage/devices:app_info
+    // //rules_mirage/devices:app_info at rules_mirage/devices/BUILD.bazel:105:1
+    // info: Build information: label, target, keys and crates of the image.
     let app_info = mirage_runtime::info::AppInfo::connect(&INFO)
         .await
         .map_err(mirage_runtime::failed("app_info"))?;
-    // The unikernel: //examples/choice:choice
-    choice::start(default_console.clone(), app_info.clone())
+    // The unikernel //examples/choice:choice at examples/choice/BUILD.bazel:15:1
+    choice::start(default_console, app_info)
         .await
         .map_err(mirage_runtime::failed("choice::start"))
 }

@@ -141,41 +141,49 @@ pub unsafe extern "C" fn solo5_app_main(info: *const mirage_solo5::StartInfo) ->
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(args: Values) -> Result<(), mirage_runtime::Failure> {
-    // default_posix_clock: pclock = mirage_solo5::PosixClock. The POSIX wall clock.
-    //   //rules_mirage/devices:default_posix_clock
+    // //rules_mirage/devices:default_posix_clock at rules_mirage/devices/BUILD.bazel:37:1
+    // pclock: The POSIX wall clock.
     let default_posix_clock = mirage_solo5::PosixClock::connect()
         .await
         .map_err(mirage_runtime::failed("default_posix_clock"))?;
-    // default_console: console = mirage_solo5::Console. The text console.
-    //   //rules_mirage/devices:default_console
+    // //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:59:1
+    // console: The text console.
     let default_console = mirage_solo5::Console::connect()
         .await
         .map_err(mirage_runtime::failed("default_console"))?;
-    // default_reporter: reporter = mirage_runtime::log::Reporter. Log reporter: timestamped lines on the console, levels from -l.
-    //   //rules_mirage/devices:default_reporter
-    let _default_reporter = mirage_runtime::log::Reporter::connect(default_posix_clock.clone(), default_console.clone(), args.string("logs"), "echo")
+    // //rules_mirage/devices:default_reporter at rules_mirage/devices/BUILD.bazel:79:1
+    // reporter: Log reporter: timestamped lines on the console, levels from -l.
+    let _default_reporter = mirage_runtime::log::Reporter::connect(
+            default_posix_clock,
+            default_console,
+            args.string("logs"),
+            "echo",
+        )
         .await
         .map_err(mirage_runtime::failed("default_reporter"))?;
-    // default_network: network = mirage_solo5::Net. The network interface `service`, as Mirage names it.
-    //   //rules_mirage/devices:default_network
+    // //rules_mirage/devices:default_network at rules_mirage/devices/BUILD.bazel:159:1
+    // network: The network interface `service`, as Mirage names it.
     let default_network = mirage_solo5::Net::connect("service")
         .await
         .map_err(mirage_runtime::failed("default_network"))?;
-    // direct_stackv4v6: stackv4v6 = mirage_net::SmolStack. The direct TCP/IP stack (smoltcp) on the default network; --dhcp=true takes the IPv4 address from DHCP.
-    //   //rules_mirage/devices:direct_stackv4v6
-    let direct_stackv4v6 = mirage_net::SmolStack::connect(default_network.clone(), mirage_net::Config {
-        ipv4: args.string("ipv4"),
-        ipv4_gateway: args.string("ipv4-gateway"),
-        ipv6: args.string("ipv6"),
-        ipv6_gateway: args.string("ipv6-gateway"),
-        ipv4_only: args.bool("ipv4-only"),
-        ipv6_only: args.bool("ipv6-only"),
-        dhcp: "false" == "true",
-    })
+    // //rules_mirage/devices:direct_stackv4v6 at rules_mirage/devices/BUILD.bazel:172:1
+    // stackv4v6: The direct TCP/IP stack (smoltcp) on the default network; --dhcp=true takes the IPv4 address from DHCP.
+    let direct_stackv4v6 = mirage_net::SmolStack::connect(
+            default_network,
+            mirage_net::Config {
+                ipv4: args.string("ipv4"),
+                ipv4_gateway: args.string("ipv4-gateway"),
+                ipv6: args.string("ipv6"),
+                ipv6_gateway: args.string("ipv6-gateway"),
+                ipv4_only: args.bool("ipv4-only"),
+                ipv6_only: args.bool("ipv6-only"),
+                dhcp: false,
+            },
+        )
         .await
         .map_err(mirage_runtime::failed("direct_stackv4v6"))?;
-    // The unikernel: //examples/echo:echo
-    echo::start(direct_stackv4v6.clone(), args.int("port"), args.string("peer"))
+    // The unikernel //examples/echo:echo at examples/echo/BUILD.bazel:16:1
+    echo::start(direct_stackv4v6, args.int("port"), args.string("peer"))
         .await
         .map_err(mirage_runtime::failed("echo::start"))
 }

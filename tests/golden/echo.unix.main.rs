@@ -84,28 +84,36 @@ fn main() {
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(args: Values) -> Result<(), mirage_runtime::Failure> {
-    // default_posix_clock: pclock = mirage_unix::PosixClock. The POSIX wall clock.
-    //   //rules_mirage/devices:default_posix_clock
+    // //rules_mirage/devices:default_posix_clock at rules_mirage/devices/BUILD.bazel:37:1
+    // pclock: The POSIX wall clock.
     let default_posix_clock = mirage_unix::PosixClock::connect()
         .await
         .map_err(mirage_runtime::failed("default_posix_clock"))?;
-    // default_console: console = mirage_unix::Console. The text console.
-    //   //rules_mirage/devices:default_console
+    // //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:59:1
+    // console: The text console.
     let default_console = mirage_unix::Console::connect()
         .await
         .map_err(mirage_runtime::failed("default_console"))?;
-    // default_reporter: reporter = mirage_runtime::log::Reporter. Log reporter: timestamped lines on the console, levels from -l.
-    //   //rules_mirage/devices:default_reporter
-    let _default_reporter = mirage_runtime::log::Reporter::connect(default_posix_clock.clone(), default_console.clone(), args.string("logs"), "echo")
+    // //rules_mirage/devices:default_reporter at rules_mirage/devices/BUILD.bazel:79:1
+    // reporter: Log reporter: timestamped lines on the console, levels from -l.
+    let _default_reporter = mirage_runtime::log::Reporter::connect(
+            default_posix_clock,
+            default_console,
+            args.string("logs"),
+            "echo",
+        )
         .await
         .map_err(mirage_runtime::failed("default_reporter"))?;
-    // socket_stackv4v6: stackv4v6 = mirage_unix::SocketStack. The host's TCP/IP stack through sockets (unix only), on every host address.
-    //   //rules_mirage/devices:socket_stackv4v6
-    let socket_stackv4v6 = mirage_unix::SocketStack::connect(args.bool("ipv4-only"), args.bool("ipv6-only"))
+    // //rules_mirage/devices:socket_stackv4v6 at rules_mirage/devices/BUILD.bazel:200:1
+    // stackv4v6: The host's TCP/IP stack through sockets (unix only), on every host address.
+    let socket_stackv4v6 = mirage_unix::SocketStack::connect(
+            args.bool("ipv4-only"),
+            args.bool("ipv6-only"),
+        )
         .await
         .map_err(mirage_runtime::failed("socket_stackv4v6"))?;
-    // The unikernel: //examples/echo:echo
-    echo::start(socket_stackv4v6.clone(), args.int("port"), args.string("peer"))
+    // The unikernel //examples/echo:echo at examples/echo/BUILD.bazel:16:1
+    echo::start(socket_stackv4v6, args.int("port"), args.string("peer"))
         .await
         .map_err(mirage_runtime::failed("echo::start"))
 }

@@ -43,29 +43,32 @@ fn main() {
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(args: Values) -> Result<(), mirage_runtime::Failure> {
-    // default_posix_clock: pclock = mirage_unix::PosixClock. The POSIX wall clock.
-    //   //rules_mirage/devices:default_posix_clock
+    // //rules_mirage/devices:default_posix_clock at rules_mirage/devices/BUILD.bazel:37:1
+    // pclock: The POSIX wall clock.
     let default_posix_clock = mirage_unix::PosixClock::connect()
         .await
         .map_err(mirage_runtime::failed("default_posix_clock"))?;
-    // default_console: console = mirage_unix::Console. The text console.
-    //   //rules_mirage/devices:default_console
+    // //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:59:1
+    // console: The text console.
     let default_console = mirage_unix::Console::connect()
         .await
         .map_err(mirage_runtime::failed("default_console"))?;
-    // default_reporter: reporter = mirage_runtime::log::Reporter. Log reporter: timestamped lines on the console, levels from -l.
-    //   //rules_mirage/devices:default_reporter
-    let _default_reporter = mirage_runtime::log::Reporter::connect(default_posix_clock.clone(), default_console.clone(), args.string("logs"), "hello")
+    // //rules_mirage/devices:default_reporter at rules_mirage/devices/BUILD.bazel:79:1
+    // reporter: Log reporter: timestamped lines on the console, levels from -l.
+    let _default_reporter = mirage_runtime::log::Reporter::connect(
+            default_posix_clock,
+            default_console,
+            args.string("logs"),
+            "hello",
+        )
         .await
         .map_err(mirage_runtime::failed("default_reporter"))?;
-    // default_time: time = mirage_runtime::time::Time. Sleeping, on the runtime's timers.
-    //   //rules_mirage/devices:default_time
+    // //rules_mirage/devices:default_time at rules_mirage/devices/BUILD.bazel:18:1
+    // time: Sleeping, on the runtime's timers.
     let default_time = mirage_runtime::time::Time::connect()
         .await
         .map_err(mirage_runtime::failed("default_time"))?;
-    // The unikernel: //examples/hello:hello
-    hello::start(default_time.clone())
-        .await
-        .map_err(mirage_runtime::failed("hello::start"))
+    // The unikernel //examples/hello:hello at examples/hello/BUILD.bazel:4:1
+    hello::start(default_time).await.map_err(mirage_runtime::failed("hello::start"))
 }
 

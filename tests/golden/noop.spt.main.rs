@@ -22,8 +22,7 @@ static INFO: BuildInfo = BuildInfo {
 };
 
 /// Runtime arguments of every device, in connection order; `--help` lists them.
-static RUNTIME_ARGS: &[Spec] = &[
-];
+static RUNTIME_ARGS: &[Spec] = &[];
 
 /// The heap Solo5 hands over at boot.
 #[global_allocator]
@@ -50,8 +49,6 @@ pub unsafe extern "C" fn solo5_app_main(info: *const mirage_solo5::StartInfo) ->
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(_args: Values) -> Result<(), mirage_runtime::Failure> {
-    // The unikernel: //examples/noop:noop
-    noop::start()
-        .await
-        .map_err(mirage_runtime::failed("noop::start"))
+    // The unikernel //examples/noop:noop at examples/noop/BUILD.bazel:4:1
+    noop::start().await.map_err(mirage_runtime::failed("noop::start"))
 }

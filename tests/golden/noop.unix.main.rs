@@ -20,8 +20,7 @@ static INFO: BuildInfo = BuildInfo {
 };
 
 /// Runtime arguments of every device, in connection order; `--help` lists them.
-static RUNTIME_ARGS: &[Spec] = &[
-];
+static RUNTIME_ARGS: &[Spec] = &[];
 
 fn main() {
     let platform = mirage_unix::Platform::get();
@@ -33,9 +32,7 @@ fn main() {
 
 /// Connects every device once, in dependency order, then runs the unikernel.
 async fn start(_args: Values) -> Result<(), mirage_runtime::Failure> {
-    // The unikernel: //examples/noop:noop
-    noop::start()
-        .await
-        .map_err(mirage_runtime::failed("noop::start"))
+    // The unikernel //examples/noop:noop at examples/noop/BUILD.bazel:4:1
+    noop::start().await.map_err(mirage_runtime::failed("noop::start"))
 }
 

@@ -6,11 +6,12 @@
 //! target or family. The unikernel is the root device: its `main` is the
 //! function called once every device is connected.
 
+use super::resource::Resource;
 use super::rule::{Rule, RuleKind};
-use super::target::Target;
 use crate::error::{Error, Loc, Result};
 use crate::label::Label;
 use crate::starlark::value::AttrValue;
+use crate::target::{Target, TargetPattern};
 
 /// The type of the value a unikernel's `main` produces.
 pub const JOB: &str = "job";
@@ -48,8 +49,8 @@ pub struct Device {
     pub params: Vec<(String, String)>,
     /// Arguments by parameter name, in the order written.
     pub args: Vec<(String, ArgRef)>,
-    /// Rust implementation path per `impls` key (target, `solo5` or `*`).
-    pub impls: Vec<(String, String)>,
+    /// Rust implementation path per target pattern, as declared.
+    pub impls: Vec<(TargetPattern, String)>,
     /// Crates that may provide the implementation.
     pub crates: Vec<Label>,
     /// Connect-code template; see `render::connect`.
@@ -58,99 +59,10 @@ pub struct Device {
     pub keys: Vec<Label>,
     /// Runtime arguments it takes, in order.
     pub runtime_args: Vec<Label>,
-    /// Solo5 devices it needs in the manifest, by name.
-    pub solo5_devices: Vec<Solo5Device>,
-    /// For `crunch`: the directory to embed, relative to the workspace root.
-    pub crunch: Option<String>,
+    /// What it needs from the build besides code.
+    pub resources: Vec<Resource>,
     /// What it is.
     pub doc: String,
-}
-
-/// The kinds of device a Solo5 manifest declares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub enum Solo5Kind {
-    /// A block device.
-    #[serde(rename = "BLOCK_BASIC")]
-    Block,
-    /// A network interface.
-    #[serde(rename = "NET_BASIC")]
-    Net,
-}
-
-/// A device in the Solo5 manifest, and what `mirage run` attaches to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Solo5Device {
-    /// Its name in the manifest and on the tender's command line.
-    pub name: String,
-    /// Its kind.
-    pub kind: Solo5Kind,
-    /// For block devices: the backing file, relative to the workspace root.
-    pub file: Option<String>,
-    /// For block devices made by the generator: the directory archived
-    /// with tar, relative to the workspace root.
-    pub tar_of: Option<String>,
-    /// The declaring device's location.
-    pub loc: Loc,
-}
-
-/// `path` of `rule`'s package, relative to the workspace root.
-fn package_path(rule: &Rule, path: &str) -> String {
-    let package = &rule.label.package;
-    if package.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{package}/{path}")
-    }
-}
-
-fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
-    let files = rule.dict("block_files");
-    let tars = rule.dict("block_tars");
-    let devices: Vec<Solo5Device> = rule
-        .dict("solo5_devices")
-        .into_iter()
-        .map(|(name, kind)| {
-            if name.is_empty() || name.len() > 67 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(Error::at(
-                    &rule.loc,
-                    format!("Solo5 device name `{name}` must be 1 to 67 ASCII letters and digits"),
-                ));
-            }
-            let kind = match kind.as_str() {
-                Some("BLOCK_BASIC") => Solo5Kind::Block,
-                Some("NET_BASIC") => Solo5Kind::Net,
-                other => {
-                    return Err(Error::at(
-                        &rule.loc,
-                        format!("solo5_devices: unknown kind {other:?} for `{name}`: expected BLOCK_BASIC or NET_BASIC"),
-                    ))
-                }
-            };
-            let find = |dict: &[(&str, &AttrValue)]| {
-                dict.iter()
-                    .find(|(n, _)| *n == name)
-                    .and_then(|(_, f)| f.as_str())
-                    .map(|f| package_path(rule, f))
-            };
-            Ok(Solo5Device {
-                name: name.to_owned(),
-                kind,
-                file: find(&files),
-                tar_of: find(&tars),
-                loc: rule.loc.clone(),
-            })
-        })
-        .collect::<Result<_>>()?;
-    if let Some((name, _)) = files
-        .iter()
-        .find(|(n, _)| !devices.iter().any(|d| d.name == *n))
-    {
-        return Err(Error::at(
-            &rule.loc,
-            format!("block_files names `{name}`, which solo5_devices does not declare"),
-        ));
-    }
-    Ok(devices)
 }
 
 /// The unikernel: the root device and what only the root has.
@@ -278,8 +190,11 @@ impl Device {
         let impls = rule
             .dict("impls")
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.as_str().unwrap_or_default().to_owned()))
-            .collect();
+            .map(|(k, v)| {
+                let pattern = TargetPattern::parse(k).map_err(|e| Error::at(&rule.loc, e))?;
+                Ok((pattern, v.as_str().unwrap_or_default().to_owned()))
+            })
+            .collect::<Result<_>>()?;
         Ok(Device {
             label: rule.label.clone(),
             loc: rule.loc.clone(),
@@ -291,17 +206,14 @@ impl Device {
             connect: rule.str("connect").map(str::to_owned),
             keys: labels(rule, "keys")?,
             runtime_args: labels(rule, "runtime_args")?,
-            solo5_devices: solo5_devices(rule)?,
-            crunch: rule.str("crunch").map(|d| package_path(rule, d)),
+            resources: Resource::from_rule(rule)?,
             doc: rule.str("doc").unwrap_or_default().to_owned(),
         })
     }
 
     /// The Rust path implementing this device on `target`, most specific first.
-    pub fn impl_for(&self, target: Target) -> Result<Option<&str>> {
-        target
-            .most_specific(&self.impls)
-            .map_err(|e| Error::at(&self.loc, e))
+    pub fn impl_for(&self, target: Target) -> Option<&str> {
+        TargetPattern::most_specific(&self.impls, target).map(String::as_str)
     }
 }
 
@@ -311,7 +223,7 @@ impl Unikernel {
     pub fn from_rule(rule: &Rule, default_reporter: Label) -> Result<Unikernel> {
         let mut device = Device::from_rule(rule)?;
         let main = rule.str("main").unwrap_or_default().to_owned();
-        device.impls = vec![("*".to_owned(), main.clone())];
+        device.impls = vec![(TargetPattern::Any, main.clone())];
         let targets = rule
             .str_list("targets")
             .into_iter()

@@ -10,7 +10,16 @@
 use super::rule::Rule;
 use crate::error::{Error, Loc, Result};
 use crate::label::Label;
-use crate::model::target::Target;
+use crate::target::{Target, TargetPattern};
+
+/// How generated code reads a key's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// Choices `true` and `false`: a `bool` literal.
+    Bool,
+    /// Any other choices: a string literal.
+    String,
+}
 
 /// A declared configure key.
 #[derive(Clone, Debug)]
@@ -21,8 +30,8 @@ pub struct Key {
     pub choices: Vec<String>,
     /// The value when none is given and no target default applies.
     pub default: String,
-    /// Defaults per target or family (`unix`, `spt`, `solo5`), as declared.
-    pub target_defaults: Vec<(String, String)>,
+    /// Defaults per target pattern (`unix`, `spt`, `solo5`), as declared.
+    pub target_defaults: Vec<(TargetPattern, String)>,
     /// What it selects.
     pub doc: String,
     /// Where it is declared.
@@ -67,10 +76,8 @@ impl Key {
                     ),
                 ));
             }
-            Target::Unix
-                .specificity(pattern)
-                .map_err(|e| Error::at(&rule.loc, e))?;
-            target_defaults.push((pattern.to_owned(), value.to_owned()));
+            let pattern = TargetPattern::parse(pattern).map_err(|e| Error::at(&rule.loc, e))?;
+            target_defaults.push((pattern, value.to_owned()));
         }
         Ok(Key {
             label: rule.label.clone(),
@@ -82,6 +89,17 @@ impl Key {
         })
     }
 
+    /// The key's type, from its choices.
+    pub fn typ(&self) -> KeyType {
+        let mut choices: Vec<&str> = self.choices.iter().map(String::as_str).collect();
+        choices.sort_unstable();
+        if choices == ["false", "true"] {
+            KeyType::Bool
+        } else {
+            KeyType::String
+        }
+    }
+
     /// The flag name, `--NAME`.
     pub fn name(&self) -> &str {
         &self.label.name
@@ -90,12 +108,7 @@ impl Key {
     /// The value on `target` when none is given: the most specific target
     /// default, else the plain default.
     pub fn default_for(&self, target: Target) -> &str {
-        // Patterns were checked when the key was built.
-        target
-            .most_specific(&self.target_defaults)
-            .ok()
-            .flatten()
-            .unwrap_or(&self.default)
+        TargetPattern::most_specific(&self.target_defaults, target).unwrap_or(&self.default)
     }
 
     /// Checks a value given on the command line.

@@ -3,6 +3,6 @@
 pub mod device;
 pub mod key;
 pub mod krate;
+pub mod resource;
 pub mod rule;
 pub mod runtime_arg;
-pub mod target;

@@ -122,17 +122,15 @@ impl Toolchain {
         cache: &Path,
         progress: impl FnOnce(&str),
     ) -> Result<Toolchain, String> {
-        let lock = std::fs::read_to_string(home.join("Cargo.lock"))
-            .map_err(|e| format!("read Cargo.lock: {e}"))?;
-        let key = key(&lock)?;
-        let dir = cache.join(&key);
-        let toolchain = Toolchain {
-            dir: dir.clone(),
-            lds: home.join("toolchains/solo5/lds"),
-        };
-        if dir.join(COMPLETE).is_file() {
+        let toolchain = Toolchain::locate(home, cache)?;
+        if toolchain.is_complete() {
             return Ok(toolchain);
         }
+        let dir = toolchain.dir.clone();
+        let key = dir
+            .file_name()
+            .map(|k| k.to_string_lossy().into_owned())
+            .unwrap_or_default();
         std::fs::create_dir_all(cache).map_err(|e| format!("create {}: {e}", cache.display()))?;
         let lock_file = File::create(cache.join(format!("{key}.lock")))
             .map_err(|e| format!("lock file: {e}"))?;
@@ -166,6 +164,22 @@ impl Toolchain {
         std::fs::write(dir.join(COMPLETE), format!("{SOLO5_VERSION}\n"))
             .map_err(|e| format!("write {}: {e}", dir.join(COMPLETE).display()))?;
         Ok(toolchain)
+    }
+
+    /// Where the toolchain for `home`'s pinned sources lives in `cache`,
+    /// built or not.
+    pub fn locate(home: &Path, cache: &Path) -> Result<Toolchain, String> {
+        let lock = std::fs::read_to_string(home.join("Cargo.lock"))
+            .map_err(|e| format!("read Cargo.lock: {e}"))?;
+        Ok(Toolchain {
+            dir: cache.join(key(&lock)?),
+            lds: home.join("toolchains/solo5/lds"),
+        })
+    }
+
+    /// Whether the toolchain is built (see the module invariant).
+    pub fn is_complete(&self) -> bool {
+        self.dir.join(COMPLETE).is_file()
     }
 
     /// The tender binary for `hvt` or `spt`.

@@ -13,12 +13,12 @@ use mirage_types::{Console, Info, MonotonicClock, PosixClock, Random, Time};
 #[derive(Clone, Debug)]
 pub struct Voice {
     word: &'static str,
-    loud: &'static str,
+    loud: bool,
 }
 
 impl Voice {
     /// Connects a voice saying `word`; `loud` is the configure key's value.
-    pub async fn connect(word: &'static str, loud: &'static str) -> Result<Voice, core::convert::Infallible> {
+    pub async fn connect(word: &'static str, loud: bool) -> Result<Voice, core::convert::Infallible> {
         Ok(Voice { word, loud })
     }
 }

@@ -1,0 +1,208 @@
+//! The `mirage` command line: clap definitions and dispatch. Each
+//! subcommand's flow is its own module; [`configure`] is the step they
+//! share (evaluate, resolve, render).
+
+mod build;
+mod clean;
+mod configure;
+mod describe;
+mod query;
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::error::{IoContext, Result};
+use crate::workspace::Workspace;
+
+const KEYS_HELP: &str = "Configure keys are given as --KEY=VALUE anywhere before `--`; \
+`mirage query keys LABEL` lists a unikernel's keys and choices.";
+
+/// Configure, build and run Rust unikernels described in Starlark BUILD files.
+#[derive(Parser, Debug)]
+#[command(name = "mirage", version, after_help = KEYS_HELP)]
+pub struct Cli {
+    /// The rules_mirage checkout to use [default: $MIRAGE_HOME, else the
+    /// checkout this binary was built from].
+    #[arg(long, global = true, value_name = "PATH")]
+    rules_mirage: Option<PathBuf>,
+    /// A configure key from a Bazel build setting: like `--NAME=VALUE`, but
+    /// ignored by a unikernel that has no key NAME (Bazel's settings are
+    /// global; each unikernel reads its own).
+    #[arg(
+        long = "setting",
+        global = true,
+        value_name = "NAME=VALUE",
+        hide = true
+    )]
+    settings: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate BUILD files, resolve the device graph, write the generated
+    /// sources and record the configuration.
+    #[command(after_help = KEYS_HELP)]
+    Configure {
+        #[command(flatten)]
+        sel: Selection,
+        /// Print the files that would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Configure if needed, then build the image; prints its path last.
+    #[command(after_help = KEYS_HELP)]
+    Build {
+        #[command(flatten)]
+        sel: Selection,
+        /// Show cargo's output.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Print the files that would be written and the commands that
+        /// would run, and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Build if needed, then run the image with RUNTIME_ARGS.
+    #[command(after_help = KEYS_HELP)]
+    Run {
+        #[command(flatten)]
+        sel: Selection,
+        /// Attach PATH as Solo5 block device NAME, instead of the file its
+        /// BUILD declaration names.
+        #[arg(long = "block-file", value_name = "NAME=PATH")]
+        block_files: Vec<String>,
+        /// Attach host tap interface TAP as Solo5 network device NAME.
+        #[arg(long = "tap", value_name = "NAME=TAP")]
+        taps: Vec<String>,
+        /// Show cargo's output.
+        #[arg(short, long)]
+        verbose: bool,
+        /// Runtime arguments for the image, after `--` (`-- --help` lists them).
+        #[arg(last = true, value_name = "RUNTIME_ARGS")]
+        runtime_args: Vec<String>,
+    },
+    /// Show the device graph, as declared or (with --eval) as resolved.
+    #[command(after_help = KEYS_HELP)]
+    Describe {
+        #[command(flatten)]
+        sel: Selection,
+        /// Print Graphviz dot instead of text.
+        #[arg(long)]
+        dot: bool,
+        /// Show the graph after resolution for the target and keys.
+        #[arg(long)]
+        eval: bool,
+    },
+    /// Print one generated artefact or fact about the configuration.
+    #[command(after_help = KEYS_HELP)]
+    Query {
+        /// What to print.
+        #[arg(value_enum)]
+        what: query::Query,
+        #[command(flatten)]
+        sel: Selection,
+    },
+    /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
+    /// `~/.cache/rules_mirage`) and print its directory.
+    Toolchain,
+    /// Remove generated output: one unikernel's, or all of mirage-out/.
+    Clean {
+        /// The unikernel whose output to remove.
+        label: Option<String>,
+    },
+}
+
+/// Which unikernel, for which target.
+#[derive(Args, Debug)]
+pub struct Selection {
+    /// Target: unix, hvt, spt, virtio, muen, xen or qubes [default: the
+    /// recorded configuration's, else unix].
+    #[arg(short, long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The unikernel: //package:name, or :name in the current directory's package.
+    pub label: String,
+}
+
+/// Splits `--KEY=VALUE` configure keys from the arguments clap parses.
+/// Anything after `--` belongs to the image and is left alone.
+pub fn split_keys(argv: Vec<String>) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut known = Vec::new();
+    collect_long_flags(&Cli::command(), &mut known);
+    let mut rest = Vec::new();
+    let mut keys = BTreeMap::new();
+    let mut after_dashes = false;
+    for arg in argv {
+        if !after_dashes {
+            if arg == "--" {
+                after_dashes = true;
+            } else if let Some((name, value)) =
+                arg.strip_prefix("--").and_then(|a| a.split_once('='))
+            {
+                if !known.iter().any(|k| k == name) {
+                    keys.insert(name.to_owned(), value.to_owned());
+                    continue;
+                }
+            }
+        }
+        rest.push(arg);
+    }
+    (rest, keys)
+}
+
+fn collect_long_flags(cmd: &clap::Command, out: &mut Vec<String>) {
+    out.extend(
+        cmd.get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned)),
+    );
+    out.extend(["help".to_owned(), "version".to_owned()]);
+    for sub in cmd.get_subcommands() {
+        collect_long_flags(sub, out);
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
+    let cwd = std::env::current_dir().io_context(|| "current directory".to_owned())?;
+    let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
+    let settings = &cli.settings;
+    match cli.command {
+        Command::Configure { sel, dry_run } => {
+            configure::main(&ws, &cwd, &sel, keys, settings, dry_run)
+        }
+        Command::Build {
+            sel,
+            verbose,
+            dry_run,
+        } => build::main(&ws, &cwd, &sel, keys, settings, verbose, dry_run),
+        Command::Run {
+            sel,
+            verbose,
+            block_files,
+            taps,
+            runtime_args,
+        } => {
+            let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            configure::commit(&ws, &r, &plan)?;
+            let image = crate::build::build(&ws, &r, &plan.dir, verbose)?;
+            let mut attach = run::block_attachments(&ws, &cwd, &r, &block_files)?;
+            attach.extend(run::tap_attachments(&r, &taps)?);
+            run::main(&ws, &r, &image, &attach, &runtime_args)
+        }
+        Command::Describe { sel, dot, eval } => describe::main(&ws, &cwd, &sel, keys, dot, eval),
+        Command::Query { what, sel } => {
+            let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            print!("{}", query::answer(what, &r, &plan)?);
+            Ok(0)
+        }
+        Command::Toolchain => {
+            println!("{}", crate::build::solo5_toolchain(&ws)?.dir.display());
+            Ok(0)
+        }
+        Command::Clean { label } => clean::main(&ws, &cwd, label.as_deref()),
+    }
+}

@@ -1,0 +1,135 @@
+//! `mirage run`: attach the devices the command line and the BUILD files
+//! name, then launch the image through its target's backend.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::launch::{self, Attachment, LaunchCx};
+use crate::model::resource::{Solo5Device, Solo5Kind};
+use crate::render::attached_files;
+use crate::resolve::Resolved;
+use crate::target::Target;
+use crate::workspace::Workspace;
+
+/// Launches `image`; returns the unikernel's exit code.
+pub fn main(
+    ws: &Workspace,
+    r: &Resolved,
+    image: &Path,
+    attach: &[Attachment],
+    runtime_args: &[String],
+) -> Result<i32> {
+    let cx = LaunchCx {
+        ws,
+        r,
+        image,
+        attach,
+        runtime_args,
+    };
+    let planned = r.target.backend().launch(&cx)?;
+    launch::run(r, &planned)
+}
+
+/// Splits `value` of option `--flag` as `NAME=VALUE`, where NAME must be one
+/// of the image's Solo5 devices of `kind` (named `noun` in messages).
+fn named_device<'a>(
+    flag: &str,
+    value: &'a str,
+    r: &Resolved,
+    devices: &[Solo5Device],
+    kind: Solo5Kind,
+    noun: &str,
+) -> Result<(&'a str, &'a str)> {
+    let (name, rest) = value.split_once('=').ok_or_else(|| {
+        Error::user(format!(
+            "--{flag} {value}: expected NAME={}",
+            noun.to_uppercase()
+        ))
+    })?;
+    let names: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.kind == kind)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !names.contains(&name) {
+        let have = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        let what = match kind {
+            Solo5Kind::Block => "block",
+            Solo5Kind::Net => "network",
+        };
+        return Err(Error::user(format!(
+            "--{flag} {value}: {} has no {what} device `{name}` (it has: {have})",
+            r.label
+        )));
+    }
+    Ok((name, rest))
+}
+
+/// The tap interfaces given with `--tap NAME=TAP`, checked against the
+/// image's network devices.
+pub fn tap_attachments(r: &Resolved, taps: &[String]) -> Result<Vec<Attachment>> {
+    let devices = r.solo5_devices()?;
+    taps.iter()
+        .map(|t| {
+            let (name, tap) = named_device("tap", t, r, &devices, Solo5Kind::Net, "tap")?;
+            Ok(Attachment {
+                name: name.to_owned(),
+                kind: Solo5Kind::Net,
+                path: PathBuf::from(tap),
+            })
+        })
+        .collect()
+}
+
+/// The files to attach to the image's block devices: `--block-file`
+/// overrides, else the files their declarations name. Every file must exist.
+pub fn block_attachments(
+    ws: &Workspace,
+    cwd: &Path,
+    r: &Resolved,
+    overrides: &[String],
+) -> Result<Vec<Attachment>> {
+    let devices = r.solo5_devices()?;
+    let mut given = BTreeMap::new();
+    for o in overrides {
+        let (name, path) = named_device("block-file", o, r, &devices, Solo5Kind::Block, "path")?;
+        if r.target == Target::Unix {
+            return Err(Error::user(
+                "--block-file applies to Solo5 targets: a unix image opens the file its BUILD file names",
+            ));
+        }
+        given.insert(name.to_owned(), cwd.join(path));
+    }
+    let declared = attached_files(ws, r, &devices);
+    let mut out = Vec::new();
+    for d in devices.iter().filter(|d| d.kind == Solo5Kind::Block) {
+        let path = match (given.remove(&d.name), declared.get(&d.name)) {
+            (Some(path), _) => path,
+            (None, Some(file)) => ws.root.join(file),
+            // Not attached: the tender refuses, and `launch` explains.
+            (None, None) => continue,
+        };
+        if !path.is_file() {
+            return Err(Error::at(
+                &d.loc,
+                format!(
+                    "block device `{}`: no such file {} (create it, or pass --block-file {}=PATH)",
+                    d.name,
+                    path.display(),
+                    d.name
+                ),
+            ));
+        }
+        out.push(Attachment {
+            name: d.name.clone(),
+            kind: Solo5Kind::Block,
+            path,
+        });
+    }
+    Ok(out)
+}

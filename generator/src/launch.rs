@@ -1,0 +1,144 @@
+//! Launching an image: the backend plans a [`Launch`] (the command and how
+//! to read the unikernel's exit status from it); this module runs it.
+//!
+//! Exit statuses: a unix image's is its own; a tender passes the guest's
+//! through, and a refusal to start (a device not attached, a file it cannot
+//! open) becomes a user error; QEMU always exits 83 after `solo5_exit`, so
+//! the guest's status is read from the console line the bindings print.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::model::resource::Solo5Kind;
+use crate::resolve::Resolved;
+use crate::step::Cmd;
+use crate::workspace::Workspace;
+
+/// A device to attach: its Solo5 name and the host file or tap interface.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The device's name in the manifest.
+    pub name: String,
+    /// Block or network.
+    pub kind: Solo5Kind,
+    /// The file, or the tap interface's name.
+    pub path: PathBuf,
+}
+
+/// What a backend needs to plan a launch.
+pub struct LaunchCx<'a> {
+    /// The workspace.
+    pub ws: &'a Workspace,
+    /// The configured unikernel.
+    pub r: &'a Resolved,
+    /// The built image.
+    pub image: &'a Path,
+    /// Devices to attach.
+    pub attach: &'a [Attachment],
+    /// Arguments for the image.
+    pub runtime_args: &'a [String],
+}
+
+/// How the unikernel's exit status is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The process's own status.
+    Process,
+    /// A Solo5 tender's: the guest's, or a refusal on stderr.
+    Tender,
+    /// QEMU's: the guest's from the console's `solo5_exit(N)` line.
+    Qemu,
+}
+
+/// A planned launch.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The command.
+    pub cmd: Cmd,
+    /// How to read its status.
+    pub status: Status,
+}
+
+/// QEMU's exit status when a Solo5 guest calls `solo5_exit`, whatever the
+/// guest's status (Solo5's virtio bindings always write 41 to
+/// isa-debug-exit).
+const QEMU_SOLO5_EXIT: i32 = 83;
+
+/// Runs a launch; returns the unikernel's exit code.
+pub fn run(r: &Resolved, launch: &Launch) -> Result<i32> {
+    let mut cmd = launch.cmd.command();
+    let shown = launch.cmd.program.to_string_lossy().into_owned();
+    match launch.status {
+        Status::Process => {
+            let status = cmd.status().io_context(|| format!("run {shown}"))?;
+            Ok(exit_code(status))
+        }
+        Status::Tender => run_tender(r, &mut cmd, &shown),
+        Status::Qemu => run_qemu(&mut cmd),
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Result<i32> {
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .io_context(|| format!("run {shown}"))?;
+    let mut refusal = None;
+    for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
+        let line = line.io_context(|| "read the tender's errors".to_owned())?;
+        if refusal.is_none() && line.starts_with("solo5-") && !line.contains("KVM: internal error")
+        {
+            refusal = Some(line.clone());
+        }
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    let status = exit_code(
+        child
+            .wait()
+            .io_context(|| "wait for the tender".to_owned())?,
+    );
+    match refusal {
+        Some(why) if status != 0 => Err(Error::at(
+            &r.loc,
+            format!(
+                "the {} tender refused to start {}: {why}",
+                r.target, r.label
+            ),
+        )),
+        _ => Ok(status),
+    }
+}
+
+fn run_qemu(cmd: &mut std::process::Command) -> Result<i32> {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .io_context(|| "run qemu-system-x86_64 (Debian package qemu-system-x86)".to_owned())?;
+    let mut guest_status = None;
+    let stdout = std::io::stdout();
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line.io_context(|| "read QEMU's console".to_owned())?;
+        if let Some(n) = line
+            .strip_prefix("Solo5: solo5_exit(")
+            .and_then(|l| l.strip_suffix(") called"))
+        {
+            guest_status = n.parse().ok();
+        } else if line == "Solo5: solo5_abort() called" {
+            guest_status = Some(255);
+        }
+        let _ = writeln!(stdout.lock(), "{line}");
+    }
+    let status = exit_code(child.wait().io_context(|| "wait for QEMU".to_owned())?);
+    Ok(match (status, guest_status) {
+        (QEMU_SOLO5_EXIT, Some(code)) => code,
+        _ => status,
+    })
+}

@@ -1,0 +1,154 @@
+//! Resources: what a device needs from the build besides code.
+//!
+//! In the spirit of Functoria's `?files` and `?configure` hooks, a device
+//! declares a list of resources; rendering and the target backends fold
+//! them (embedded files become a static, Solo5 devices the manifest and the
+//! tender's arguments, archives generated files). A new kind of resource is
+//! a new variant here and a case where it is folded, never a new field of
+//! [`super::device::Device`].
+
+use super::rule::Rule;
+use crate::error::{Error, Loc, Result};
+use crate::starlark::value::AttrValue;
+
+/// One thing a device needs from the build.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// A directory embedded in the image (`crunch`), relative to the
+    /// workspace root; the connect template reads it as `{crunch}`.
+    Embedded {
+        /// The directory.
+        dir: String,
+    },
+    /// A device in the Solo5 manifest; on unix, the file it opens.
+    Solo5Device(Solo5Device),
+}
+
+/// The kinds of device a Solo5 manifest declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Solo5Kind {
+    /// A block device.
+    #[serde(rename = "BLOCK_BASIC")]
+    Block,
+    /// A network interface.
+    #[serde(rename = "NET_BASIC")]
+    Net,
+}
+
+impl Solo5Kind {
+    /// The tender's option prefix (`--block:NAME=...`) and the word in
+    /// messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Solo5Kind::Block => "block",
+            Solo5Kind::Net => "net",
+        }
+    }
+}
+
+/// What backs a Solo5 block device when the image runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Backing {
+    /// Given when the image runs (`--tap`, `--block-file`).
+    AtRun,
+    /// A file of the workspace, relative to its root.
+    File(String),
+    /// A tar archive the generator makes of a directory (relative to the
+    /// workspace root), written as `NAME.tar` in the output directory.
+    Archive(String),
+}
+
+/// A device in the Solo5 manifest, and what is attached to it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Solo5Device {
+    /// Its name in the manifest and on the tender's command line.
+    pub name: String,
+    /// Its kind.
+    pub kind: Solo5Kind,
+    /// What is attached to it.
+    pub backing: Backing,
+    /// The declaring device's location.
+    pub loc: Loc,
+}
+
+/// `path` of `rule`'s package, relative to the workspace root.
+pub fn package_path(rule: &Rule, path: &str) -> String {
+    let package = &rule.label.package;
+    if package.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{package}/{path}")
+    }
+}
+
+impl Resource {
+    /// The resources a `mirage_device` declares: `crunch`, and
+    /// `solo5_devices` with their `block_files` and `block_tars`.
+    pub fn from_rule(rule: &Rule) -> Result<Vec<Resource>> {
+        let mut out: Vec<Resource> = rule
+            .str("crunch")
+            .map(|d| Resource::Embedded {
+                dir: package_path(rule, d),
+            })
+            .into_iter()
+            .collect();
+        out.extend(solo5_devices(rule)?.into_iter().map(Resource::Solo5Device));
+        Ok(out)
+    }
+}
+
+fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
+    let files = rule.dict("block_files");
+    let tars = rule.dict("block_tars");
+    let find = |dict: &[(&str, &AttrValue)], name: &str| {
+        dict.iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, f)| f.as_str())
+            .map(|f| package_path(rule, f))
+    };
+    let devices: Vec<Solo5Device> = rule
+        .dict("solo5_devices")
+        .into_iter()
+        .map(|(name, kind)| {
+            if name.is_empty() || name.len() > 67 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("Solo5 device name `{name}` must be 1 to 67 ASCII letters and digits"),
+                ));
+            }
+            let kind = match kind.as_str() {
+                Some("BLOCK_BASIC") => Solo5Kind::Block,
+                Some("NET_BASIC") => Solo5Kind::Net,
+                other => {
+                    return Err(Error::at(
+                        &rule.loc,
+                        format!("solo5_devices: unknown kind {other:?} for `{name}`: expected BLOCK_BASIC or NET_BASIC"),
+                    ))
+                }
+            };
+            let backing = match (find(&files, name), find(&tars, name)) {
+                (Some(file), _) => Backing::File(file),
+                (None, Some(dir)) => Backing::Archive(dir),
+                (None, None) => Backing::AtRun,
+            };
+            Ok(Solo5Device {
+                name: name.to_owned(),
+                kind,
+                backing,
+                loc: rule.loc.clone(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    for (attr, dict) in [("block_files", &files), ("block_tars", &tars)] {
+        if let Some((name, _)) = dict
+            .iter()
+            .find(|(n, _)| !devices.iter().any(|d| d.name == *n))
+        {
+            return Err(Error::at(
+                &rule.loc,
+                format!("{attr} names `{name}`, which solo5_devices does not declare"),
+            ));
+        }
+    }
+    Ok(devices)
+}

@@ -1,0 +1,367 @@
+//! Rendering: a [`Resolved`] unikernel becomes a [`Plan`] of files.
+//!
+//! Templates live in `generator/templates/` and are compiled in. The files
+//! every target has (`main.rs`, `Cargo.toml`, `Cargo.lock`, `run.sh`,
+//! `context.json`, tar archives of `tar_kv_ro` stores) are rendered here;
+//! the target's backend adds its own (see [`crate::target::Backend`]).
+//! Everything rendered is a function of the resolved graph and of relative
+//! paths: no timestamps, no absolute paths, no hash-map order, so two runs
+//! (and two checkouts) give identical bytes.
+
+pub mod connect;
+pub mod files;
+mod format;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tera::{Context, Tera};
+
+use crate::action::{File, Plan};
+use crate::error::{Error, IoContext, Result};
+use crate::model::resource::{Backing, Solo5Device};
+use crate::paths::{crate_path, out_dir, relative, WORKSPACE_LINK};
+use crate::resolve::{KeyValue, Resolved};
+use crate::workspace::Workspace;
+use connect::{crunch_static, Expander};
+use files::{files_of, hex, tar_archive};
+
+/// The generator's version, written into generated headers.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Templates by name, compiled in from `generator/templates/`.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "header.rs.tera",
+    "statics.rs.tera",
+    "start.rs.tera",
+    "main_unix.rs.tera",
+    "main_solo5.rs.tera",
+    "Cargo.toml.tera",
+    "run.sh.tera",
+    "xl.tera",
+    "libvirt.xml.tera",
+);
+
+/// What a backend sees while rendering: the unikernel, the template
+/// context every file shares, and the Solo5 devices with their files.
+pub struct RenderCx<'a> {
+    /// The workspace.
+    pub ws: &'a Workspace,
+    /// The configured unikernel.
+    pub r: &'a Resolved,
+    /// The Solo5 devices of every instance, each name once, sorted.
+    pub solo5_devices: &'a [Solo5Device],
+    tera: &'a Tera,
+    ctx: &'a Context,
+}
+
+impl RenderCx<'_> {
+    /// Renders template `name` with the shared context and `extra` values.
+    pub fn render(&self, name: &str, extra: &[(&str, &str)]) -> Result<String> {
+        let mut ctx = self.ctx.clone();
+        for (k, v) in extra {
+            ctx.insert(*k, v);
+        }
+        self.tera
+            .render(name, &ctx)
+            .map_err(|e| Error::system(format!("rendering {name}: {e:?}")))
+    }
+
+    /// The unikernel's program name (its label's name).
+    pub fn program(&self) -> &str {
+        &self.r.label.name
+    }
+
+    /// The image file name in `dist/`.
+    pub fn image(&self) -> String {
+        self.r
+            .target
+            .backend()
+            .image_name(&self.r.label.name, self.r.target)
+    }
+}
+
+/// A generated text file.
+pub fn text_file(path: &str, contents: String) -> File {
+    File {
+        path: path.to_owned(),
+        contents: contents.into_bytes(),
+        executable: path.ends_with(".sh"),
+        symlink: false,
+        seed: false,
+    }
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    labels: Vec<String>,
+    loc: String,
+    typ: String,
+    impl_path: String,
+    doc: String,
+    stmt: String,
+}
+
+#[derive(Serialize)]
+struct ArgView {
+    name: String,
+    short: Option<char>,
+    kind: &'static str,
+    default: Option<String>,
+    doc: String,
+    owner: String,
+    loc: String,
+    check: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CrateView {
+    lib_name: String,
+    package_name: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct CrunchView {
+    label: String,
+    dir: String,
+    static_name: String,
+    files: Vec<CrunchFile>,
+}
+
+#[derive(Serialize)]
+struct CrunchFile {
+    key: String,
+    path: String,
+}
+
+/// The command that regenerates these files.
+pub fn regenerate_command(r: &Resolved) -> String {
+    let mut cmd = format!("mirage configure -t {} {}", r.target, r.label);
+    for k in r.keys.iter().filter(|k| !k.is_default) {
+        cmd.push_str(&format!(" --{}={}", k.name, k.value));
+    }
+    cmd
+}
+
+/// The connect statement of every device, and the unikernel's call.
+fn connect_code(
+    r: &Resolved,
+    attached: &BTreeMap<String, String>,
+) -> Result<(Vec<DeviceView>, DeviceView)> {
+    let templates = r
+        .instances
+        .iter()
+        .chain([&r.main])
+        .map(|d| connect::template(r, d))
+        .collect::<Result<Vec<_>>>()?;
+    let pairs: Vec<_> = r
+        .instances
+        .iter()
+        .chain([&r.main])
+        .zip(&templates)
+        .map(|(d, t)| (d, t.as_slice()))
+        .collect();
+    let mut x = Expander::new(r, attached, &pairs);
+    let used: Vec<bool> = (0..r.instances.len()).map(|i| x.uses(i) > 0).collect();
+    let mut views = Vec::with_capacity(r.instances.len());
+    for (i, (d, pieces)) in pairs.iter().enumerate() {
+        let expr = x.expand(d, pieces)?;
+        let what = format!("connect code of {}", d.labels[0]);
+        let stmt = if i < r.instances.len() {
+            let var = if used[i] {
+                d.var.clone()
+            } else {
+                format!("_{}", d.var)
+            };
+            format!(
+                "let {var} = {expr}.await.map_err(mirage_runtime::failed(\"{}\"))?;",
+                d.var
+            )
+        } else {
+            format!(
+                "{expr}.await.map_err(mirage_runtime::failed(\"{}\"))",
+                d.impl_path
+            )
+        };
+        views.push(DeviceView {
+            labels: d.labels.iter().map(ToString::to_string).collect(),
+            loc: d.loc.to_string(),
+            typ: d.typ.clone(),
+            impl_path: d.impl_path.clone(),
+            doc: d.doc.clone(),
+            stmt: format::statement(&stmt, &d.loc, &what)?,
+        });
+    }
+    let main = views.pop().expect("the unikernel is rendered last");
+    Ok((views, main))
+}
+
+/// Renders every generated file of `r`.
+pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
+    let dir = out_dir(ws, &r.label, r.target);
+    let backend = r.target.backend();
+    let mut tera = Tera::default();
+    tera.add_raw_templates(TEMPLATES.to_vec())
+        .map_err(|e| Error::system(format!("templates: {e:?}")))?;
+    let solo5_devices = r.solo5_devices()?;
+    let attached = attached_files(ws, r, &solo5_devices);
+    let crunches = r
+        .instances
+        .iter()
+        .filter_map(|d| {
+            let dir = d.embedded()?;
+            Some(files_of(ws, dir, &d.loc, "crunch").map(|keys| {
+                CrunchView {
+                    label: d.labels[0].to_string(),
+                    dir: dir.to_owned(),
+                    static_name: crunch_static(d),
+                    files: keys
+                        .into_iter()
+                        .map(|key| CrunchFile {
+                            path: format!("{:?}", format!("{WORKSPACE_LINK}/{dir}/{key}")),
+                            key: format!("{key:?}"),
+                        })
+                        .collect(),
+                }
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (devices, main) = connect_code(r, &attached)?;
+    let runtime_args: Vec<ArgView> = r
+        .runtime_args
+        .iter()
+        .map(|a| ArgView {
+            name: a.name.clone(),
+            short: a.short,
+            kind: a.kind.runtime_variant(),
+            default: a.default.clone(),
+            doc: a.doc.clone(),
+            owner: a.label.to_string(),
+            loc: a.loc.to_string(),
+            check: a.check.clone(),
+        })
+        .collect();
+    let crates: Vec<CrateView> = r
+        .crates
+        .iter()
+        .map(|c| CrateView {
+            lib_name: c.lib_name.clone(),
+            package_name: c.package_name.clone(),
+            path: crate_path(ws, &dir, &c.dir),
+        })
+        .collect();
+    let program = r.label.name.clone();
+    let mut ctx = Context::new();
+    ctx.insert("label", &r.label.to_string());
+    ctx.insert("target", r.target.name());
+    ctx.insert("family", r.target.family().name());
+    ctx.insert("version", VERSION);
+    ctx.insert("build_loc", &r.loc.to_string());
+    ctx.insert("regenerate", &regenerate_command(r));
+    ctx.insert("keys", &r.keys);
+    ctx.insert("devices", &devices);
+    ctx.insert("main", &main);
+    ctx.insert("runtime_args", &runtime_args);
+    ctx.insert("crunches", &crunches);
+    ctx.insert("crates", &crates);
+    ctx.insert("program", &program);
+    ctx.insert("image", &backend.image_name(&program, r.target));
+    ctx.insert("cargo_target", &backend.cargo_target(&program, r.target));
+    ctx.insert(
+        "package",
+        &format!("mirage-{}-{}", program.replace('_', "-"), r.target),
+    );
+    let cx = RenderCx {
+        ws,
+        r,
+        solo5_devices: &solo5_devices,
+        tera: &tera,
+        ctx: &ctx,
+    };
+    let lock_path = ws.home.join("Cargo.lock");
+    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
+    let run_sh = cx.render("run.sh.tera", &[("body", &backend.run_script(&cx)?)])?;
+    let mut files = vec![
+        text_file("main.rs", cx.render(backend.main_template(), &[])?),
+        text_file("Cargo.toml", cx.render("Cargo.toml.tera", &[])?),
+        File {
+            path: "Cargo.lock".into(),
+            contents: lock.clone(),
+            executable: false,
+            symlink: false,
+            seed: true,
+        },
+        text_file("run.sh", run_sh),
+        text_file(
+            "context.json",
+            context_json(r, &hex(&Sha256::digest(&lock))),
+        ),
+        File {
+            path: WORKSPACE_LINK.to_owned(),
+            contents: relative(&dir, &ws.root).into_bytes(),
+            executable: false,
+            symlink: true,
+            seed: false,
+        },
+    ];
+    for d in &solo5_devices {
+        if let Backing::Archive(src) = &d.backing {
+            files.push(File {
+                path: format!("{}.tar", d.name),
+                contents: tar_archive(ws, src, &d.loc)?,
+                executable: false,
+                symlink: false,
+                seed: false,
+            });
+        }
+    }
+    files.extend(backend.extra_files(&cx)?);
+    Ok(Plan { dir, files })
+}
+
+/// The recorded configuration, like mirage's `mirage/context`: what
+/// `build`, `run` and `query` reuse when given no `-t`.
+pub fn context_json(r: &Resolved, lock_sha256: &str) -> String {
+    #[derive(Serialize)]
+    struct Context<'a> {
+        label: String,
+        target: &'a str,
+        keys: Vec<&'a KeyValue>,
+        cargo_lock_sha256: &'a str,
+    }
+    let ctx = Context {
+        label: r.label.to_string(),
+        target: r.target.name(),
+        keys: r.keys.iter().filter(|k| !k.is_default).collect(),
+        cargo_lock_sha256: lock_sha256,
+    };
+    let mut text = serde_json::to_string_pretty(&ctx).expect("plain data serialises");
+    text.push('\n');
+    text
+}
+
+/// The files attached to block devices, by device name, relative to the
+/// workspace root: the declared file, or the archive the generator makes.
+pub fn attached_files(
+    ws: &Workspace,
+    r: &Resolved,
+    devices: &[Solo5Device],
+) -> BTreeMap<String, String> {
+    let out = relative(&ws.root, &out_dir(ws, &r.label, r.target));
+    devices
+        .iter()
+        .filter_map(|d| match &d.backing {
+            Backing::File(file) => Some((d.name.clone(), file.clone())),
+            Backing::Archive(_) => Some((d.name.clone(), format!("{out}/{}.tar", d.name))),
+            Backing::AtRun => None,
+        })
+        .collect()
+}

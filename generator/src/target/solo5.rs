@@ -1,0 +1,255 @@
+//! The Solo5 backend: hvt, spt, virtio, muen, xen and qubes.
+//!
+//! Cargo builds a freestanding staticlib (the same code for every Solo5
+//! target); the link step turns it into an image with the target's
+//! bindings, linker script and the manifest of its Solo5 devices. spt and
+//! hvt boot under their tender, virtio under QEMU; xen and qubes get xl
+//! files, virtio a libvirt domain.
+
+use super::{Backend, Target};
+use crate::action::File;
+use crate::build::solo5_toolchain_location;
+use crate::error::{Error, Result};
+use crate::launch::{Launch, LaunchCx, Status};
+use crate::model::resource::Solo5Device;
+use crate::render::{text_file, RenderCx};
+use crate::step::{BuildCx, Cmd, Step};
+
+/// The Solo5 family's backend.
+pub struct Solo5;
+
+/// Memory given to a guest by the generated xl and libvirt files, in MiB.
+const MEMORY_MIB: &str = "128";
+
+/// QEMU flags that boot a virtio image here: TCG with a CPU Solo5 supports,
+/// the serial console on stdio, and `isa-debug-exit` so `solo5_exit` ends
+/// QEMU (always with status 83).
+pub const QEMU_ARGS: &[&str] = &[
+    "-cpu",
+    "Westmere",
+    "-m",
+    MEMORY_MIB,
+    "-nodefaults",
+    "-no-acpi",
+    "-display",
+    "none",
+    "-serial",
+    "stdio",
+    "-device",
+    "isa-debug-exit",
+];
+
+/// The Solo5 ABI of a target's bindings (qubes runs xen images).
+pub fn abi(target: Target) -> &'static str {
+    match target {
+        Target::Qubes => "xen",
+        other => other.name(),
+    }
+}
+
+/// Whether a Solo5 tender runs this target's images.
+fn has_tender(target: Target) -> bool {
+    matches!(target, Target::Spt | Target::Hvt)
+}
+
+/// The Solo5 manifest: the NET_BASIC and BLOCK_BASIC devices of the image.
+fn manifest_json(devices: &[Solo5Device]) -> String {
+    let devices: Vec<serde_json::Value> = devices
+        .iter()
+        .map(|d| serde_json::json!({"name": d.name, "type": d.kind}))
+        .collect();
+    let manifest = serde_json::json!({
+        "type": "solo5.manifest",
+        "version": 1,
+        "devices": devices,
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).expect("plain data serialises");
+    text.push('\n');
+    text
+}
+
+impl Backend for Solo5 {
+    fn platform_packages(&self) -> &'static [&'static str] {
+        &["runtimes/core", "runtimes/solo5"]
+    }
+
+    fn main_template(&self) -> &'static str {
+        "main_solo5.rs.tera"
+    }
+
+    fn cargo_target(&self, program: &str, target: Target) -> String {
+        format!(
+            "# A freestanding static library; `mirage build` links it with the Solo5\n\
+             # bindings for {target}.\n\
+             [lib]\nname = \"{program}_{target}\"\npath = \"main.rs\"\ncrate-type = [\"staticlib\"]\n"
+        )
+    }
+
+    fn image_name(&self, program: &str, target: Target) -> String {
+        format!("{program}.{target}")
+    }
+
+    fn extra_files(&self, cx: &RenderCx) -> Result<Vec<File>> {
+        let program = cx.program();
+        let mut files = vec![text_file("manifest.json", manifest_json(cx.solo5_devices))];
+        match cx.r.target {
+            Target::Xen | Target::Qubes => {
+                let kernel = format!("dist/{}", cx.image());
+                let xl = |kernel: &str, cmdline: &str| {
+                    cx.render(
+                        "xl.tera",
+                        &[
+                            ("kernel", kernel),
+                            ("cmdline", cmdline),
+                            ("memory", MEMORY_MIB),
+                        ],
+                    )
+                };
+                files.push(text_file(&format!("{program}.xl"), xl(&kernel, "")?));
+                files.push(text_file(
+                    &format!("{program}.xl.in"),
+                    xl("@KERNEL@", "@CMDLINE@")?,
+                ));
+            }
+            Target::Virtio => files.push(text_file(
+                &format!("{program}.virtio.xml"),
+                cx.render("libvirt.xml.tera", &[("memory", MEMORY_MIB)])?,
+            )),
+            _ => {}
+        }
+        Ok(files)
+    }
+
+    fn run_script(&self, cx: &RenderCx) -> Result<String> {
+        let target = cx.r.target;
+        let image = cx.image();
+        Ok(if has_tender(target) {
+            let lock = std::fs::read_to_string(cx.ws.home.join("Cargo.lock"))
+                .map_err(|e| Error::system(format!("read Cargo.lock: {e}")))?;
+            let key = mirage_toolchain_solo5::key(&lock).map_err(Error::system)?;
+            format!(
+                "# The tender comes from the Solo5 toolchain cache that `mirage build` fills.\n\
+                 solo5=\"${{MIRAGE_CACHE:-${{XDG_CACHE_HOME:-$HOME/.cache}}/rules_mirage}}/{key}\"\n\
+                 exec \"$solo5/tenders/{target}/solo5-{target}\" \"$here/dist/{image}\" \"$@\""
+            )
+        } else if target == Target::Virtio {
+            format!(
+                "exec qemu-system-x86_64 {} -kernel \"$here/dist/{image}\" -append \"$*\"",
+                QEMU_ARGS.join(" ")
+            )
+        } else {
+            format!(
+                "echo \"run.sh: {target} images need a {target} host; the image is $here/dist/{image}\" >&2\nexit 2"
+            )
+        })
+    }
+
+    fn link(&self, cx: &BuildCx) -> Result<Vec<Step>> {
+        let toolchain = solo5_toolchain_location(cx.ws)?;
+        let abi = abi(cx.r.target);
+        // Two builds of one unikernel may link at once: one scratch each.
+        let work = cx.dir.join(format!(".link-{}", std::process::id()));
+        let lib = cx
+            .target_dir
+            .join("release")
+            .join(format!("lib{}_{}.a", cx.r.label.name, cx.r.target));
+        Ok(vec![
+            Step::Solo5Toolchain {
+                dir: toolchain.dir.clone(),
+            },
+            Step::Scratch(work.clone()),
+            Step::Tool(
+                Cmd::new(toolchain.elftool())
+                    .arg("gen-manifest")
+                    .arg(cx.dir.join("manifest.json"))
+                    .arg("manifest.c")
+                    .current_dir(&work),
+            ),
+            // -g0: no debug info, so no build path ends up in the image.
+            Step::Tool(
+                Cmd::new(toolchain.cc())
+                    .args(["-g0", "-c", "manifest.c", "-o", "manifest.o"])
+                    .current_dir(&work),
+            ),
+            Step::Tool(
+                Cmd::new("ld")
+                    .args([
+                        "-nostdlib",
+                        "-static",
+                        "-z",
+                        "max-page-size=0x1000",
+                        "--build-id=none",
+                        // Solo5's objects carry debug info naming the
+                        // toolchain's directory: the image would depend on
+                        // where it was built.
+                        "--strip-debug",
+                        "-T",
+                    ])
+                    .arg(toolchain.linker_script(abi))
+                    .arg(toolchain.bindings(abi))
+                    .arg("manifest.o")
+                    .arg(lib)
+                    .arg("-o")
+                    .arg("image")
+                    .current_dir(&work),
+            ),
+            Step::Install {
+                from: work.join("image"),
+                to: cx.image.to_path_buf(),
+            },
+        ])
+    }
+
+    fn launch(&self, cx: &LaunchCx) -> Result<Launch> {
+        let target = cx.r.target;
+        if has_tender(target) {
+            let toolchain = crate::build::solo5_toolchain(cx.ws)?;
+            let mut cmd = Cmd::new(toolchain.tender(target.name()));
+            for a in cx.attach {
+                cmd = cmd.arg(format!(
+                    "--{}:{}={}",
+                    a.kind.word(),
+                    a.name,
+                    a.path.display()
+                ));
+            }
+            return Ok(Launch {
+                cmd: cmd.arg(cx.image).args(cx.runtime_args),
+                status: Status::Tender,
+            });
+        }
+        if target == Target::Virtio {
+            let mut cmd = Cmd::new("qemu-system-x86_64");
+            match cx.attach {
+                [] => {}
+                [a] => {
+                    cmd = cmd
+                        .arg("-drive")
+                        .arg(format!("file={},if=virtio,format=raw", a.path.display()));
+                }
+                _ => {
+                    return Err(Error::at(
+                        &cx.r.loc,
+                        "Solo5's virtio bindings support one block device; this image has several",
+                    ))
+                }
+            }
+            return Ok(Launch {
+                cmd: cmd
+                    .args(QEMU_ARGS.iter().copied())
+                    .arg("-kernel")
+                    .arg(cx.image)
+                    .arg("-append")
+                    .arg(cx.runtime_args.join(" ")),
+                status: Status::Qemu,
+            });
+        }
+        Err(Error::at(
+            &cx.r.loc,
+            format!(
+                "{target} images cannot run on this host; boot {} on a {target} host",
+                cx.image.display()
+            ),
+        ))
+    }
+}
