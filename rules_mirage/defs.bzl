@@ -4,279 +4,70 @@ Load this file from BUILD files and from your own macros:
 
     load("@rules_mirage//rules_mirage:defs.bzl", "mirage_device", "mirage_unikernel")
 
-Both engines read this same file. Under Bazel, `private/*.bzl` define the
-rules; the embedded `mirage` CLI serves those loads with natives that record
-each call and its BUILD file:line.
+    mirage_device(
+        name = "greeter",
+        type = "greeter",
+        impls = {"*": "greeter::Greeter"},
+        crates = [":greeter_crate"],
+    )
+
+    mirage_unikernel(
+        name = "hello",
+        srcs = glob(["Cargo.toml", "src/**/*.rs"]),
+        main = "hello::start",
+        params = {"greeter": "greeter"},
+        args = {"greeter": ":greeter"},
+    )
+
+This file only re-exports. Both engines read the same files: under Bazel,
+`private/rules.bzl` defines the rules; the embedded `mirage` CLI serves
+that one file with natives that record each call and its BUILD file:line,
+and evaluates the macros (`private/choices.bzl`, `private/storage.bzl`) as
+written. Every rule's attributes, with their docs, are in
+`private/schema.bzl`.
 """
 
+load(
+    "//rules_mirage/private:choices.bzl",
+    _mirage_if = "mirage_if",
+    _mirage_key = "mirage_key",
+)
 load(
     "//rules_mirage/private:rules.bzl",
     _mirage_boot_test = "mirage_boot_test",
     _mirage_crate = "mirage_crate",
     _mirage_device = "mirage_device",
-    _mirage_key = "mirage_key",
     _mirage_match = "mirage_match",
     _mirage_runtime_arg = "mirage_runtime_arg",
     _mirage_unikernel = "mirage_unikernel",
 )
+load(
+    "//rules_mirage/private:storage.bzl",
+    _block_of_file = "block_of_file",
+    _crunch = "crunch",
+    _direct_kv_ro = "direct_kv_ro",
+    _direct_kv_rw = "direct_kv_rw",
+    _generic_block = "generic_block",
+    _generic_kv_ro = "generic_kv_ro",
+    _kv_rw_mem = "kv_rw_mem",
+    _ramdisk = "ramdisk",
+    _tar_kv_ro = "tar_kv_ro",
+)
 
+block_of_file = _block_of_file
+crunch = _crunch
+direct_kv_ro = _direct_kv_ro
+direct_kv_rw = _direct_kv_rw
+generic_block = _generic_block
+generic_kv_ro = _generic_kv_ro
+kv_rw_mem = _kv_rw_mem
 mirage_boot_test = _mirage_boot_test
 mirage_crate = _mirage_crate
 mirage_device = _mirage_device
+mirage_if = _mirage_if
+mirage_key = _mirage_key
 mirage_match = _mirage_match
 mirage_runtime_arg = _mirage_runtime_arg
 mirage_unikernel = _mirage_unikernel
-
-def mirage_key(name, choices, default, doc = "", target_defaults = {}, **kwargs):
-    """Declares a configure key and one `config_setting` per choice.
-
-    `mirage configure --NAME=VALUE` (or a Bazel build setting) sets it.
-    `select()` on `:NAME_VALUE` and `mirage_match(key = ":NAME")` read it.
-
-    Args:
-      name: the key's flag name.
-      choices: the allowed values.
-      default: the value when none is given.
-      doc: what the key selects.
-      target_defaults: defaults for some targets or families, as
-        `{"unix": "socket"}`; the most specific wins, as in `impls`.
-      **kwargs: common attributes (visibility, tags).
-    """
-    _mirage_key(
-        name = name,
-        choices = choices,
-        default = default,
-        doc = doc,
-        target_defaults = target_defaults,
-        **kwargs
-    )
-    for choice in choices:
-        native.config_setting(
-            name = "%s_%s" % (name, choice),
-            flag_values = {":" + name: choice},
-            visibility = kwargs.get("visibility"),
-        )
-
-def mirage_if(name, key, then, otherwise, type, doc = ""):
-    """Functoria's `if_impl`: `then` when boolean `key` is "true", else `otherwise`.
-
-    Args:
-      name: the choice's name.
-      key: label of a `mirage_key` with choices "true" and "false".
-      then: device when the key is "true".
-      otherwise: device when the key is "false".
-      type: the device type both provide.
-      doc: what the choice is for.
-    """
-    _mirage_match(
-        name = name,
-        type = type,
-        key = key,
-        cases = {"false": otherwise, "true": then},
-        doc = doc,
-    )
-
-_CORE = "@rules_mirage//runtimes/core:crate"
-_UNIX = "@rules_mirage//runtimes/unix:crate"
-_SOLO5 = "@rules_mirage//runtimes/solo5:crate"
-
-def block_of_file(name, file, device = None, doc = ""):
-    """A block device backed by `file`, Mirage's `block_of_file`.
-
-    On unix the image opens the file; on Solo5 it is a BLOCK_BASIC device in
-    the manifest, which `mirage run` attaches with `--block:DEVICE=FILE`
-    (override with `mirage run --block-file DEVICE=PATH`).
-
-    Args:
-      name: the device's name.
-      file: the backing file, relative to this package.
-      device: its Solo5 device name (alphanumeric); default: `name` without
-        other characters.
-      doc: what it is for.
-    """
-    path = _package_path(file)
-    device = device or _solo5_name(name)
-    mirage_device(
-        name = name,
-        type = "block",
-        impls = {
-            "solo5": "mirage_solo5::Block",
-            "unix": "mirage_unix::BlockFile",
-        },
-        connect = "{impl}::connect(%r, {file.%s})" % (device, device),
-        crates = [_SOLO5, _UNIX],
-        solo5_devices = {device: "BLOCK_BASIC"},
-        block_files = {device: file},
-        doc = doc or "The block device backed by " + path + ".",
-    )
-
-def ramdisk(name, doc = ""):
-    """A block device in memory, zeroed at boot; `--ramdisk-sectors` sizes it.
-
-    Args:
-      name: the device's name.
-      doc: what it is for.
-    """
-    mirage_device(
-        name = name,
-        type = "block",
-        impls = {"*": "mirage_runtime::block::Ramdisk"},
-        connect = "{impl}::connect(%r, {rt.ramdisk-sectors})" % name,
-        crates = [_CORE],
-        runtime_args = ["@rules_mirage//rules_mirage/devices:ramdisk-sectors"],
-        doc = doc or "A ramdisk.",
-    )
-
-def generic_block(name, file, doc = ""):
-    """`block_of_file(file)` or a ramdisk, chosen by the key `--block=file|ramdisk`.
-
-    Args:
-      name: the chosen device's name; `NAME_file` and `NAME_ramdisk` are the choices.
-      file: the backing file of the file choice, relative to this package.
-      doc: what it is for.
-    """
-    block_of_file(name = name + "_file", file = file, device = name, doc = doc)
-    ramdisk(name = name + "_ramdisk", doc = doc)
-    _mirage_match(
-        name = name,
-        type = "block",
-        key = "@rules_mirage//rules_mirage:block",
-        cases = {
-            "file": ":" + name + "_file",
-            "ramdisk": ":" + name + "_ramdisk",
-        },
-        doc = doc,
-    )
-
-def _package_path(path):
-    return path if native.package_name() == "" else native.package_name() + "/" + path
-
-def _solo5_name(name):
-    return "".join([c for c in name.elems() if c.isalnum()])
-
-def crunch(name, dir, doc = ""):
-    """A read-only store of the files under `dir`, embedded into the image.
-
-    The generator lists `dir` at configure time (sorted, deterministic) and
-    the image includes each file with `include_bytes!`.
-
-    Args:
-      name: the device's name.
-      dir: the directory, relative to this package.
-      doc: what it is for.
-    """
-    mirage_device(
-        name = name,
-        type = "kv_ro",
-        impls = {"*": "mirage_runtime::kv::Crunch"},
-        connect = "{impl}::connect({crunch})",
-        crates = [_CORE],
-        crunch = dir,
-        doc = doc or "The files of " + _package_path(dir) + ", embedded.",
-    )
-
-def _direct_kv(name, dir, type, doc):
-    mirage_device(
-        name = name,
-        type = type,
-        impls = {"unix": "mirage_unix::DirectKv"},
-        connect = "{impl}::connect(%r)" % _package_path(dir),
-        crates = [_CORE, _UNIX],
-        doc = doc or "The host directory " + _package_path(dir) + ".",
-    )
-
-def direct_kv_ro(name, dir, doc = ""):
-    """A read-only store over the host directory `dir` (unix only).
-
-    Args:
-      name: the device's name.
-      dir: the directory, relative to this package.
-      doc: what it is for.
-    """
-    _direct_kv(name, dir, "kv_ro", doc)
-
-def direct_kv_rw(name, dir, doc = ""):
-    """A read-write store over the host directory `dir` (unix only).
-
-    Args:
-      name: the device's name.
-      dir: the directory, relative to this package.
-      doc: what it is for.
-    """
-    _direct_kv(name, dir, "kv_rw", doc)
-
-def kv_rw_mem(name, doc = ""):
-    """A read-write store in memory, empty at boot.
-
-    Args:
-      name: the device's name.
-      doc: what it is for.
-    """
-    mirage_device(
-        name = name,
-        type = "kv_rw",
-        impls = {"*": "mirage_runtime::kv::KvMem"},
-        crates = [_CORE],
-        doc = doc or "A store in memory.",
-    )
-
-def tar_kv_ro(name, dir, device = None, doc = ""):
-    """A read-only store over a tar archive of `dir`, on a block device.
-
-    The generator makes the archive deterministically (sorted entries, zero
-    times and owners); `mirage run` attaches it as block device `device`.
-
-    Args:
-      name: the device's name; `NAME_block` is its block device.
-      dir: the directory, relative to this package.
-      device: the block device's Solo5 name; default: `name`, alphanumeric.
-      doc: what it is for.
-    """
-    device = device or _solo5_name(name)
-    mirage_device(
-        name = name + "_block",
-        type = "block",
-        impls = {
-            "solo5": "mirage_solo5::Block",
-            "unix": "mirage_unix::BlockFile",
-        },
-        connect = "{impl}::connect(%r, {file.%s})" % (device, device),
-        crates = [_SOLO5, _UNIX],
-        solo5_devices = {device: "BLOCK_BASIC"},
-        block_tars = {device: dir},
-        doc = "The tar archive of " + _package_path(dir) + ".",
-    )
-    mirage_device(
-        name = name,
-        type = "kv_ro",
-        params = {"block": "block"},
-        args = {"block": ":" + name + "_block"},
-        impls = {"*": "mirage_runtime::kv::TarKv"},
-        crates = [_CORE],
-        doc = doc or "The files of " + _package_path(dir) + ", in a tar archive.",
-    )
-
-def generic_kv_ro(name, dir, doc = ""):
-    """`crunch`, `direct_kv_ro` or `tar_kv_ro` of `dir`, chosen by the key
-    `--kv_ro=crunch|direct|tar` (default crunch, as in Mirage).
-
-    Args:
-      name: the chosen device's name; `NAME_crunch`, `NAME_direct` and
-        `NAME_tar` are the choices.
-      dir: the directory, relative to this package.
-      doc: what it is for.
-    """
-    crunch(name = name + "_crunch", dir = dir, doc = doc)
-    direct_kv_ro(name = name + "_direct", dir = dir, doc = doc)
-    tar_kv_ro(name = name + "_tar", dir = dir, device = _solo5_name(name), doc = doc)
-    _mirage_match(
-        name = name,
-        type = "kv_ro",
-        key = "@rules_mirage//rules_mirage:kv_ro",
-        cases = {
-            "crunch": ":" + name + "_crunch",
-            "direct": ":" + name + "_direct",
-            "tar": ":" + name + "_tar",
-        },
-        doc = doc,
-    )
+ramdisk = _ramdisk
+tar_kv_ro = _tar_kv_ro

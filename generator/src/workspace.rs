@@ -2,8 +2,9 @@
 //!
 //! The workspace root is the nearest directory upward holding `MODULE.bazel`
 //! or `WORKSPACE.bazel` (or `WORKSPACE`). rules_mirage itself is found from
-//! `--rules-mirage`, then `MIRAGE_HOME`, then the checkout this binary was
-//! built from. When the two coincide, `@rules_mirage` is the main repository.
+//! `--rules-mirage`, then the workspace itself when it is a rules_mirage
+//! checkout, then `MIRAGE_HOME`, then the checkout this binary was built
+//! from. When the two coincide, `@rules_mirage` is the main repository.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,11 @@ impl Workspace {
                 ))
             })?
             .to_path_buf();
-        let home = find_home(rules_mirage)?;
+        // A rules_mirage checkout is its own home, whichever binary runs.
+        let home = match rules_mirage {
+            None if is_home(&root) => root.clone(),
+            flag => find_home(flag)?,
+        };
         Ok(Workspace {
             root: canonical(&root)?,
             home: canonical(&home)?,

@@ -1,13 +1,16 @@
 """Bazel rules behind //rules_mirage:defs.bzl.
 
-Same names and keyword parameters as the embedded engine's natives (see
-generator/src/model/rule.rs). These rules check little themselves: they
-gather what the generator reads (BUILD files, crate sources, data files,
-key values) for the `mirage_unikernel` actions, which run the same
-generator as the CLI, so both engines resolve and report alike.
+Same names and keyword parameters as the embedded engine's natives, from
+the one schema both engines read (schema.bzl, generated from
+generator/src/model/schema.rs). These rules check attribute names
+themselves and gather what the generator reads (BUILD files, crate
+sources, data files, key values) for the `mirage_unikernel` actions, which
+run the same generator as the CLI, so both engines resolve and report
+alike.
 """
 
 load(":providers.bzl", "MirageInfo")
+load(":schema.bzl", "COMMON", "SCHEMA")
 load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image")
 
 _COMMON = {
@@ -88,15 +91,35 @@ def _package_files(paths):
         files += native.glob([p, p + "/**"], allow_empty = True)
     return files
 
-def _declare(name, kind, kwargs, label_attrs, path_attrs = []):
+_LABEL_TYPES = ["label", "label_list", "label_dict", "label_keyed_string_dict"]
+_PATH_TYPES = ["path", "path_list", "path_dict"]
+
+def _declare(name, rule, kind, kwargs, extra_labels = []):
+    """Checks `kwargs` against `rule`'s schema, then records the declaration.
+
+    Args:
+      name: the target's name.
+      rule: the rule's function name, a key of SCHEMA.
+      kind: what the declaration is, for MirageInfo.
+      kwargs: the attributes as written.
+      extra_labels: labels the declaration depends on beyond its attributes.
+    """
+    schema = SCHEMA[rule]
+    for a in kwargs:
+        if a not in schema and a not in COMMON:
+            fail("%s() got an unknown attribute `%s` (known: %s)" % (rule, a, ", ".join(schema.keys())))
     deps = []
-    for a in label_attrs:
-        for l in _labels(kwargs.get(a)):
-            if l not in deps:
-                deps.append(l)
     paths = []
-    for a in path_attrs:
-        paths += _paths(kwargs.get(a))
+    for a, spec in schema.items():
+        if spec.type in _LABEL_TYPES:
+            for l in _labels(kwargs.get(a)):
+                if l not in deps:
+                    deps.append(l)
+        elif spec.type in _PATH_TYPES:
+            paths += _paths(kwargs.get(a))
+    for l in extra_labels:
+        if l not in deps:
+            deps.append(l)
     common = dict(
         name = name,
         kind = kind,
@@ -113,19 +136,19 @@ def _declare(name, kind, kwargs, label_attrs, path_attrs = []):
         _record(**common)
 
 def mirage_device(name, **kwargs):
-    _declare(name, "device", kwargs, ["args", "crates", "keys", "runtime_args"], ["block_files", "block_tars", "crunch"])
+    _declare(name, "mirage_device", "device", kwargs)
 
 def mirage_match(name, **kwargs):
-    _declare(name, "match", kwargs, ["key", "cases", "default"])
+    _declare(name, "mirage_match", "match", kwargs)
 
 def mirage_key(name, **kwargs):
-    _declare(name, "key", kwargs, [])
+    _declare(name, "mirage_key", "key", kwargs)
 
 def mirage_runtime_arg(name, **kwargs):
-    _declare(name, "runtime_arg", kwargs, [])
+    _declare(name, "mirage_runtime_arg", "runtime_arg", kwargs)
 
 def mirage_crate(name, srcs = [], **kwargs):
-    _declare(name, "crate", dict(kwargs, srcs = srcs), [], ["srcs"])
+    _declare(name, "mirage_crate", "crate", dict(kwargs, srcs = srcs))
 
 # Targets built by `bazel build //...` when a unikernel lists none; the
 # others exist too, tagged manual.
@@ -158,10 +181,10 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
     package_keys = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "_key"]
     _declare(
         name + "_graph",
+        "mirage_unikernel",
         "unikernel",
-        dict(kwargs, srcs = srcs, package_keys = package_keys),
-        ["args", "reporter", "crates", "keys", "runtime_args", "package_keys"],
-        ["srcs"],
+        dict(kwargs, srcs = srcs, targets = targets),
+        extra_labels = package_keys,
     )
     images = []
     for t in TARGETS:

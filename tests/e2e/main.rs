@@ -4,6 +4,7 @@
 
 mod bazel;
 mod describe;
+mod dry_run;
 mod errors;
 mod examples_unix;
 mod external;

@@ -208,6 +208,9 @@ fn copy_checkout(to: &std::path::Path) {
     assert!(status.success());
 }
 
+/// Two checkouts build the same hello.spt. The second is built by a
+/// binary whose `MIRAGE_HOME` names the first, as when a user runs a
+/// `mirage` installed from one clone in another: a checkout is its own home.
 #[test]
 fn spt_images_are_identical_from_two_checkouts() {
     let a = tempfile::Builder::new()
@@ -224,7 +227,7 @@ fn spt_images_are_identical_from_two_checkouts() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
             .args(["build", "-t", "spt", "//examples/hello:hello"])
             .current_dir(dir)
-            .env("MIRAGE_HOME", dir)
+            .env("MIRAGE_HOME", a.path())
             .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
             .output()
             .unwrap();
@@ -242,5 +245,14 @@ fn spt_images_are_identical_from_two_checkouts() {
     assert_eq!(
         digests[0], digests[1],
         "hello.spt differs between checkouts"
+    );
+    let main =
+        std::fs::read_to_string(b.path().join("mirage-out/examples/hello/hello/spt/main.rs"))
+            .unwrap();
+    assert!(
+        main.contains(
+            "// //rules_mirage/devices:default_console at rules_mirage/devices/BUILD.bazel:"
+        ),
+        "the second checkout's own rules_mirage is used:\n{main}"
     );
 }

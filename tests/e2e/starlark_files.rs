@@ -9,8 +9,8 @@ use mirage::workspace::Workspace;
 
 use crate::support::repo;
 
-/// Directories that hold no public Starlark: build output, the Bazel-only
-/// private rules and packages (the generator's own build, the stand-in
+/// Paths that hold no public Starlark: build output, the Bazel-only
+/// private rules and packages (private/'s macros are public code) (the generator's own build, the stand-in
 /// repositories for offline Bazel), and test inputs that are wrong on
 /// purpose.
 const SKIP: &[&str] = &[
@@ -18,7 +18,17 @@ const SKIP: &[&str] = &[
     "target",
     "mirage-out",
     "generator",
-    "rules_mirage/private",
+    "rules_mirage/private/BUILD.bazel",
+    "rules_mirage/private/cargo.bzl",
+    "rules_mirage/private/extensions.bzl",
+    "rules_mirage/private/providers.bzl",
+    "rules_mirage/private/repositories.bzl",
+    "rules_mirage/private/rules.bzl",
+    "rules_mirage/private/schema.bzl",
+    "rules_mirage/private/solo5.bzl",
+    "rules_mirage/private/toolchain.bzl",
+    "rules_mirage/private/unikernel.bzl",
+    "rules_mirage/private/workspace.bzl",
     "toolchains/bazel",
     "tests/cases",
 ];
@@ -41,6 +51,9 @@ fn walk(root: &Path, rel: &str, build: &mut Vec<String>, bzl: &mut Vec<String>) 
         } else {
             format!("{rel}/{name}")
         };
+        if SKIP.contains(&path.as_str()) {
+            continue;
+        }
         if e.file_type().unwrap().is_dir() {
             walk(root, &path, build, bzl);
         } else if name == "BUILD.bazel" || name == "BUILD" {

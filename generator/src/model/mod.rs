@@ -6,3 +6,4 @@ pub mod krate;
 pub mod resource;
 pub mod rule;
 pub mod runtime_arg;
+pub mod schema;

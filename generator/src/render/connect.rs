@@ -218,13 +218,15 @@ impl<'r> Expander<'r> {
                 },
                 Piece::Key(k) => match d.keys.iter().find(|kv| kv.name == *k) {
                     Some(kv) => out.push_str(&kv.rust_literal()),
-                    None => return Err(Error::at(
-                        &d.loc,
-                        format!(
+                    None => {
+                        return Err(Error::at(
+                            &d.loc,
+                            format!(
                             "connect code of {} reads key `{k}`, which its `keys` does not list",
                             d.labels[0]
                         ),
-                    )),
+                        ))
+                    }
                 },
             }
         }

@@ -3,7 +3,7 @@
 //! [`Loader`] is the one glue object: it owns the globals and the dialect,
 //! resolves `load()` labels to files, caches frozen .bzl modules and
 //! evaluated packages, and turns Starlark errors into [`Error`]s that point
-//! at a file:line. Loads of `rules_mirage/private/*.bzl` are served with the
+//! at a file:line. Loads of `rules_mirage/private/rules.bzl` are served with the
 //! recording natives instead of the files Bazel reads (see DESIGN.md, "One
 //! defs.bzl, two engines").
 
@@ -28,6 +28,8 @@ use natives::PackageState;
 
 /// The package whose .bzl files the embedded engine serves natively.
 const PRIVATE_PACKAGE: &str = "rules_mirage/private";
+/// The one file of it the embedded engine serves natively: the rules.
+const NATIVE_FILE: &str = "rules.bzl";
 
 /// BUILD file names, in Bazel's order of preference.
 const BUILD_FILES: &[&str] = &["BUILD.bazel", "BUILD"];
@@ -268,7 +270,9 @@ impl<'w> Loader<'w> {
         } else {
             Some(RULES_MIRAGE)
         };
-        label.repo.as_deref() == home_repo && label.package == PRIVATE_PACKAGE
+        label.repo.as_deref() == home_repo
+            && label.package == PRIVATE_PACKAGE
+            && label.name == NATIVE_FILE
     }
 }
 

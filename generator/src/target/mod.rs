@@ -10,8 +10,8 @@
 //! `impls` keys and key `target_defaults` are [`TargetPattern`]s, parsed
 //! once when a declaration is read.
 
-mod solo5;
-mod unix;
+pub mod solo5;
+pub mod unix;
 
 use std::fmt;
 
@@ -249,6 +249,43 @@ mod tests {
         );
         let e = TargetPattern::parse("solo6").unwrap_err();
         assert!(e.ends_with("qubes, solo5 or *"), "{e}");
+    }
+
+    /// The value of `NAME = [...]` in Starlark source, as strings.
+    fn starlark_list(source: &str, name: &str) -> Vec<String> {
+        let line = source
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} = [")))
+            .unwrap_or_else(|| panic!("no {name} list"));
+        let items = line.split_once('[').unwrap().1.trim_end_matches(']');
+        items
+            .split(',')
+            .map(|i| i.trim().trim_matches('"').to_owned())
+            .filter(|i| !i.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn bazel_rules_list_the_same_targets() {
+        let bzl = include_str!("../../../rules_mirage/private/unikernel.bzl");
+        let solo5: Vec<&str> = Target::ALL
+            .iter()
+            .filter(|t| t.family() == Family::Solo5)
+            .map(|t| t.name())
+            .collect();
+        assert_eq!(starlark_list(bzl, "SOLO5_TARGETS"), solo5);
+        assert!(bzl.contains("TARGETS = [\"unix\"] + SOLO5_TARGETS"));
+    }
+
+    #[test]
+    fn solo5_toolchain_builds_every_abi() {
+        let mut abis: Vec<&str> = Target::ALL
+            .iter()
+            .filter(|t| t.family() == Family::Solo5)
+            .map(|&t| solo5::abi(t))
+            .collect();
+        abis.dedup();
+        assert_eq!(abis, mirage_toolchain_solo5::TARGETS);
     }
 
     #[test]
