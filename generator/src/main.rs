@@ -1,11 +1,11 @@
 //! The `mirage` command.
 
-use clap::Parser;
-
 fn main() {
-    let (argv, keys) = mirage::cli::split_keys(std::env::args().collect());
-    let cli = mirage::cli::Cli::parse_from(argv);
-    let code = match mirage::cli::main(cli, keys) {
+    let cwd = std::env::current_dir();
+    let result = cwd
+        .map_err(|e| mirage::error::Error::system(format!("current directory: {e}")))
+        .and_then(|cwd| mirage::cli::run(std::env::args().collect(), &cwd));
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{e}");

@@ -8,6 +8,7 @@ mod dry_run;
 mod errors;
 mod examples_unix;
 mod external;
+mod fuzz;
 mod golden;
 mod network;
 mod solo5;

@@ -197,17 +197,6 @@ fn muen_xen_and_qubes_images_link_with_their_abi() {
     assert_eq!(manifest["type"], "solo5.manifest");
 }
 
-/// Copies the checkout's sources (not its build output) to `to`.
-fn copy_checkout(to: &std::path::Path) {
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git -cf - . | tar -C \"$2\" -xf -")
-        .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// Two checkouts build the same hello.spt. The second is built by a
 /// binary whose `MIRAGE_HOME` names the first, as when a user runs a
 /// `mirage` installed from one clone in another: a checkout is its own home.
@@ -223,7 +212,7 @@ fn spt_images_are_identical_from_two_checkouts() {
         .unwrap();
     let mut digests = Vec::new();
     for dir in [a.path(), b.path()] {
-        copy_checkout(dir);
+        crate::support::copy_checkout(dir);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
             .args(["build", "-t", "spt", "//examples/hello:hello"])
             .current_dir(dir)

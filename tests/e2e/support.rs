@@ -137,3 +137,14 @@ pub fn assert_hello_key_arguments(target: &str) {
         bad.stdout
     );
 }
+
+/// Copies the checkout's sources (not its build output) to `to`.
+pub fn copy_checkout(to: &std::path::Path) {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git -cf - . | tar -C \"$2\" -xf -")
+        .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

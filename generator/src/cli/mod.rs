@@ -10,11 +10,11 @@ mod query;
 mod run;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 const KEYS_HELP: &str = "Configure keys are given as --KEY=VALUE anywhere before `--`; \
@@ -165,9 +165,31 @@ fn collect_long_flags(cmd: &clap::Command, out: &mut Vec<String>) {
     }
 }
 
-/// Runs the command line; returns the process exit code.
-pub fn main(cli: Cli, keys: BTreeMap<String, String>) -> Result<i32> {
-    let cwd = std::env::current_dir().io_context(|| "current directory".to_owned())?;
+/// Runs the command line `argv` (program name first) in directory `cwd`;
+/// returns the process exit code. `--help` and `--version` print and
+/// return 0; any other mistake clap finds is one `mirage: error:` line.
+pub fn run(argv: Vec<String>, cwd: &Path) -> Result<i32> {
+    let (argv, keys) = split_keys(argv);
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => main(cli, keys, cwd),
+        Err(e) if !e.use_stderr() => {
+            print!("{e}");
+            Ok(0)
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let cause = first.strip_prefix("error: ").unwrap_or(first);
+            Err(Error::user(format!(
+                "{cause} (mirage --help lists the options)"
+            )))
+        }
+    }
+}
+
+/// Runs a parsed command line in `cwd`; returns the process exit code.
+pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32> {
+    let cwd = cwd.to_path_buf();
     let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
     let settings = &cli.settings;
     match cli.command {

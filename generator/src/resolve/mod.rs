@@ -220,3 +220,6 @@ fn key_values(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

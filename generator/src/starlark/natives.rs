@@ -90,12 +90,14 @@ fn record(kind: RuleKind, kwargs: DictRef, eval: &mut Evaluator) -> anyhow::Resu
     let label = Label::parse(&format!(":{name}"), &state.package).map_err(|e| anyhow!(e))?;
     let loc = build_loc(eval, state);
     let mut rules = state.rules.borrow_mut();
-    if let Some(first) = rules.iter().find(|r| r.label.name == name) {
+    let mut names = state.names.borrow_mut();
+    if let Some(&first) = names.get(&name) {
         return Err(anyhow!(
             "duplicate target name `{name}` (first declared at {})",
-            first.loc
+            rules[first].loc
         ));
     }
+    names.insert(name, rules.len());
     rules.push(Rule {
         kind,
         label,
