@@ -146,14 +146,14 @@ pub fn dot_resolved(r: &Resolved) -> String {
             quote(&label).replace("\\\\n", "\\n")
         );
         for (p, a) in &d.args {
-            let _ = writeln!(out, "  n{i} -> n{a} [label={}];", quote(p));
+            // Connect-only arguments (the reporter) are dotted.
+            let style = if d.connect_only.contains(p) {
+                ", style=dotted"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  n{i} -> n{a} [label={}{style}];", quote(p));
         }
-    }
-    if let Some(rep) = r.reporter {
-        let _ = writeln!(
-            out,
-            "  n{main} -> n{rep} [label=\"reporter\", style=dotted];"
-        );
     }
     out.push_str("}\n");
     out

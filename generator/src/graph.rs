@@ -65,9 +65,6 @@ impl Node {
     }
 }
 
-/// Name of the root's extra slot for the log reporter.
-pub const REPORTER_SLOT: &str = "reporter";
-
 /// The unresolved graph and every declaration it references.
 pub struct Graph {
     /// Nodes and application edges, weighted by parameter name or case.
@@ -172,10 +169,7 @@ impl Builder<'_, '_> {
         let node = self.g.graph[n].clone();
         let loc = node.loc().clone();
         match node {
-            Node::Unikernel(u) => {
-                self.slot(n, REPORTER_SLOT, &u.reporter, &u.device)?;
-                self.device(n, &u.device)?;
-            }
+            Node::Unikernel(u) => self.device(n, &u.device)?,
             Node::Device(d) => self.device(n, &d)?,
             Node::Match(m) => {
                 self.key(&m.key, &loc)?;

@@ -49,6 +49,10 @@ pub struct Device {
     pub params: Vec<(String, String)>,
     /// Arguments by parameter name, in the order written.
     pub args: Vec<(String, ArgRef)>,
+    /// Parameters connected before this device but not passed to its
+    /// connect code, and optional (Functoria's extra dependencies): the
+    /// unikernel's `reporter`.
+    pub connect_only: Vec<String>,
     /// Rust implementation path per target pattern, as declared.
     pub impls: Vec<(TargetPattern, String)>,
     /// Crates that may provide the implementation.
@@ -74,9 +78,10 @@ pub struct Unikernel {
     pub main: String,
     /// Targets it may be built for (all when empty).
     pub targets: Vec<Target>,
-    /// The log reporter connected before every other device, if any.
-    pub reporter: ArgRef,
 }
+
+/// The unikernel's parameter for its log reporter, connected first.
+pub const REPORTER: &str = "reporter";
 
 /// A `mirage_match`: Functoria's `match_impl` on one key.
 #[derive(Clone, Debug)]
@@ -201,6 +206,7 @@ impl Device {
             typ,
             params,
             args,
+            connect_only: Vec::new(),
             impls,
             crates: labels(rule, "crates")?,
             connect: rule.str("connect").map(str::to_owned),
@@ -218,10 +224,28 @@ impl Device {
 }
 
 impl Unikernel {
-    /// Builds the unikernel from its rule. The reporter defaults to
-    /// `default_reporter`, as Functoria's `register` does.
+    /// Builds the unikernel from its rule. The reporter is its first
+    /// parameter, connect-only, and defaults to `default_reporter`, as
+    /// Functoria's `register` does.
     pub fn from_rule(rule: &Rule, default_reporter: Label) -> Result<Unikernel> {
         let mut device = Device::from_rule(rule)?;
+        if device.params.iter().any(|(p, _)| p == REPORTER) {
+            return Err(Error::at(
+                &rule.loc,
+                format!("parameter `{REPORTER}` is the unikernel's log reporter: give it with `reporter = ...`"),
+            ));
+        }
+        let reporter = match rule.attrs.iter().find(|(n, _)| n == REPORTER) {
+            Some((_, v)) => arg_ref(v, rule)?,
+            None => ArgRef::Device(default_reporter),
+        };
+        device
+            .params
+            .insert(0, (REPORTER.to_owned(), REPORTER.to_owned()));
+        if !matches!(reporter, ArgRef::Nothing) {
+            device.args.insert(0, (REPORTER.to_owned(), reporter));
+        }
+        device.connect_only.push(REPORTER.to_owned());
         let main = rule.str("main").unwrap_or_default().to_owned();
         device.impls = vec![(TargetPattern::Any, main.clone())];
         let targets = rule
@@ -229,15 +253,10 @@ impl Unikernel {
             .into_iter()
             .map(|t| Target::parse(t).map_err(|e| Error::at(&rule.loc, e)))
             .collect::<Result<_>>()?;
-        let reporter = match rule.attrs.iter().find(|(n, _)| n == "reporter") {
-            Some((_, v)) => arg_ref(v, rule)?,
-            None => ArgRef::Device(default_reporter),
-        };
         Ok(Unikernel {
             device,
             main,
             targets,
-            reporter,
         })
     }
 }
@@ -246,7 +265,6 @@ impl Unikernel {
     /// Rewrites every label the unikernel references through `f`.
     pub fn map_labels(&mut self, f: &impl Fn(Label) -> Label) {
         self.device.map_labels(f);
-        self.reporter.map_labels(f);
     }
 }
 

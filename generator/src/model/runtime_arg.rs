@@ -8,52 +8,14 @@ use super::rule::Rule;
 use crate::error::{Error, Loc, Result};
 use crate::label::Label;
 
-/// The value type of a runtime argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ArgKind {
-    /// A UTF-8 string (`String`).
-    String,
-    /// A signed integer (`i64`).
-    Int,
-    /// A flag (`bool`); `--name` alone means true.
-    Bool,
-}
-
-impl ArgKind {
-    /// The name used in BUILD files and in the image's help.
-    pub fn name(self) -> &'static str {
-        match self {
-            ArgKind::String => "string",
-            ArgKind::Int => "int",
-            ArgKind::Bool => "bool",
-        }
-    }
-
-    /// The `mirage_runtime::args::Kind` variant generated code names.
-    pub fn runtime_variant(self) -> &'static str {
-        match self {
-            ArgKind::String => "String",
-            ArgKind::Int => "Int",
-            ArgKind::Bool => "Bool",
-        }
-    }
-
-    /// Whether `value` is a valid literal of this kind.
-    fn accepts(self, value: &str) -> bool {
-        match self {
-            ArgKind::String => true,
-            ArgKind::Int => value.parse::<i64>().is_ok(),
-            ArgKind::Bool => matches!(value, "true" | "false"),
-        }
-    }
-}
+/// The value type of a runtime argument: the runtime's own definition,
+/// so the generator and the image agree on kinds and valid values.
+pub use mirage_runtime::args::Kind as ArgKind;
 
 /// A declared runtime argument.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct RuntimeArg {
     /// Its label; its name is the flag, `--NAME`.
-    #[serde(skip)]
     pub label: Label,
     /// The flag name.
     pub name: String,
@@ -68,7 +30,6 @@ pub struct RuntimeArg {
     /// Help text.
     pub doc: String,
     /// Where it is declared.
-    #[serde(skip)]
     pub loc: Loc,
 }
 
@@ -86,17 +47,20 @@ impl RuntimeArg {
                 format!("runtime arg name `{name}` must be lowercase letters, digits and `-`"),
             ));
         }
-        let kind = match rule.str("type").unwrap_or("string") {
-            "string" => ArgKind::String,
-            "int" => ArgKind::Int,
-            "bool" => ArgKind::Bool,
-            other => {
-                return Err(Error::at(
+        let kind_name = rule.str("type").unwrap_or("string");
+        let kind = ArgKind::ALL
+            .into_iter()
+            .find(|k| k.name() == kind_name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ArgKind::ALL.iter().map(|k| k.name()).collect();
+                Error::at(
                     &rule.loc,
-                    format!("unknown runtime arg type `{other}`: expected string, int or bool"),
-                ))
-            }
-        };
+                    format!(
+                        "unknown runtime arg type `{kind_name}`: expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })?;
         let default = rule.str("default").map(str::to_owned);
         if let Some(d) = &default {
             if !kind.accepts(d) {

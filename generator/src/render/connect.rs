@@ -113,7 +113,7 @@ pub fn template(r: &Resolved, d: &Instance) -> Result<Vec<Piece>> {
 /// The instances `pieces` read, in order, once per reference.
 fn references<'a>(d: &'a Instance, pieces: &'a [Piece]) -> impl Iterator<Item = usize> + 'a {
     pieces.iter().flat_map(move |p| match p {
-        Piece::Args => d.args.iter().map(|(_, i)| *i).collect::<Vec<_>>(),
+        Piece::Args => d.passed().map(|(_, i)| *i).collect::<Vec<_>>(),
         Piece::Arg(n) => d
             .args
             .iter()
@@ -186,7 +186,7 @@ impl<'r> Expander<'r> {
                 Piece::Impl => out.push_str(&d.impl_path),
                 Piece::Args => {
                     let mut all: Vec<String> = Vec::new();
-                    for &(_, i) in &d.args {
+                    for &(_, i) in d.passed() {
                         all.push(self.device(i));
                     }
                     all.extend(d.runtime_args.iter().map(|&i| self.runtime_arg(i)));

@@ -113,7 +113,8 @@ struct DeviceView {
 struct ArgView {
     name: String,
     short: Option<char>,
-    kind: &'static str,
+    /// The `mirage_runtime::args::Kind` variant.
+    kind: String,
     default: Option<String>,
     doc: String,
     owner: String,
@@ -241,7 +242,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         .map(|a| ArgView {
             name: a.name.clone(),
             short: a.short,
-            kind: a.kind.runtime_variant(),
+            kind: format!("{:?}", a.kind),
             default: a.default.clone(),
             doc: a.doc.clone(),
             owner: a.label.to_string(),

@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::KeyValue;
 use crate::error::{Error, Loc, Result};
-use crate::graph::{Graph, Node, REPORTER_SLOT};
+use crate::graph::{Graph, Node};
 use crate::label::Label;
 use crate::model::device::{Condition, Device, Match};
 
@@ -126,26 +126,17 @@ impl Chooser<'_> {
                 .edges_directed(n, petgraph::Direction::Outgoing)
                 .map(|e| (e.weight().as_str(), petgraph::visit::EdgeRef::target(&e)))
                 .collect();
-            let mut slots: Vec<(&str, Option<&str>)> = Vec::new();
-            if matches!(g[n], Node::Unikernel(_)) {
-                slots.push((REPORTER_SLOT, None));
-            }
             check_arity(device)?;
-            slots.extend(
-                device
-                    .params
-                    .iter()
-                    .map(|(p, t)| (p.as_str(), Some(t.as_str()))),
-            );
             // Petgraph lists a node's edges newest first, and the DFS stack
             // reverses that again: post-order then visits parameters in
             // declaration order.
-            for (param, typ) in slots {
-                let Some(&target) = edges.get(param) else {
+            for (param, typ) in &device.params {
+                let optional = device.connect_only.contains(param);
+                let Some(&target) = edges.get(param.as_str()) else {
                     continue;
                 };
                 let Some(chosen) = self.choose(target)? else {
-                    if typ.is_some() {
+                    if !optional {
                         return Err(Error::at(
                             &device.loc,
                             format!("argument `{param}` of {} chooses no device", device.label),
@@ -154,12 +145,11 @@ impl Chooser<'_> {
                     continue;
                 };
                 let provider = device_of(&g[chosen]);
-                let expected = typ.unwrap_or(REPORTER_SLOT);
-                if provider.typ != expected {
+                if provider.typ != *typ {
                     return Err(Error::at(
                         &device.loc,
                         format!(
-                            "type mismatch: argument `{param}` of {} expects `{expected}`, but {} is `{}`",
+                            "type mismatch: argument `{param}` of {} expects `{typ}`, but {} is `{}`",
                             device.label, provider.label, provider.typ
                         ),
                     ));
@@ -168,7 +158,7 @@ impl Chooser<'_> {
                     stack.push(chosen);
                     dag.add_node(chosen)
                 });
-                dag.add_edge(map[&n], d, param.to_owned());
+                dag.add_edge(map[&n], d, param.clone());
             }
         }
         Ok((dag, root))
@@ -184,10 +174,12 @@ pub(super) fn device_of(node: &Node) -> &Device {
     }
 }
 
-/// Every parameter has an argument and every argument a parameter.
+/// Every parameter has an argument (connect-only ones may have none) and
+/// every argument a parameter.
 fn check_arity(device: &Device) -> Result<()> {
     for (param, typ) in &device.params {
-        if !device.args.iter().any(|(a, _)| a == param) {
+        let given = device.args.iter().any(|(a, _)| a == param);
+        if !given && !device.connect_only.contains(param) {
             return Err(Error::at(
                 &device.loc,
                 format!(

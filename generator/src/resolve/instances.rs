@@ -10,7 +10,7 @@ use petgraph::visit::{DfsPostOrder, EdgeRef};
 use super::choose::device_of;
 use super::{Instance, KeyValue, Resolved};
 use crate::error::{Error, Result};
-use crate::graph::{Graph, REPORTER_SLOT};
+use crate::graph::Graph;
 use crate::label::Label;
 use crate::model::device::Device;
 use crate::model::krate::Crate;
@@ -69,7 +69,6 @@ pub(super) fn instantiate(
     };
     let mut dfs = DfsPostOrder::new(dag, root);
     let mut main = None;
-    let mut reporter = None;
     while let Some(d) = dfs.next(dag) {
         let device = device_of(&graph.graph[dag[d]]);
         // Edges come newest first: reversed, they are in parameter order.
@@ -79,8 +78,6 @@ pub(super) fn instantiate(
             .collect();
         args.reverse();
         if d == root {
-            reporter = args.iter().find(|(p, _)| p == REPORTER_SLOT).map(|a| a.1);
-            args.retain(|(p, _)| p != REPORTER_SLOT);
             let mut instance = s.instance(device, args)?;
             instance.var = s.names.fresh(&device.label.name);
             main = Some(instance);
@@ -98,7 +95,6 @@ pub(super) fn instantiate(
         keys: values.values().cloned().collect(),
         instances: s.list,
         main: main.expect("the root is visited last"),
-        reporter,
         runtime_args: s.runtime_args,
         crates,
     })
@@ -132,6 +128,7 @@ impl<'g> Instances<'g> {
             impl_path: impl_path.to_owned(),
             connect: device.connect.clone(),
             args,
+            connect_only: device.connect_only.clone(),
             runtime_args,
             keys: device
                 .keys

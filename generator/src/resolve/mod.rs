@@ -6,7 +6,7 @@
 //! - every parameter has exactly one argument, of the parameter's type;
 //! - the graph is acyclic (a cycle is an error naming every member);
 //! - instances are in connection order: each after all its arguments, the
-//!   reporter first, parameters in declaration order;
+//!   parameters in declaration order (the unikernel's reporter first);
 //! - devices with the same implementation, connect code, arguments and
 //!   runtime arguments are one instance, connected once.
 
@@ -65,6 +65,9 @@ pub struct Instance {
     pub connect: Option<String>,
     /// Parameter name and the instance (index) applied to it.
     pub args: Vec<(String, usize)>,
+    /// Parameters connected first but not passed (see
+    /// [`crate::model::device::Device::connect_only`]).
+    pub connect_only: Vec<String>,
     /// Indices into [`Resolved::runtime_args`].
     pub runtime_args: Vec<usize>,
     /// Keys its connect code reads.
@@ -90,8 +93,6 @@ pub struct Resolved {
     pub instances: Vec<Instance>,
     /// The unikernel's `start` call (its `impl_path` is `main`).
     pub main: Instance,
-    /// The reporter instance, connected first.
-    pub reporter: Option<usize>,
     /// Runtime arguments of all instances and the unikernel.
     pub runtime_args: Vec<RuntimeArg>,
     /// Crates to depend on, sorted by package name; the unikernel's first.
@@ -99,6 +100,13 @@ pub struct Resolved {
 }
 
 impl Instance {
+    /// The arguments its connect code is passed, in order.
+    pub fn passed(&self) -> impl Iterator<Item = &(String, usize)> {
+        self.args
+            .iter()
+            .filter(|(p, _)| !self.connect_only.contains(p))
+    }
+
     /// The directory it embeds (`crunch`), relative to the workspace root.
     pub fn embedded(&self) -> Option<&str> {
         self.resources.iter().find_map(|r| match r {

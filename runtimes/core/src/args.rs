@@ -31,6 +31,28 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind. The generator reads this same definition.
+    pub const ALL: [Kind; 3] = [Kind::String, Kind::Int, Kind::Bool];
+
+    /// The name BUILD files give it (`type = "int"`); [`Values`] has one
+    /// getter of that name per kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Int => "int",
+            Kind::Bool => "bool",
+        }
+    }
+
+    /// Whether `value` is a valid value of this kind.
+    pub fn accepts(self, value: &str) -> bool {
+        match self {
+            Kind::String => true,
+            Kind::Int => value.parse::<i64>().is_ok(),
+            Kind::Bool => matches!(value, "true" | "false"),
+        }
+    }
+
     fn metavar(self) -> &'static str {
         match self {
             Kind::String => "STRING",
@@ -105,12 +127,7 @@ impl Values {
 }
 
 fn check_value(spec: &Spec, value: &str) -> Result<(), String> {
-    let ok = match spec.kind {
-        Kind::String => true,
-        Kind::Int => value.parse::<i64>().is_ok(),
-        Kind::Bool => matches!(value, "true" | "false"),
-    };
-    if !ok {
+    if !spec.kind.accepts(value) {
         return Err(format!(
             "option --{}: invalid value `{value}`, expected {}",
             spec.name,
