@@ -3,13 +3,12 @@
 //! sees: exit codes, messages with their file:line, console output.
 
 mod bazel;
+mod cases;
 mod describe;
 mod dry_run;
-mod errors;
 mod examples_unix;
 mod external;
 mod fuzz;
-mod golden;
 mod network;
 mod solo5;
 mod starlark_files;

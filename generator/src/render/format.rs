@@ -8,11 +8,12 @@
 use crate::error::{Error, Loc, Result};
 
 /// `stmt` (one Rust statement) formatted at the indentation of a function
-/// body; a syntax error is reported at `loc`, naming `what`.
+/// body; a syntax error is reported at `loc` as `what` (the code the user
+/// wrote, such as a connect template's expansion) not being valid Rust.
 pub fn statement(stmt: &str, loc: &Loc, what: &str) -> Result<String> {
     let source = format!("fn f() {{ {stmt} }}");
     let file: syn::File = syn::parse_str(&source)
-        .map_err(|e| Error::at(loc, format!("{what} is not valid Rust: {e} in `{stmt}`")))?;
+        .map_err(|e| Error::at(loc, format!("{what} is not valid Rust ({e})")))?;
     let text = prettyplease::unparse(&file);
     let lines: Vec<&str> = text.lines().collect();
     // `fn f() {`, the body, `}`.
@@ -47,11 +48,16 @@ mod tests {
 
     #[test]
     fn bad_code_names_its_declaration() {
-        let e = statement("let x = a::connect(;", &loc(), "connect code of //a:b").unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("BUILD.bazel:1:1: error: connect code of //a:b is not valid Rust"),
-            "{e}"
+        let e = statement(
+            "let x = a::connect(;",
+            &loc(),
+            "connect code of //a:b `a::connect(`",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "BUILD.bazel:1:1: error: connect code of //a:b `a::connect(` is not valid Rust \
+             (cannot parse string into token stream)"
         );
     }
 }

@@ -175,7 +175,7 @@ fn connect_code(
     let mut views = Vec::with_capacity(r.instances.len());
     for (i, (d, pieces)) in pairs.iter().enumerate() {
         let expr = x.expand(d, pieces)?;
-        let what = format!("connect code of {}", d.labels[0]);
+        let what = format!("connect code of {} `{expr}`", d.labels[0]);
         let stmt = if i < r.instances.len() {
             let var = if used[i] {
                 d.var.clone()
