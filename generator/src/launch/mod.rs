@@ -5,6 +5,9 @@
 //! through, and a refusal to start (a device not attached, a file it cannot
 //! open) becomes a user error; QEMU always exits 83 after `solo5_exit`, so
 //! the guest's status is read from the console line the bindings print.
+//! The child never outlives `mirage` (see [`supervise`]).
+
+mod supervise;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -71,7 +74,11 @@ pub fn run(r: &Resolved, launch: &Launch) -> Result<i32> {
     let shown = launch.cmd.program.to_string_lossy().into_owned();
     match launch.status {
         Status::Process => {
-            let status = cmd.status().io_context(|| format!("run {shown}"))?;
+            let mut running = supervise::spawn(&mut cmd).io_context(|| format!("run {shown}"))?;
+            let status = running
+                .child
+                .wait()
+                .io_context(|| format!("wait for {shown}"))?;
             Ok(exit_code(status))
         }
         Status::Tender => run_tender(r, &mut cmd, &shown),
@@ -87,10 +94,9 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Result<i32> {
-    let mut child = cmd
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+    let mut running = supervise::spawn(cmd.stderr(std::process::Stdio::piped()))
         .io_context(|| format!("run {shown}"))?;
+    let child = &mut running.child;
     let mut refusal = None;
     for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
         let line = line.io_context(|| "read the tender's errors".to_owned())?;
@@ -118,10 +124,9 @@ fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Res
 }
 
 fn run_qemu(cmd: &mut std::process::Command) -> Result<i32> {
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+    let mut running = supervise::spawn(cmd.stdout(std::process::Stdio::piped()))
         .io_context(|| "run qemu-system-x86_64 (Debian package qemu-system-x86)".to_owned())?;
+    let child = &mut running.child;
     let mut guest_status = None;
     let stdout = std::io::stdout();
     for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
