@@ -11,8 +11,6 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "bazel test //..."
 # Bazel vendors Cargo.lock's crates offline, from cargo's registry cache.
 cargo fetch --locked --quiet
-# The block example's disk, as README says to make it.
-[ -e examples/block/disk.img ] || truncate -s 64K examples/block/disk.img
 # Boot every time: a test result from the disk cache proves nothing here.
 bazel test --nocache_test_results //...
 step "tests"

@@ -13,16 +13,41 @@ use crate::error::{IoContext, Result};
 pub struct File {
     /// Path relative to the output directory.
     pub path: String,
-    /// Exact contents.
+    /// Exact contents (for a link, its target).
     pub contents: Vec<u8>,
-    /// Whether to mark it executable.
-    pub executable: bool,
-    /// Whether this is a symbolic link; `contents` is then its target.
-    pub symlink: bool,
+    /// What kind of file, and how it is compared and written.
+    pub kind: FileKind,
+}
+
+/// How a generated file is compared with the output and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Compared and written byte for byte.
+    Plain,
+    /// Like `Plain`, and executable.
+    Executable,
+    /// A symbolic link to `contents`.
+    Symlink,
     /// A starting point the build may update (Cargo.lock): only its
-    /// presence counts when deciding whether the output is current. Its
-    /// provenance belongs in another, compared file.
-    pub seed: bool,
+    /// presence counts when deciding whether the output is current, and a
+    /// new output starts from `contents`. Its provenance belongs in
+    /// another, compared file.
+    Seed,
+    /// A disk of this many bytes the image changes: made zero-filled
+    /// (sparse), only its presence counts, and a new output keeps the old
+    /// file when there is one. `contents` is empty.
+    Disk(u64),
+}
+
+impl File {
+    /// A file with `kind`.
+    pub fn new(path: impl Into<String>, contents: impl Into<Vec<u8>>, kind: FileKind) -> File {
+        File {
+            path: path.into(),
+            contents: contents.into(),
+            kind,
+        }
+    }
 }
 
 /// The files of one output directory.
@@ -40,10 +65,13 @@ impl Plan {
         self.files
             .iter()
             .map(|f| {
+                let bytes = match f.kind {
+                    FileKind::Disk(size) => size,
+                    _ => f.contents.len() as u64,
+                };
                 format!(
-                    "write {} ({} bytes)\n",
-                    self.dir.join(&f.path).display(),
-                    f.contents.len()
+                    "write {} ({bytes} bytes)\n",
+                    self.dir.join(&f.path).display()
                 )
             })
             .collect()
@@ -58,13 +86,13 @@ impl Plan {
     pub fn is_current(&self) -> bool {
         self.files.iter().all(|f| {
             let path = self.dir.join(&f.path);
-            if f.seed {
-                path.is_file()
-            } else if f.symlink {
-                std::fs::read_link(path)
-                    .is_ok_and(|t| t.as_os_str().as_encoded_bytes() == f.contents)
-            } else {
-                std::fs::read(path).is_ok_and(|c| c == f.contents)
+            match f.kind {
+                FileKind::Seed | FileKind::Disk(_) => path.is_file(),
+                FileKind::Symlink => std::fs::read_link(path)
+                    .is_ok_and(|t| t.as_os_str().as_encoded_bytes() == f.contents),
+                FileKind::Plain | FileKind::Executable => {
+                    std::fs::read(path).is_ok_and(|c| c == f.contents)
+                }
             }
         })
     }
@@ -87,15 +115,29 @@ impl Plan {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
             }
-            if f.symlink {
-                let target = String::from_utf8_lossy(&f.contents).into_owned();
-                std::os::unix::fs::symlink(&target, &path)
-                    .io_context(|| format!("link {}", path.display()))?;
-                continue;
+            let old = self.dir.join(&f.path);
+            match f.kind {
+                FileKind::Symlink => {
+                    let target = String::from_utf8_lossy(&f.contents).into_owned();
+                    std::os::unix::fs::symlink(&target, &path)
+                        .io_context(|| format!("link {}", path.display()))?;
+                    continue;
+                }
+                FileKind::Disk(_) if old.is_file() => {
+                    std::fs::copy(&old, &path).io_context(|| format!("keep {}", old.display()))?;
+                    continue;
+                }
+                FileKind::Disk(size) => {
+                    std::fs::File::create(&path)
+                        .and_then(|f| f.set_len(size))
+                        .io_context(|| format!("make {}", path.display()))?;
+                    continue;
+                }
+                _ => {}
             }
             std::fs::write(&path, &f.contents)
                 .io_context(|| format!("write {}", path.display()))?;
-            if f.executable {
+            if f.kind == FileKind::Executable {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                     .io_context(|| format!("chmod {}", path.display()))?;
@@ -141,13 +183,7 @@ mod tests {
     fn plan(dir: &Path, text: &str) -> Plan {
         Plan {
             dir: dir.join("out"),
-            files: vec![File {
-                path: "a/main.rs".into(),
-                contents: text.as_bytes().to_vec(),
-                executable: false,
-                symlink: false,
-                seed: false,
-            }],
+            files: vec![File::new("a/main.rs", text, FileKind::Plain)],
         }
     }
 
@@ -164,6 +200,29 @@ mod tests {
         assert!(!tmp.path().join("out/stale").exists());
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary directories must be gone");
+    }
+
+    #[test]
+    fn kept_files_survive_a_new_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut p = plan(tmp.path(), "one");
+        p.files.push(File::new("disk.img", "", FileKind::Disk(4)));
+        p.commit().unwrap();
+        assert_eq!(
+            std::fs::read(tmp.path().join("out/disk.img")).unwrap(),
+            [0; 4]
+        );
+        std::fs::write(tmp.path().join("out/disk.img"), "data").unwrap();
+        p.files[0].contents = b"two".to_vec();
+        p.commit().unwrap();
+        assert_eq!(
+            std::fs::read(tmp.path().join("out/disk.img")).unwrap(),
+            b"data"
+        );
+        assert_eq!(
+            std::fs::read(tmp.path().join("out/a/main.rs")).unwrap(),
+            b"two"
+        );
     }
 
     #[test]

@@ -93,10 +93,9 @@ pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<
     Ok(image)
 }
 
-/// The Solo5 toolchain, built on first use.
-pub fn solo5_toolchain(ws: &Workspace) -> Result<Toolchain> {
-    Toolchain::ensure(&ws.home, &cache_root(), |msg| eprintln!("mirage: {msg}"))
-        .map_err(Error::system)
+/// The Solo5 toolchain of the rules_mirage at `home`, built on first use.
+pub fn solo5_toolchain(home: &Path) -> Result<Toolchain> {
+    Toolchain::ensure(home, &cache_root(), |msg| eprintln!("mirage: {msg}")).map_err(Error::system)
 }
 
 /// Where the Solo5 toolchain is, built or not.

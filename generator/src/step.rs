@@ -203,7 +203,7 @@ fn run_one(
     scratch: &mut Vec<PathBuf>,
 ) -> Result<()> {
     match step {
-        Step::Solo5Toolchain { .. } => crate::build::solo5_toolchain(ws).map(drop),
+        Step::Solo5Toolchain { .. } => crate::build::solo5_toolchain(&ws.home).map(drop),
         Step::Cargo(cmd) => {
             let mut c = cmd.command();
             if !verbose {

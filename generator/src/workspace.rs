@@ -116,7 +116,9 @@ fn is_home(dir: &Path) -> bool {
     dir.join("rules_mirage/defs.bzl").is_file()
 }
 
-fn find_home(flag: Option<&Path>) -> Result<PathBuf> {
+/// The rules_mirage home outside any workspace: `--rules-mirage`, then
+/// `MIRAGE_HOME`, then the checkout this binary was built from.
+pub fn find_home(flag: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = flag {
         return if is_home(dir) {
             Ok(dir.to_path_buf())

@@ -48,7 +48,12 @@ done
 cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
 """.format(
         package = ctx.attr.package,
-        stub_dirs = " ".join(ctx.attr.stub_members),
+        # Members are named from the workspace's root, which is under
+        # external/ when rules_mirage is not the main repository.
+        stub_dirs = " ".join([
+            (ctx.file.manifest.dirname + "/" if ctx.file.manifest.dirname else "") + d
+            for d in ctx.attr.stub_members
+        ]),
         bin = ctx.attr.bin or ctx.label.name,
         manifest = ctx.file.manifest.path,
         out = out.path,

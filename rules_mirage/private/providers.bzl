@@ -7,5 +7,6 @@ MirageInfo = provider(
         "declarations": "depset of such structs: this one and every one it names, transitively",
         "files": "depset of File: BUILD files, crate sources and data files",
         "keys": "depset of (name, value) string pairs: configure keys set on the command line",
+        "runfiles": "depset of File: files an image opens when it runs (block files)",
     },
 )

@@ -16,6 +16,7 @@ load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirag
 _COMMON = {
     "build_file": attr.label(allow_single_file = True, doc = "The package's BUILD file."),
     "data": attr.label_list(allow_files = True, doc = "Files the generator reads."),
+    "run_data": attr.label_list(allow_files = True, doc = "Files an image opens when it runs."),
     "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
     "kind": attr.string(doc = "What the declaration is: device, match, key, runtime_arg, crate, unikernel."),
     "type": attr.string(doc = "The device type a device or match provides; a runtime arg's value type."),
@@ -32,6 +33,7 @@ def _merge(ctx, own_files = [], own_keys = []):
             transitive = [d.files for d in deps],
         ),
         keys = depset(own_keys, transitive = [d.keys for d in deps]),
+        runfiles = depset(ctx.files.run_data, transitive = [d.runfiles for d in deps]),
     )
 
 def _record_impl(ctx):
@@ -120,12 +122,16 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
     for l in extra_labels:
         if l not in deps:
             deps.append(l)
+
+    # Block files are opened by the image itself: `bazel run` needs them.
+    run_paths = _paths(kwargs.get("block_files"))
     common = dict(
         name = name,
         kind = kind,
         type = kwargs.get("type", ""),
         deps = deps,
         data = _package_files(paths),
+        run_data = _package_files(run_paths),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),
         tags = kwargs.get("tags"),

@@ -18,22 +18,36 @@ _CORE = "@rules_mirage//runtimes/core:crate"
 _UNIX = "@rules_mirage//runtimes/unix:crate"
 _SOLO5 = "@rules_mirage//runtimes/solo5:crate"
 
-def block_of_file(name, file, device = None, doc = ""):
-    """A block device backed by `file`, Mirage's `block_of_file`.
+def block_of_file(name, file = None, size = None, device = None, doc = ""):
+    """A block device backed by a file, Mirage's `block_of_file`.
 
-    On unix the image opens the file; on Solo5 it is a BLOCK_BASIC device in
-    the manifest, which `mirage run` attaches with `--block:DEVICE=FILE`
-    (override with `mirage run --block-file DEVICE=PATH`).
+    The file is `file`, or, given `size` instead, a zero-filled disk the
+    build makes in the output directory and keeps across builds. On unix
+    the image opens the file; on Solo5 it is a BLOCK_BASIC device in the
+    manifest, which `mirage run` and the generated `run.sh` attach with
+    `--block:DEVICE=FILE` (override with `mirage run --block-file
+    DEVICE=PATH`, or `run.sh --block:DEVICE=PATH`).
+
+        block_of_file(name = "disk", size = "64K")
 
     Args:
       name: the device's name.
       file: the backing file, relative to this package.
+      size: instead of `file`: the size of the disk the build makes, as
+        512, 64K, 1M or 2G.
       device: its Solo5 device name (alphanumeric); default: `name` without
         other characters.
       doc: what it is for.
     """
-    path = _package_path(file)
+    if (file == None) == (size == None):
+        fail("block_of_file(name = %r): give exactly one of `file` and `size`" % name)
     device = device or _solo5_name(name)
+    if file != None:
+        backing = dict(block_files = {device: file})
+        what = _package_path(file)
+    else:
+        backing = dict(block_sizes = {device: size})
+        what = "a " + size + " disk the build makes"
     mirage_device(
         name = name,
         type = "block",
@@ -44,8 +58,8 @@ def block_of_file(name, file, device = None, doc = ""):
         connect = "{impl}::connect(%r, {file.%s})" % (device, device),
         crates = [_SOLO5, _UNIX],
         solo5_devices = {device: "BLOCK_BASIC"},
-        block_files = {device: file},
-        doc = doc or "The block device backed by " + path + ".",
+        doc = doc or "The block device backed by " + what + ".",
+        **backing
     )
 
 def ramdisk(name, doc = ""):
@@ -65,15 +79,18 @@ def ramdisk(name, doc = ""):
         doc = doc or "A ramdisk.",
     )
 
-def generic_block(name, file, doc = ""):
-    """`block_of_file(file)` or a ramdisk, chosen by the key `--block=file|ramdisk`.
+def generic_block(name, file = None, size = None, doc = ""):
+    """`block_of_file(file or size)` or a ramdisk, chosen by the key `--block=file|ramdisk`.
+
+        generic_block(name = "disk", size = "64K")
 
     Args:
       name: the chosen device's name; `NAME_file` and `NAME_ramdisk` are the choices.
       file: the backing file of the file choice, relative to this package.
+      size: instead of `file`: the size of the disk the build makes.
       doc: what it is for.
     """
-    block_of_file(name = name + "_file", file = file, device = name, doc = doc)
+    block_of_file(name = name + "_file", file = file, size = size, device = name, doc = doc)
     ramdisk(name = name + "_ramdisk", doc = doc)
     mirage_match(
         name = name,

@@ -25,6 +25,10 @@ def _mirage_image_impl(ctx):
     image = ctx.actions.declare_file(out + "dist/" + image_file)
     main = ctx.actions.declare_file(out + "main.rs")
     run_sh = ctx.actions.declare_file(out + "run.sh")
+
+    # The disks the generator makes (tar archives, blank disks), which
+    # run.sh attaches from beside itself.
+    disks = ctx.actions.declare_directory(out + "disks")
     info = ctx.attr.graph[MirageInfo]
     implicit = [d[MirageInfo] for d in ctx.attr._implicit]
 
@@ -42,7 +46,7 @@ def _mirage_image_impl(ctx):
     dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
     ctx.actions.run_shell(
         inputs = inputs,
-        outputs = [image, main, run_sh],
+        outputs = [image, main, run_sh, disks],
         command = CARGO_ENV + """
 export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
 {solo5}
@@ -51,6 +55,7 @@ shift
 cp "{dir}/main.rs" "$ROOT/{main}"
 cp "{dir}/run.sh" "$ROOT/{run_sh}"
 cp "{dir}/dist/{image_file}" "$ROOT/{image}"
+if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
 """.format(
             solo5 = 'export MIRAGE_CACHE="$ROOT/%s"' % solo5.path if solo5 else "",
             mirage = ctx.executable._mirage.path,
@@ -62,6 +67,7 @@ cp "{dir}/dist/{image_file}" "$ROOT/{image}"
             run_sh = run_sh.path,
             image_file = image_file,
             image = image.path,
+            disks = disks.path,
         ),
         arguments = [ctx.files._vendor[0].path] + settings,
         env = env,
@@ -72,8 +78,9 @@ cp "{dir}/dist/{image_file}" "$ROOT/{image}"
     ctx.actions.write(
         launcher,
         """#!/bin/sh
-# Boots {label} ({target}) with the generated run script.
-{solo5}exec "{run_sh}" "$@"
+# Boots {label} ({target}) with the generated run script, from the
+# runfiles root: the workspace's files the BUILD files name are there.
+MIRAGE_ROOT="$PWD" {solo5}exec "{run_sh}" "$@"
 """.format(
             label = label,
             target = target,
@@ -82,7 +89,10 @@ cp "{dir}/dist/{image_file}" "$ROOT/{image}"
         ),
         is_executable = True,
     )
-    runfiles = ctx.runfiles(files = [image, run_sh] + ([solo5] if solo5 else []))
+    runfiles = ctx.runfiles(
+        files = [image, run_sh, disks] + ([solo5] if solo5 else []),
+        transitive_files = info.runfiles,
+    )
     return [
         DefaultInfo(files = depset([image, main, run_sh]), executable = launcher, runfiles = runfiles),
         OutputGroupInfo(main = depset([main])),

@@ -1,14 +1,49 @@
 """Repositories rules_mirage needs under Bazel (WORKSPACE mode, Bazel 4-6).
 
-`rules_mirage_dependencies()` finds the host Rust toolchain and vendors the
-crates of rules_mirage's `Cargo.lock`; then it registers the toolchain.
-MODULE.bazel does the same through `//rules_mirage/private:extensions.bzl`.
+`rules_mirage_dependencies()` declares every repository rules_mirage needs,
+offline: the host Rust toolchain, the crates of rules_mirage's Cargo.lock
+(vendored from cargo's registry cache), and the repositories Bazel 4 would
+otherwise download (rules_java and rules_proto from Debian's packages;
+rules_cc and remote_coverage_tools as small stand-ins shipped in
+toolchains/bazel/). A repository the workspace already declares is left
+as it is. MODULE.bazel does the same through
+`//rules_mirage/private:extensions.bzl`.
 """
 
 load(":repositories.bzl", "mirage_crates_vendor", "mirage_rust_host")
 
+def _standin_impl(rctx):
+    # rules_mirage's root, from a file every checkout has.
+    root = rctx.path(Label("//:WORKSPACE.bazel")).dirname
+    src = root.get_child("toolchains").get_child("bazel").get_child(rctx.attr.folder)
+    for child in src.readdir():
+        rctx.symlink(child, child.basename)
+
+_standin = repository_rule(
+    implementation = _standin_impl,
+    attrs = {"folder": attr.string(mandatory = True, doc = "The folder in toolchains/bazel/.")},
+    doc = "A stand-in repository shipped in rules_mirage's toolchains/bazel/.",
+)
+
+# Debian's bazel-rules-java and bazel-rules-proto packages install these.
+_DEBIAN_RULES = {
+    "rules_java": "/usr/share/bazel/rules/java",
+    "rules_proto": "/usr/share/bazel/rules/proto",
+}
+
 def rules_mirage_dependencies():
-    """Declares @mirage_rust_host and @mirage_crates, and registers the toolchain."""
+    """Declares every repository rules_mirage needs, and registers its toolchain.
+
+        load("@rules_mirage//rules_mirage:repositories.bzl", "rules_mirage_dependencies")
+
+        rules_mirage_dependencies()
+    """
+    for name, path in _DEBIAN_RULES.items():
+        if not native.existing_rule(name):
+            native.local_repository(name = name, path = path)
+    for name in ["rules_cc", "remote_coverage_tools"]:
+        if not native.existing_rule(name):
+            _standin(name = name, folder = name)
     mirage_rust_host(name = "mirage_rust_host")
     mirage_crates_vendor(name = "mirage_crates")
     native.register_toolchains("@mirage_rust_host//:toolchain")

@@ -94,7 +94,6 @@ fn hvt_boots_where_kvm_allows() {
         HvtProbe::Capable => {
             println!("hvt: full suite: the probe image executed SSE under this host's KVM");
             boot_examples("hvt");
-            crate::storage::disk_image();
             crate::storage::passes_block_test("hvt", &[], 128);
             for kv in ["crunch", "tar"] {
                 crate::storage::kv_ro_example("hvt", kv);

@@ -18,6 +18,7 @@ const SKIP: &[&str] = &[
     "target",
     "mirage-out",
     "generator",
+    "rules_mirage/repositories.bzl",
     "rules_mirage/private/BUILD.bazel",
     "rules_mirage/private/cargo.bzl",
     "rules_mirage/private/extensions.bzl",

@@ -1,18 +1,7 @@
 //! Block devices: the tutorial's block example on every target that boots
 //! here, and the errors of a missing file or an unattached device.
 
-use crate::support::{copy_tree, mirage, repo, workspace};
-
-/// The example's disk file; created (64 KiB) when absent.
-pub fn disk_image() {
-    let path = repo().join("examples/block/disk.img");
-    if !path.exists() {
-        std::fs::File::create(&path)
-            .unwrap()
-            .set_len(64 * 1024)
-            .unwrap();
-    }
-}
+use crate::support::{copy_tree, mirage, mirage_ok, repo, workspace};
 
 pub fn passes_block_test(target: &str, keys: &[&str], sectors: u64) {
     let mut args = vec!["run", "-t", target, "//examples/block:block"];
@@ -42,13 +31,11 @@ pub fn passes_block_test(target: &str, keys: &[&str], sectors: u64) {
 
 #[test]
 fn block_example_passes_on_unix() {
-    disk_image();
     passes_block_test("unix", &[], 128);
 }
 
 #[test]
 fn block_example_passes_on_spt_with_a_file_and_a_ramdisk() {
-    disk_image();
     passes_block_test("spt", &[], 128);
     passes_block_test("spt", &["--block=ramdisk"], 32);
     let manifest = mirage(
@@ -71,8 +58,57 @@ fn block_example_passes_on_spt_with_a_file_and_a_ramdisk() {
 
 #[test]
 fn block_example_passes_on_virtio() {
-    disk_image();
     passes_block_test("virtio", &[], 128);
+}
+
+/// The generated run.sh attaches what `mirage run` attaches: the disk the
+/// build made, a tar store's archive, or a file given as `--block:NAME=`.
+#[test]
+fn run_sh_attaches_block_devices_like_mirage_run() {
+    let run_sh = |target: &str, label: &str, keys: &[&str]| {
+        let mut args = vec!["build", "-t", target, label];
+        args.extend(keys);
+        let image = mirage_ok(&repo(), &args).stdout;
+        std::path::Path::new(image.trim_end())
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("run.sh")
+    };
+    let boot = |script: &std::path::Path, args: &[&str], expect: &str| {
+        // From another directory: the script finds everything itself.
+        let out = std::process::Command::new(script)
+            .args(args)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}: {stdout}{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(expect), "{}: {stdout}", script.display());
+    };
+    for target in ["spt", "virtio", "unix"] {
+        let script = run_sh(target, "//examples/block:block", &[]);
+        boot(&script, &[], "[INFO] [application] block test passed");
+    }
+    let script = run_sh("spt", "//examples/kv_ro:kv_ro", &["--kv_ro=tar"]);
+    boot(
+        &script,
+        &[],
+        "Contents of extremely secret vital storage confirmed!",
+    );
+    // Another file, given to run.sh: a 4 KiB disk has 8 sectors.
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = tmp.path().join("small.img");
+    std::fs::File::create(&disk).unwrap().set_len(4096).unwrap();
+    let script = run_sh("spt", "//examples/block:block", &[]);
+    let option = format!("--block:disk={}", disk.display());
+    boot(&script, &[&option], "wrote and read back 8 sectors");
 }
 
 #[test]
@@ -217,7 +253,7 @@ fn corrupt_or_truncated_tar_fails_cleanly() {
     let dir = ws.path();
     let ok = mirage(dir, &["run", "-t", "spt", "//app:app", "--kv_ro=tar"]);
     assert_eq!(ok.code, 0, "{ok:?}");
-    let tar = std::fs::read(dir.join("mirage-out/app/app/spt/data.tar")).unwrap();
+    let tar = std::fs::read(dir.join("mirage-out/app/app/spt/disks/data.tar")).unwrap();
     let mut corrupt = tar.clone();
     corrupt[100] ^= 0xff;
     std::fs::write(dir.join("corrupt.tar"), &corrupt).unwrap();

@@ -6,6 +6,7 @@ mod build;
 mod clean;
 mod configure;
 mod describe;
+mod new;
 mod query;
 mod run;
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{find_home, Workspace};
 
 const KEYS_HELP: &str = "Configure keys are given as --KEY=VALUE anywhere before `--`; \
 `mirage query keys LABEL` lists a unikernel's keys and choices.";
@@ -110,6 +111,17 @@ enum Command {
     /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
     /// `~/.cache/rules_mirage`) and print its directory.
     Toolchain,
+    /// Create a unikernel workspace NAME/ that builds and boots on unix and
+    /// spt with mirage and with Bazel; with --device, add a device crate
+    /// to the workspace around the current directory.
+    New {
+        /// The unikernel's name (a new directory of that name).
+        name: Option<String>,
+        /// Add a device package NAME, with a unix and a Solo5
+        /// implementation, and pass it to the unikernel's `start`.
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
+    },
     /// Remove generated output: one unikernel's, or all of mirage-out/.
     Clean {
         /// The unikernel whose output to remove.
@@ -190,6 +202,23 @@ pub fn run(argv: Vec<String>, cwd: &Path) -> Result<i32> {
 /// Runs a parsed command line in `cwd`; returns the process exit code.
 pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32> {
     let cwd = cwd.to_path_buf();
+    // Neither needs a workspace: the toolchain is rules_mirage's, and
+    // `new` makes one.
+    match &cli.command {
+        Command::Toolchain => {
+            let home = find_home(cli.rules_mirage.as_deref())?;
+            println!("{}", crate::build::solo5_toolchain(&home)?.dir.display());
+            return Ok(0);
+        }
+        Command::New {
+            name: Some(name),
+            device: None,
+        } => {
+            let home = find_home(cli.rules_mirage.as_deref())?;
+            return new::app(&cwd, name, &home);
+        }
+        _ => {}
+    }
     let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
     let settings = &cli.settings;
     match cli.command {
@@ -221,10 +250,14 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             print!("{}", query::answer(what, &r, &plan)?);
             Ok(0)
         }
-        Command::Toolchain => {
-            println!("{}", crate::build::solo5_toolchain(&ws)?.dir.display());
-            Ok(0)
-        }
+        Command::Toolchain => unreachable!("handled before the workspace is found"),
+        Command::New { name, device } => match (name, device) {
+            (None, Some(device)) => new::device(&ws.root, &device, &ws.home),
+            (Some(_), Some(_)) => Err(Error::user(
+                "mirage new: give a unikernel NAME, or --device NAME inside its workspace, not both",
+            )),
+            (_, None) => Err(Error::user("mirage new: give a NAME, or --device NAME")),
+        },
         Command::Clean { label } => clean::main(&ws, &cwd, label.as_deref()),
     }
 }

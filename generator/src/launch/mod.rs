@@ -131,12 +131,14 @@ fn run_qemu(cmd: &mut std::process::Command) -> Result<i32> {
     let stdout = std::io::stdout();
     for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
         let line = line.io_context(|| "read QEMU's console".to_owned())?;
-        if let Some(n) = line
+        // The serial console may end lines with "\r\n".
+        let text = line.trim_end_matches('\r');
+        if let Some(n) = text
             .strip_prefix("Solo5: solo5_exit(")
             .and_then(|l| l.strip_suffix(") called"))
         {
             guest_status = n.parse().ok();
-        } else if line == "Solo5: solo5_abort() called" {
+        } else if text == "Solo5: solo5_abort() called" {
             guest_status = Some(255);
         }
         let _ = writeln!(stdout.lock(), "{line}");

@@ -54,8 +54,47 @@ pub enum Backing {
     /// A file of the workspace, relative to its root.
     File(String),
     /// A tar archive the generator makes of a directory (relative to the
-    /// workspace root), written as `NAME.tar` in the output directory.
+    /// workspace root), written as `disks/NAME.tar` in the output directory.
     Archive(String),
+    /// A zero-filled disk of this many bytes the generator makes, as
+    /// `disks/NAME.img` in the output directory, and keeps once made.
+    Blank(u64),
+}
+
+/// Where the output directory keeps the disks the generator makes.
+pub const DISKS_DIR: &str = "disks";
+
+impl Solo5Device {
+    /// The file the generator makes for this device, relative to the
+    /// output directory, if it makes one.
+    pub fn generated_file(&self) -> Option<String> {
+        match self.backing {
+            Backing::Archive(_) => Some(format!("{DISKS_DIR}/{}.tar", self.name)),
+            Backing::Blank(_) => Some(format!("{DISKS_DIR}/{}.img", self.name)),
+            Backing::AtRun | Backing::File(_) => None,
+        }
+    }
+}
+
+/// Parses a disk size: bytes, or a number with `K`, `M` or `G` (powers of
+/// 1024); it must be a positive multiple of 512, Solo5's sector size.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 'K')) => (&text[..i], 1 << 10),
+        Some((i, 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|&b| b > 0 && b % 512 == 0);
+    bytes.ok_or_else(|| {
+        format!(
+            "disk size `{text}` must be a positive multiple of 512 bytes, as 512, 64K, 1M or 2G"
+        )
+    })
 }
 
 /// A device in the Solo5 manifest, and what is attached to it.
@@ -100,6 +139,7 @@ impl Resource {
 fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
     let files = rule.dict("block_files");
     let tars = rule.dict("block_tars");
+    let sizes = rule.dict("block_sizes");
     let find = |dict: &[(&str, &AttrValue)], name: &str| {
         dict.iter()
             .find(|(n, _)| *n == name)
@@ -126,10 +166,17 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
                     ))
                 }
             };
-            let backing = match (find(&files, name), find(&tars, name)) {
-                (Some(file), _) => Backing::File(file),
-                (None, Some(dir)) => Backing::Archive(dir),
-                (None, None) => Backing::AtRun,
+            let size = sizes
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, s)| s.as_str());
+            let backing = match (find(&files, name), find(&tars, name), size) {
+                (Some(file), _, _) => Backing::File(file),
+                (None, Some(dir), _) => Backing::Archive(dir),
+                (None, None, Some(size)) => {
+                    Backing::Blank(parse_size(size).map_err(|e| Error::at(&rule.loc, e))?)
+                }
+                (None, None, None) => Backing::AtRun,
             };
             Ok(Solo5Device {
                 name: name.to_owned(),
@@ -139,7 +186,11 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
             })
         })
         .collect::<Result<_>>()?;
-    for (attr, dict) in [("block_files", &files), ("block_tars", &tars)] {
+    for (attr, dict) in [
+        ("block_files", &files),
+        ("block_tars", &tars),
+        ("block_sizes", &sizes),
+    ] {
         if let Some((name, _)) = dict
             .iter()
             .find(|(n, _)| !devices.iter().any(|d| d.name == *n))
@@ -151,4 +202,19 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
         }
     }
     Ok(devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units_and_whole_sectors() {
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        for bad in ["", "0", "100", "1.5M", "K", "-1K", "99999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

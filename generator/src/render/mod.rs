@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Context, Tera};
 
-use crate::action::{File, Plan};
+use crate::action::{File, FileKind, Plan};
 use crate::error::{Error, IoContext, Result};
 use crate::model::resource::{Backing, Solo5Device};
 use crate::paths::{crate_path, out_dir, relative, WORKSPACE_LINK};
@@ -88,15 +88,14 @@ impl RenderCx<'_> {
     }
 }
 
-/// A generated text file.
+/// A generated text file; scripts are executable.
 pub fn text_file(path: &str, contents: String) -> File {
-    File {
-        path: path.to_owned(),
-        contents: contents.into_bytes(),
-        executable: path.ends_with(".sh"),
-        symlink: false,
-        seed: false,
-    }
+    let kind = if path.ends_with(".sh") {
+        FileKind::Executable
+    } else {
+        FileKind::Plain
+    };
+    File::new(path, contents, kind)
 }
 
 #[derive(Serialize)]
@@ -259,8 +258,16 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
             path: crate_path(ws, &dir, &c.dir),
         })
         .collect();
+    // Crates outside rules_mirage name mirage-types by version, as any
+    // crate would: the build patches it to the rules_mirage in use.
+    let types_patch = r
+        .crates
+        .iter()
+        .any(|c| !c.dir.starts_with(&ws.home))
+        .then(|| crate_path(ws, &dir, &ws.home.join("runtimes/types")));
     let program = r.label.name.clone();
     let mut ctx = Context::new();
+    ctx.insert("types_patch", &types_patch);
     ctx.insert("label", &r.label.to_string());
     ctx.insert("target", r.target.name());
     ctx.insert("family", r.target.family().name());
@@ -293,35 +300,22 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     let mut files = vec![
         text_file("main.rs", cx.render(backend.main_template(), &[])?),
         text_file("Cargo.toml", cx.render("Cargo.toml.tera", &[])?),
-        File {
-            path: "Cargo.lock".into(),
-            contents: lock.clone(),
-            executable: false,
-            symlink: false,
-            seed: true,
-        },
+        File::new("Cargo.lock", lock.clone(), FileKind::Seed),
         text_file("run.sh", run_sh),
         text_file(
             "context.json",
             context_json(r, &hex(&Sha256::digest(&lock))),
         ),
-        File {
-            path: WORKSPACE_LINK.to_owned(),
-            contents: relative(&dir, &ws.root).into_bytes(),
-            executable: false,
-            symlink: true,
-            seed: false,
-        },
+        File::new(WORKSPACE_LINK, relative(&dir, &ws.root), FileKind::Symlink),
     ];
     for d in &solo5_devices {
-        if let Backing::Archive(src) = &d.backing {
-            files.push(File {
-                path: format!("{}.tar", d.name),
-                contents: tar_archive(ws, src, &d.loc)?,
-                executable: false,
-                symlink: false,
-                seed: false,
-            });
+        let made = match &d.backing {
+            Backing::Archive(src) => Some((tar_archive(ws, src, &d.loc)?, FileKind::Plain)),
+            Backing::Blank(size) => Some((Vec::new(), FileKind::Disk(*size))),
+            Backing::File(_) | Backing::AtRun => None,
+        };
+        if let (Some(path), Some((contents, kind))) = (d.generated_file(), made) {
+            files.push(File::new(path, contents, kind));
         }
     }
     files.extend(backend.extra_files(&cx)?);
@@ -350,7 +344,7 @@ pub fn context_json(r: &Resolved, lock_sha256: &str) -> String {
 }
 
 /// The files attached to block devices, by device name, relative to the
-/// workspace root: the declared file, or the archive the generator makes.
+/// workspace root: the declared file, or the disk the generator makes.
 pub fn attached_files(
     ws: &Workspace,
     r: &Resolved,
@@ -359,10 +353,10 @@ pub fn attached_files(
     let out = relative(&ws.root, &out_dir(ws, &r.label, r.target));
     devices
         .iter()
-        .filter_map(|d| match &d.backing {
-            Backing::File(file) => Some((d.name.clone(), file.clone())),
-            Backing::Archive(_) => Some((d.name.clone(), format!("{out}/{}.tar", d.name))),
-            Backing::AtRun => None,
+        .filter_map(|d| match (&d.backing, d.generated_file()) {
+            (Backing::File(file), _) => Some((d.name.clone(), file.clone())),
+            (_, Some(made)) => Some((d.name.clone(), format!("{out}/{made}"))),
+            (_, None) => None,
         })
         .collect()
 }

@@ -10,6 +10,7 @@
 //! `impls` keys and key `target_defaults` are [`TargetPattern`]s, parsed
 //! once when a declaration is read.
 
+mod run_script;
 pub mod solo5;
 pub mod unix;
 

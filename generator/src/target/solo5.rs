@@ -6,12 +6,12 @@
 //! hvt boot under their tender, virtio under QEMU; xen and qubes get xl
 //! files, virtio a libvirt domain.
 
-use super::{Backend, Target};
+use super::{run_script, Backend, Target};
 use crate::action::File;
 use crate::build::solo5_toolchain_location;
 use crate::error::{Error, Result};
 use crate::launch::{Launch, LaunchCx, Status};
-use crate::model::resource::Solo5Device;
+use crate::model::resource::{Solo5Device, Solo5Kind};
 use crate::render::{text_file, RenderCx};
 use crate::step::{BuildCx, Cmd, Step};
 
@@ -123,25 +123,42 @@ impl Backend for Solo5 {
     fn run_script(&self, cx: &RenderCx) -> Result<String> {
         let target = cx.r.target;
         let image = cx.image();
-        Ok(if has_tender(target) {
+        let launcher = if has_tender(target) {
             let lock = std::fs::read_to_string(cx.ws.home.join("Cargo.lock"))
                 .map_err(|e| Error::system(format!("read Cargo.lock: {e}")))?;
             let key = mirage_toolchain_solo5::key(&lock).map_err(Error::system)?;
             format!(
                 "# The tender comes from the Solo5 toolchain cache that `mirage build` fills.\n\
                  solo5=\"${{MIRAGE_CACHE:-${{XDG_CACHE_HOME:-$HOME/.cache}}/rules_mirage}}/{key}\"\n\
-                 exec \"$solo5/tenders/{target}/solo5-{target}\" \"$here/dist/{image}\" \"$@\""
+                 exec \"$solo5/tenders/{target}/solo5-{target}\""
             )
         } else if target == Target::Virtio {
-            format!(
-                "exec qemu-system-x86_64 {} -kernel \"$here/dist/{image}\" -append \"$*\"",
-                QEMU_ARGS.join(" ")
-            )
+            format!("exec qemu-system-x86_64 {}", QEMU_ARGS.join(" "))
         } else {
-            format!(
+            return Ok(format!(
                 "echo \"run.sh: {target} images need a {target} host; the image is $here/dist/{image}\" >&2\nexit 2"
-            )
-        })
+            ));
+        };
+        let script = run_script::devices(cx.solo5_devices, target == Target::Virtio);
+        if target == Target::Virtio {
+            // QEMU exits 83 whatever the guest's status: read it from the
+            // console line Solo5's bindings print, as `mirage run` does.
+            return Ok(format!(
+                "{}console=\"${{TMPDIR:-/tmp}}/{image}-$$.console\"\n\
+                 {}{} -kernel \"$here/dist/{image}\" -append \"$*\" | tee \"$console\"\n\
+                 code=$(tr -d '\\r' < \"$console\" | sed -n 's/^Solo5: solo5_exit(\\([0-9]*\\)) called$/\\1/p')\n\
+                 tr -d '\\r' < \"$console\" | grep -q '^Solo5: solo5_abort() called$' && code=255\n\
+                 rm -f \"$console\"\n\
+                 exit \"${{code:-1}}\"",
+                script.setup,
+                launcher.trim_start_matches("exec "),
+                script.args
+            ));
+        }
+        Ok(format!(
+            "{}{launcher}{} \"$here/dist/{image}\" \"$@\"",
+            script.setup, script.args
+        ))
     }
 
     fn link(&self, cx: &BuildCx) -> Result<Vec<Step>> {
@@ -203,7 +220,7 @@ impl Backend for Solo5 {
     fn launch(&self, cx: &LaunchCx) -> Result<Launch> {
         let target = cx.r.target;
         if has_tender(target) {
-            let toolchain = crate::build::solo5_toolchain(cx.ws)?;
+            let toolchain = crate::build::solo5_toolchain(&cx.ws.home)?;
             let mut cmd = Cmd::new(toolchain.tender(target.name()));
             for a in cx.attach {
                 cmd = cmd.arg(format!(
@@ -220,19 +237,35 @@ impl Backend for Solo5 {
         }
         if target == Target::Virtio {
             let mut cmd = Cmd::new("qemu-system-x86_64");
-            match cx.attach {
-                [] => {}
-                [a] => {
-                    cmd = cmd
-                        .arg("-drive")
-                        .arg(format!("file={},if=virtio,format=raw", a.path.display()));
-                }
-                _ => {
-                    return Err(Error::at(
-                        &cx.r.loc,
-                        "Solo5's virtio bindings support one block device; this image has several",
+            let blocks: Vec<_> = cx
+                .attach
+                .iter()
+                .filter(|a| a.kind == Solo5Kind::Block)
+                .collect();
+            let nets: Vec<_> = cx
+                .attach
+                .iter()
+                .filter(|a| a.kind == Solo5Kind::Net)
+                .collect();
+            if blocks.len() > 1 || nets.len() > 1 {
+                return Err(Error::at(
+                    &cx.r.loc,
+                    "Solo5's virtio bindings support one block and one network device; this image has more",
+                ));
+            }
+            for a in blocks {
+                cmd = cmd
+                    .arg("-drive")
+                    .arg(format!("file={},if=virtio,format=raw", a.path.display()));
+            }
+            for a in nets {
+                cmd = cmd
+                    .arg("-netdev")
+                    .arg(format!(
+                        "tap,id=n0,ifname={},script=no,downscript=no",
+                        a.path.display()
                     ))
-                }
+                    .args(["-device", "virtio-net-pci,netdev=n0"]);
             }
             return Ok(Launch {
                 cmd: cmd

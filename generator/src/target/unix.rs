@@ -37,7 +37,13 @@ impl Backend for Unix {
     }
 
     fn run_script(&self, cx: &RenderCx) -> Result<String> {
-        Ok(format!("exec \"$here/dist/{}\" \"$@\"", cx.image()))
+        Ok(format!(
+            "# The workspace: the link beside this script, or $MIRAGE_ROOT (bazel run).\n\
+             # The image names its files relative to it, as `mirage run` starts it.\n\
+             cd \"${{MIRAGE_ROOT:-$here/workspace}}\" || exit 2\n\
+             exec \"$here/dist/{}\" \"$@\"",
+            cx.image()
+        ))
     }
 
     fn link(&self, cx: &BuildCx) -> Result<Vec<Step>> {

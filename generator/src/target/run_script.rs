@@ -1,0 +1,95 @@
+//! The device part of the generated `run.sh`: the same attachments as
+//! `mirage run`, so `bazel run` and a bare `run.sh` boot what `mirage run`
+//! boots.
+//!
+//! Each Solo5 device gets a shell variable (`block_NAME`, `net_NAME`;
+//! names are ASCII alphanumeric) holding its default: the file its BUILD
+//! declaration names (under `$root`, the workspace), or the disk the
+//! generator made (under `$here/disks`). Leading `--block:NAME=PATH` and
+//! `--net:NAME=TAP` arguments replace them; the rest are runtime args.
+
+use std::fmt::Write as _;
+
+use crate::model::resource::{Backing, Solo5Device, Solo5Kind};
+
+/// Shell text: `setup` runs first, `args` follows the launcher's name.
+pub struct Script {
+    /// Variable defaults and option parsing.
+    pub setup: String,
+    /// The launcher's device arguments.
+    pub args: String,
+}
+
+fn var(d: &Solo5Device) -> String {
+    format!("{}_{}", d.kind.word(), d.name)
+}
+
+/// The device handling of `run.sh` for `devices`; `virtio` gives QEMU's
+/// options instead of a tender's.
+pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
+    let mut setup = String::from(
+        "# The workspace: the link beside this script, or $MIRAGE_ROOT (bazel run).\n\
+         root=\"${MIRAGE_ROOT:-$here/workspace}\"\n",
+    );
+    let mut args = String::new();
+    if devices.is_empty() {
+        return Script { setup, args };
+    }
+    let mut defaults = Vec::new();
+    for d in devices {
+        let default = match &d.backing {
+            Backing::File(file) => format!("$root/{file}"),
+            Backing::AtRun => String::new(),
+            Backing::Archive(_) | Backing::Blank(_) => {
+                format!("$here/{}", d.generated_file().unwrap_or_default())
+            }
+        };
+        let _ = writeln!(setup, "{}=\"{default}\"", var(d));
+        defaults.push(default);
+    }
+    setup.push_str(
+        "# --block:NAME=PATH and --net:NAME=TAP before the runtime args attach\n\
+         # other files and tap interfaces.\n\
+         while :; do\n    case \"$1\" in\n",
+    );
+    for d in devices {
+        let option = format!("--{}:{}=", d.kind.word(), d.name);
+        let _ = writeln!(
+            setup,
+            "        {option}*) {}=\"${{1#{option}}}\"; shift ;;",
+            var(d)
+        );
+    }
+    setup.push_str("        *) break ;;\n    esac\ndone\n");
+    for (d, default) in devices.iter().zip(&defaults) {
+        if d.kind != Solo5Kind::Block || default.is_empty() {
+            continue;
+        }
+        let v = var(d);
+        let _ = write!(
+            setup,
+            "# Bazel's runfiles are read-only, and tenders open disks read-write:\n\
+             # boot a copy.\n\
+             if [ -n \"$MIRAGE_ROOT\" ] && [ \"${v}\" = \"{default}\" ]; then\n    \
+             copy=\"${{TMPDIR:-/tmp}}/{name}-$$.img\"\n    \
+             cp \"${v}\" \"$copy\" && chmod u+w \"$copy\" && {v}=\"$copy\"\n\
+             fi\n",
+            name = d.name,
+        );
+    }
+    for d in devices {
+        let v = var(d);
+        let arg = match (virtio, d.kind) {
+            (false, kind) => format!(" ${{{v}:+\"--{}:{}=${v}\"}}", kind.word(), d.name),
+            (true, Solo5Kind::Block) => {
+                format!(" ${{{v}:+-drive \"file=${v},if=virtio,format=raw\"}}")
+            }
+            (true, Solo5Kind::Net) => format!(
+                " ${{{v}:+-netdev \"tap,id=n0,ifname=${v},script=no,downscript=no\" \
+                 -device virtio-net-pci,netdev=n0}}"
+            ),
+        };
+        args.push_str(&arg);
+    }
+    Script { setup, args }
+}
