@@ -10,6 +10,7 @@ mod examples_unix;
 mod external;
 mod fuzz;
 mod network;
+mod new_user;
 mod signals;
 mod solo5;
 mod starlark_files;

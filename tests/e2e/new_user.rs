@@ -1,0 +1,162 @@
+//! The path a new user walks, outside this checkout: install the CLI with
+//! `cargo install`, `mirage new` an app and a device, add a key-value store,
+//! then build and boot it on unix and spt with the installed CLI and with
+//! Bazel (the store as crunch and as tar).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{repo, unikernel_target_dir};
+
+/// What a finished command printed, asserting it succeeded.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("command runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// `cargo install` of the generator into `root`; returns the binary.
+fn install(root: &Path) -> PathBuf {
+    run_ok(
+        Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "--locked",
+                "--offline",
+                "--debug",
+                "--quiet",
+                "--path",
+            ])
+            .arg(repo().join("generator"))
+            .arg("--root")
+            .arg(root)
+            // Kept between runs: a reinstall only relinks.
+            .env("CARGO_TARGET_DIR", unikernel_target_dir().join("install")),
+    );
+    root.join("bin/mirage")
+}
+
+/// The installed `mirage`, run in `dir` with nothing pointing at the checkout.
+fn mirage(bin: &Path, dir: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new(bin)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("MIRAGE_HOME")
+            .env("CARGO_TARGET_DIR", unikernel_target_dir()),
+    )
+}
+
+/// The app's start with a kv_ro store: it logs the one file it holds.
+const APP_WITH_STORE: &str = r#"//! The unikernel app, with a store.
+#![no_std]
+
+use core::convert::Infallible;
+
+use mirage_types::{KvRo, Time};
+
+pub async fn start<T: Time, D: greeter::Greeter, K: KvRo>(
+    time: T,
+    greeter: D,
+    files: K,
+) -> Result<(), Infallible> {
+    log::info!("hello from app");
+    log::info!("greeter runs on {}", greeter.platform());
+    match files.get("motd.txt").await {
+        Ok(v) => log::info!("motd: {}", core::str::from_utf8(&v).unwrap_or("?").trim()),
+        Err(e) => log::info!("motd: {e:?}"),
+    }
+    time.sleep_ns(1_000_000).await;
+    Ok(())
+}
+"#;
+
+/// Adds a `generic_kv_ro` store of `files/` to the scaffolded app.
+fn add_store(app: &Path) {
+    std::fs::create_dir_all(app.join("files")).unwrap();
+    std::fs::write(app.join("files/motd.txt"), "served from a store\n").unwrap();
+    let build = std::fs::read_to_string(app.join("BUILD.bazel")).unwrap();
+    let build = build
+        .replace(
+            "\"mirage_unikernel\")",
+            "\"generic_kv_ro\", \"mirage_unikernel\")\n\ngeneric_kv_ro(\n    name = \"files\",\n    dir = \"files\",\n)",
+        )
+        .replace(
+            "        \"greeter\": \"greeter\",\n",
+            "        \"greeter\": \"greeter\",\n        \"files\": \"kv_ro\",\n",
+        )
+        .replace(
+            "        \"greeter\": \"//greeter\",\n",
+            "        \"greeter\": \"//greeter\",\n        \"files\": \":files\",\n",
+        );
+    assert!(build.contains("\"files\": \":files\""), "{build}");
+    std::fs::write(app.join("BUILD.bazel"), build).unwrap();
+    std::fs::write(app.join("src/lib.rs"), APP_WITH_STORE).unwrap();
+}
+
+fn assert_booted(out: &str, platform: &str) {
+    for line in [
+        "[INFO] [application] hello from app".to_owned(),
+        format!("[INFO] [application] greeter runs on {platform}"),
+        "[INFO] [application] motd: served from a store".to_owned(),
+    ] {
+        assert!(out.contains(&line), "missing `{line}`:\n{out}");
+    }
+}
+
+/// Bazel in the user's workspace; the server is stopped and its output
+/// base removed on drop.
+struct Bazel<'a>(&'a Path);
+
+impl Bazel<'_> {
+    fn run(&self, args: &[&str]) -> String {
+        run_ok(Command::new("bazel").args(args).current_dir(self.0))
+    }
+}
+
+impl Drop for Bazel<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("bazel")
+            .args(["clean", "--expunge"])
+            .current_dir(self.0)
+            .output();
+    }
+}
+
+#[test]
+fn installed_mirage_scaffolds_an_app_that_boots_with_both_engines() {
+    let tmp = tempfile::Builder::new()
+        .prefix("mirage-user-")
+        .tempdir()
+        .unwrap();
+    let bin = install(&tmp.path().join("root"));
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    mirage(&bin, &work, &["new", "app"]);
+    let app = work.join("app");
+    mirage(&bin, &app, &["new", "--device", "greeter"]);
+    add_store(&app);
+
+    // The installed CLI, from the app's directory.
+    for (target, platform) in [("unix", "unix"), ("spt", "Solo5")] {
+        for kv in ["--kv_ro=crunch", "--kv_ro=tar"] {
+            let out = mirage(&bin, &app, &["run", "-t", target, kv, "//:app"]);
+            assert_booted(&out, platform);
+        }
+    }
+
+    // Bazel, offline, with the scaffold's WORKSPACE.bazel and .bazelrc.
+    let bazel = Bazel(&app);
+    for kv in ["crunch", "tar"] {
+        let setting = format!("--@rules_mirage//rules_mirage:kv_ro={kv}");
+        let out = bazel.run(&["run", &setting, "//:app_spt"]);
+        assert_booted(&out, "Solo5");
+    }
+    let out = bazel.run(&["run", "//:app_unix"]);
+    assert_booted(&out, "unix");
+}
