@@ -14,6 +14,7 @@ use mirage_toolchain_solo5::{cache_root, Toolchain};
 use crate::error::{Error, Result};
 use crate::resolve::Resolved;
 use crate::step::{self, BuildCx, Cmd, Step};
+use crate::target::Family;
 use crate::workspace::Workspace;
 
 /// The cargo target directory: `$CARGO_TARGET_DIR`, else `mirage-out/target`.
@@ -61,6 +62,11 @@ fn rustflags(ws: &Workspace) -> String {
 /// The steps that build `r`'s image from its committed output `dir`:
 /// cargo, then the backend's link steps. Returns them and the image path.
 pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, PathBuf)> {
+    if r.target.family() == Family::Solo5 {
+        for c in r.crates.iter().filter(|c| !c.dir.starts_with(&ws.home)) {
+            c.check_no_std()?;
+        }
+    }
     let target_dir = target_dir(ws);
     let backend = r.target.backend();
     let image = dir
@@ -73,7 +79,10 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(ws))
         .env_remove("RUSTFLAGS");
-    let mut steps = vec![Step::Cargo(cargo)];
+    let mut steps = vec![Step::Cargo {
+        cmd: cargo,
+        dir: dir.to_path_buf(),
+    }];
     let cx = BuildCx {
         ws,
         r,

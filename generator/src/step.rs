@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::diagnose::Diagnose;
 use crate::error::{Error, IoContext, Result};
 use crate::resolve::Resolved;
 use crate::workspace::Workspace;
@@ -146,8 +147,14 @@ pub enum Step {
         /// The directory it lands in.
         dir: PathBuf,
     },
-    /// Cargo compiles the generated crate; its output is the user's to read.
-    Cargo(Cmd),
+    /// Cargo compiles the generated crate in `dir`; its errors are the
+    /// user's to read, in BUILD terms (see [`crate::diagnose`]).
+    Cargo {
+        /// The command.
+        cmd: Cmd,
+        /// The generated crate's directory.
+        dir: PathBuf,
+    },
     /// A toolchain program; its output is shown only when it fails.
     Tool(Cmd),
     /// A scratch directory for the steps after it, removed at the end.
@@ -168,7 +175,7 @@ impl Step {
             Step::Solo5Toolchain { dir } => {
                 format!("build the Solo5 toolchain into {} if absent", dir.display())
             }
-            Step::Cargo(cmd) | Step::Tool(cmd) => format!("run {}", cmd.show()),
+            Step::Cargo { cmd, .. } | Step::Tool(cmd) => format!("run {}", cmd.show()),
             Step::Scratch(dir) => format!("mkdir {}", dir.display()),
             Step::Install { from, to } => {
                 format!("install {} {}", from.display(), to.display())
@@ -204,21 +211,7 @@ fn run_one(
 ) -> Result<()> {
     match step {
         Step::Solo5Toolchain { .. } => crate::build::solo5_toolchain(&ws.home).map(drop),
-        Step::Cargo(cmd) => {
-            let mut c = cmd.command();
-            if !verbose {
-                c.arg("--quiet");
-            }
-            let status = c.status().io_context(|| "run cargo".to_owned())?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(Error::system(format!(
-                    "cargo build of {} for {} failed ({status})",
-                    r.label, r.target
-                )))
-            }
-        }
+        Step::Cargo { cmd, dir } => cargo(ws, r, cmd, dir, verbose),
         Step::Tool(cmd) => {
             let shown = format!("{:?}", cmd.program);
             let out = cmd
@@ -245,6 +238,39 @@ fn run_one(
         }
         Step::Install { from, to } => install(from, to),
     }
+}
+
+/// Runs cargo, passing its errors through [`Diagnose`]; on failure, notes
+/// name the BUILD declarations whose generated code rustc rejected.
+fn cargo(ws: &Workspace, r: &Resolved, cmd: &Cmd, dir: &Path, verbose: bool) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let mut c = cmd.command();
+    if !verbose {
+        c.arg("--quiet");
+    }
+    let mut child = c
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .io_context(|| "run cargo".to_owned())?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ws.root.clone());
+    let mut diagnose = Diagnose::new(&cwd, dir, &ws.root);
+    let stderr = std::io::stderr();
+    for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
+        let line = line.io_context(|| "read cargo's output".to_owned())?;
+        let _ = writeln!(stderr.lock(), "{}", diagnose.line(&line));
+    }
+    let status = child.wait().io_context(|| "wait for cargo".to_owned())?;
+    if status.success() {
+        return Ok(());
+    }
+    let main_rs = std::fs::read_to_string(dir.join("main.rs")).unwrap_or_default();
+    for note in diagnose.notes(&main_rs) {
+        let _ = writeln!(stderr.lock(), "{note}");
+    }
+    Err(Error::system(format!(
+        "cargo build of {} for {} failed ({status})",
+        r.label, r.target
+    )))
 }
 
 /// Copies `from` to `to` through a temporary file, so `to` is never partial.

@@ -49,7 +49,7 @@ SCHEMA = {
     },
     "mirage_runtime_arg": {
         "type": struct(type = "string", mandatory = False, doc = "`string` (default), `int` or `bool`."),
-        "default": struct(type = "string", mandatory = False, doc = "The value when absent; without one the argument is required."),
+        "default": struct(type = "scalar", mandatory = False, doc = "The value when absent (of the argument's type); without one the argument is required."),
         "short": struct(type = "string", mandatory = False, doc = "A one-letter alias, such as `l` for `--logs`."),
         "check": struct(type = "string", mandatory = False, doc = "Rust path of a `fn(&str) -> Result<(), String>` validating values."),
         "doc": struct(type = "string", mandatory = False, doc = "Help text, printed by `--help` inside the image."),

@@ -136,7 +136,7 @@ fn choice_follows_the_reporter_key_and_remembers_it() {
 
     // No -t and no keys: the recorded configuration is reused.
     let keys = mirage_ok(&repo(), &["query", "keys", label]);
-    assert_eq!(keys.stdout, "--reporter=none\n");
+    assert_eq!(keys.stdout, "--reporter=none (choices: console, none)\n");
     let again = mirage_ok(&repo(), &["run", label]);
     assert_eq!(
         again.stdout,
@@ -146,6 +146,6 @@ fn choice_follows_the_reporter_key_and_remembers_it() {
     mirage_ok(&repo(), &["configure", "-t", "unix", label]);
     assert_eq!(
         mirage_ok(&repo(), &["query", "keys", label]).stdout,
-        "--reporter=console (default)\n"
+        "--reporter=console (default; choices: console, none)\n"
     );
 }

@@ -11,6 +11,7 @@ mod external;
 mod fuzz;
 mod network;
 mod new_user;
+mod rustc_errors;
 mod signals;
 mod solo5;
 mod starlark_files;

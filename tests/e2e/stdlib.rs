@@ -74,7 +74,7 @@ fn every_standard_device_works_on_unix() {
         "main.rs\nCargo.toml\nCargo.lock\nrun.sh\ncontext.json\nworkspace\n"
     );
     let keys = mirage_ok(dir, &["query", "keys", "//app:app"]).stdout;
-    assert_eq!(keys, "--loud=true\n");
+    assert_eq!(keys, "--loud=true (choices: false, true)\n");
     let args = mirage_ok(dir, &["query", "runtime-args", "//app:app"]).stdout;
     assert_eq!(
         args,

@@ -284,7 +284,7 @@ fn corrupt_or_truncated_tar_fails_cleanly() {
         assert_eq!(out.code, 1, "{file}: {out:?}");
         assert!(
             out.stdout
-                .contains(&format!("mirage: data_tar failed: {why}\n")),
+                .contains(&format!("app: data_tar failed: {why}\n")),
             "{file}: {}",
             out.stdout
         );

@@ -147,6 +147,8 @@ fn device_files(name: &str) -> Vec<File> {
             format!("{name}/BUILD.bazel"),
             format!(
                 "load(\"@rules_mirage//rules_mirage:defs.bzl\", \"mirage_crate\", \"mirage_device\")\n\n\
+                 # Unikernels anywhere in the workspace may use the device.\n\
+                 package(default_visibility = [\"//visibility:public\"])\n\n\
                  # The crate the implementations live in.\n\
                  mirage_crate(\n    name = \"crate\",\n    srcs = glob([\"Cargo.toml\", \"src/**/*.rs\"]),\n)\n\n\
                  # The device: its type, and the Rust path of each implementation.\n\

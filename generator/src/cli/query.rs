@@ -18,7 +18,7 @@ pub enum Query {
     Manifest,
     /// Every generated file.
     Files,
-    /// Configure keys and their values.
+    /// Configure keys, their values and choices.
     Keys,
     /// Runtime arguments the image accepts.
     RuntimeArgs,
@@ -43,10 +43,11 @@ pub fn answer(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
             .iter()
             .map(|k| {
                 format!(
-                    "--{}={}{}\n",
+                    "--{}={} ({}choices: {})\n",
                     k.name,
                     k.value,
-                    if k.is_default { " (default)" } else { "" }
+                    if k.is_default { "default; " } else { "" },
+                    k.choices.join(", ")
                 )
             })
             .collect(),

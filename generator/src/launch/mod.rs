@@ -105,6 +105,14 @@ fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Res
             refusal = Some(line.clone());
         }
         let _ = writeln!(std::io::stderr(), "{line}");
+        if line.contains("KVM: internal error") {
+            let _ = writeln!(
+                std::io::stderr(),
+                "mirage: note: this host's KVM could not run an instruction of the image; \
+                 an emulating KVM (kvm-pvm, as in some cloud VMs) faults on SSE: \
+                 run hvt images on a host with hardware KVM, or use spt"
+            );
+        }
     }
     let status = exit_code(
         child

@@ -21,6 +21,8 @@ pub struct Crate {
     pub dir: PathBuf,
     /// The label that declared it.
     pub label: Label,
+    /// Where it is declared.
+    pub loc: Loc,
 }
 
 impl Crate {
@@ -39,7 +41,33 @@ impl Crate {
             package_name,
             dir,
             label: rule.label.clone(),
+            loc: rule.loc.clone(),
         })
+    }
+
+    /// Checks that the crate's `src/lib.rs` is `#![no_std]`, as a crate
+    /// linked into a Solo5 image must be: rustc would only say
+    /// `duplicate lang item` deep in the generated code.
+    pub fn check_no_std(&self) -> Result<()> {
+        let lib = self.dir.join("src/lib.rs");
+        let Ok(text) = std::fs::read_to_string(&lib) else {
+            return Ok(());
+        };
+        let no_std = text.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("#![") && l.contains("no_std")
+        });
+        if no_std {
+            return Ok(());
+        }
+        Err(Error::at(
+            &self.loc,
+            format!(
+                "crate `{}` is not `#![no_std]`, and Solo5 images have no standard library: \
+                 add `#![no_std]` at the top of its src/lib.rs (and `extern crate alloc;` for Vec and String)",
+                self.package_name
+            ),
+        ))
     }
 }
 

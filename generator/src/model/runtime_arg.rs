@@ -7,6 +7,7 @@
 use super::rule::Rule;
 use crate::error::{Error, Loc, Result};
 use crate::label::Label;
+use crate::starlark::value::AttrValue;
 
 /// The value type of a runtime argument: the runtime's own definition,
 /// so the generator and the image agree on kinds and valid values.
@@ -61,7 +62,13 @@ impl RuntimeArg {
                     ),
                 )
             })?;
-        let default = rule.str("default").map(str::to_owned);
+        // `default = 7` and `default = True` mean what `"7"` and `"true"` do.
+        let default = match rule.get("default") {
+            Some(AttrValue::Str(s)) => Some(s.clone()),
+            Some(AttrValue::Int(n)) => Some(n.to_string()),
+            Some(AttrValue::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        };
         if let Some(d) = &default {
             if !kind.accepts(d) {
                 return Err(Error::at(

@@ -34,6 +34,8 @@ pub enum AttrType {
     PathList,
     /// A dict of string to such a path.
     PathDict,
+    /// A string, an integer or a boolean (a runtime arg's default).
+    Scalar,
 }
 
 impl AttrType {
@@ -46,6 +48,7 @@ impl AttrType {
             AttrType::StrDict | AttrType::PathDict => "a dict of string to string",
             AttrType::LabelDict => "a dict of string to label",
             AttrType::LabelKeyedStrDict => "a dict of label to string",
+            AttrType::Scalar => "a string, an int or a bool",
         }
     }
 
@@ -62,6 +65,7 @@ impl AttrType {
             AttrType::Path => "path",
             AttrType::PathList => "path_list",
             AttrType::PathDict => "path_dict",
+            AttrType::Scalar => "scalar",
         }
     }
 
@@ -77,6 +81,10 @@ impl AttrType {
         };
         match (self, v) {
             (Str | Path, v) => is_str(v),
+            (Scalar, v) => matches!(
+                v,
+                AttrValue::Str(_) | AttrValue::Int(_) | AttrValue::Bool(_)
+            ),
             (Label, v) => is_label(v),
             (StrList | LabelList | PathList, AttrValue::List(items)) => items.iter().all(is_str),
             (StrDict | LabelKeyedStrDict | PathDict, AttrValue::Dict(entries)) => {
@@ -168,9 +176,9 @@ const RUNTIME_ARG: &[AttrSpec] = &[
     attr("type", Str, false, "`string` (default), `int` or `bool`."),
     attr(
         "default",
-        Str,
+        Scalar,
         false,
-        "The value when absent; without one the argument is required.",
+        "The value when absent (of the argument's type); without one the argument is required.",
     ),
     attr(
         "short",

@@ -274,6 +274,10 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     ctx.insert("version", VERSION);
     ctx.insert("build_loc", &r.loc.to_string());
     ctx.insert("regenerate", &regenerate_command(r));
+    ctx.insert(
+        "build_command",
+        &regenerate_command(r).replacen("mirage configure", "mirage build", 1),
+    );
     ctx.insert("keys", &r.keys);
     ctx.insert("devices", &devices);
     ctx.insert("main", &main);

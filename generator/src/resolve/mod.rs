@@ -34,6 +34,9 @@ pub struct KeyValue {
     /// How generated code reads it.
     #[serde(skip)]
     pub typ: KeyType,
+    /// Every value it may take.
+    #[serde(skip)]
+    pub choices: Vec<String>,
     /// Whether the value is the key's default.
     pub is_default: bool,
 }
@@ -205,8 +208,9 @@ fn key_values(
                 } else {
                     known.join(", ")
                 };
+                let hint = crate::suggest::did_you_mean(name, by_name.keys().copied());
                 return Err(Error::user(format!(
-                    "unknown configure key --{name} for {}: known keys are {known}",
+                    "unknown configure key --{name}{hint} for {}: known keys are {known}",
                     graph.unikernel().device.label
                 )));
             }
@@ -222,6 +226,7 @@ fn key_values(
                 name: name.to_owned(),
                 value,
                 typ: key.typ(),
+                choices: key.choices.clone(),
                 is_default,
             };
             (name.to_owned(), kv)

@@ -157,9 +157,12 @@ impl<'w> Loader<'w> {
     pub fn rule(&self, label: &Label, from: Option<&Loc>, what: &str) -> Result<Rule> {
         let package = self.package(&label.package(), from)?;
         package.get(&label.name).cloned().ok_or_else(|| {
+            let names = package.rules.iter().map(|r| r.label.name.as_str());
             let msg = format!(
-                "unknown {what} `{label}`: {} declares no `{}`",
-                package.build_file, label.name
+                "unknown {what} `{label}`: {} declares no `{}`{}",
+                package.build_file,
+                label.name,
+                crate::suggest::did_you_mean(&label.name, names)
             );
             match from {
                 Some(loc) => Error::at(loc, msg),
@@ -296,9 +299,71 @@ fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("Starlark error")
         .trim();
-    let message = message
-        .strip_prefix("error: ")
-        .unwrap_or(message)
-        .to_owned();
-    Error::User { loc, message }
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    Error::User {
+        loc,
+        message: format!("{message}{}", load_hint(message)),
+    }
+}
+
+/// For `Variable X not found` where X is a rules_mirage symbol: the load
+/// that provides it.
+fn load_hint(message: &str) -> String {
+    let Some(name) = message
+        .strip_prefix("Variable `")
+        .and_then(|m| m.split_once('`'))
+        .filter(|(_, rest)| rest.starts_with(" not found"))
+        .map(|(name, _)| name)
+    else {
+        return String::new();
+    };
+    if PUBLIC_SYMBOLS.contains(&name) {
+        " (add it to `load(\"@rules_mirage//rules_mirage:defs.bzl\", ...)`)".to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// What `rules_mirage/defs.bzl` exports (a test keeps this list equal).
+pub const PUBLIC_SYMBOLS: &[&str] = &[
+    "block_of_file",
+    "crunch",
+    "direct_kv_ro",
+    "direct_kv_rw",
+    "generic_block",
+    "generic_kv_ro",
+    "kv_rw_mem",
+    "mirage_boot_test",
+    "mirage_crate",
+    "mirage_device",
+    "mirage_if",
+    "mirage_key",
+    "mirage_match",
+    "mirage_runtime_arg",
+    "mirage_unikernel",
+    "ramdisk",
+    "tar_kv_ro",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_symbols_are_what_defs_bzl_exports() {
+        let defs = include_str!("../../../rules_mirage/defs.bzl");
+        let exported: Vec<&str> = defs
+            .lines()
+            .filter_map(|l| l.split_once(" = _"))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(exported, PUBLIC_SYMBOLS);
+    }
+
+    #[test]
+    fn a_missing_load_names_its_file() {
+        assert!(load_hint("Variable `crunch` not found").contains("defs.bzl"));
+        assert_eq!(load_hint("Variable `crunchy` not found"), "");
+        assert_eq!(load_hint("Parse error"), "");
+    }
 }

@@ -82,7 +82,8 @@ impl Target {
             .find(|t| t.name() == name)
             .ok_or_else(|| {
                 format!(
-                    "unknown target `{name}`: expected one of {}",
+                    "unknown target `{name}`{}: expected one of {}",
+                    crate::suggest::did_you_mean(name, Target::names()),
                     Target::names().join(", ")
                 )
             })

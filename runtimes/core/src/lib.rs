@@ -50,13 +50,14 @@ pub fn failed<E: Display>(device: &'static str) -> impl FnOnce(E) -> Failure {
     }
 }
 
-/// Reports a failure on the console and returns the process exit code.
-pub fn exit_code(result: Result<(), Failure>) -> i32 {
+/// Reports a failure on the console, prefixed with the image's name, and
+/// returns the process exit code.
+pub fn exit_code(image: &str, result: Result<(), Failure>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(f) => {
             platform::get()
-                .write_console(format!("mirage: {} failed: {}\n", f.device, f.message).as_bytes());
+                .write_console(format!("{image}: {} failed: {}\n", f.device, f.message).as_bytes());
             EXIT_FAILURE
         }
     }

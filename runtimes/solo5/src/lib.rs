@@ -189,12 +189,12 @@ impl mirage_types::PosixClock for PosixClock {
     }
 }
 
-/// Prints the panic on the console, then aborts (exit status 255): the
-/// image's `#[panic_handler]`.
+/// Prints the panic on the console, prefixed with the image's name, then
+/// aborts (exit status 255): the image's `#[panic_handler]`.
 #[allow(unsafe_code)]
-pub fn panic(info: &core::panic::PanicInfo) -> ! {
+pub fn panic(image: &str, info: &core::panic::PanicInfo) -> ! {
     let mut line = String::new();
-    let _ = writeln!(line, "mirage: panic: {info}");
+    let _ = writeln!(line, "{image}: panic: {info}");
     console_write(line.as_bytes());
     // SAFETY: no preconditions.
     unsafe { ffi::solo5_abort() }
