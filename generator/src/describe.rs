@@ -6,6 +6,7 @@ use std::fmt::Write;
 use petgraph::visit::EdgeRef;
 
 use crate::graph::{Graph, Node};
+use crate::model::resource::Resource;
 use crate::resolve::Resolved;
 
 /// The declared graph, choices and all, one node per paragraph.
@@ -131,14 +132,30 @@ pub fn dot(g: &Graph) -> String {
     out
 }
 
-/// The resolved graph as dot.
+/// The resolved graph as dot: each instance with its runtime args and
+/// Solo5 devices; the graph's label gives the target and key values.
 pub fn dot_resolved(r: &Resolved) -> String {
-    let mut out = String::from(
-        "digraph mirage {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+    let keys: Vec<String> = r
+        .keys
+        .iter()
+        .map(|k| format!("--{}={}", k.name, k.value))
+        .collect();
+    let title = format!("{} for {}\\n{}", r.label, r.target, keys.join(" "));
+    let mut out = format!(
+        "digraph mirage {{\n  rankdir=LR;\n  label={};\n  node [shape=box, fontname=\"monospace\"];\n",
+        quote(&title).replace("\\\\n", "\\n")
     );
     let main = r.instances.len();
     for (i, d) in r.instances.iter().chain([&r.main]).enumerate() {
-        let label = format!("{}\\n{} = {}", d.var, d.typ, d.impl_path);
+        let mut label = format!("{}\\n{} = {}", d.var, d.typ, d.impl_path);
+        for &a in &d.runtime_args {
+            label.push_str(&format!("\\n--{}", r.runtime_args[a].name));
+        }
+        for res in &d.resources {
+            if let Resource::Solo5Device(dev) = res {
+                label.push_str(&format!("\\nSolo5 {} {}", dev.kind.word(), dev.name));
+            }
+        }
         let shape = if i == main { "doubleoctagon" } else { "box" };
         let _ = writeln!(
             out,

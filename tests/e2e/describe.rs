@@ -104,3 +104,30 @@ fn declared_text_shows_both_branches_of_a_choice() {
         "{text}"
     );
 }
+
+#[test]
+fn resolved_dot_shows_keys_runtime_args_and_solo5_devices() {
+    let dot = mirage_ok(
+        &repo(),
+        &[
+            "describe",
+            "--eval",
+            "--dot",
+            "-t",
+            "spt",
+            "//examples/block:block",
+            "--block=file",
+        ],
+    )
+    .stdout;
+    assert!(
+        dot.contains("label=\"//examples/block:block for spt\\n--block=file\";"),
+        "{dot}"
+    );
+    assert!(dot.contains("\\n--logs\""), "runtime args: {dot}");
+    assert!(
+        dot.contains("\\nSolo5 block disk\""),
+        "Solo5 devices: {dot}"
+    );
+    render_svg(&dot);
+}

@@ -1,5 +1,6 @@
 //! The device graph as users declare it: one concept per module.
 
+pub mod attr;
 pub mod device;
 pub mod key;
 pub mod krate;
