@@ -59,18 +59,31 @@ pub struct RenderCx<'a> {
     /// The Solo5 devices of every instance, each name once, sorted.
     pub solo5_devices: &'a [Solo5Device],
     tera: &'a Tera,
+    /// Every value: for `main.rs` and `Cargo.toml`.
     ctx: &'a Context,
+    /// The unikernel's names alone: for the small files, which add their
+    /// own values (copying the whole context for each would cost more
+    /// than rendering a large graph).
+    names: &'a Context,
 }
 
 impl RenderCx<'_> {
-    /// Renders template `name` with the shared context and `extra` values.
+    /// Renders template `name`: with every value when `extra` is empty,
+    /// else with the unikernel's names and `extra`.
     pub fn render(&self, name: &str, extra: &[(&str, &str)]) -> Result<String> {
-        let mut ctx = self.ctx.clone();
-        for (k, v) in extra {
-            ctx.insert(*k, v);
-        }
+        let extended;
+        let ctx = if extra.is_empty() {
+            self.ctx
+        } else {
+            let mut ctx = self.names.clone();
+            for (k, v) in extra {
+                ctx.insert(*k, v);
+            }
+            extended = ctx;
+            &extended
+        };
         self.tera
-            .render(name, &ctx)
+            .render(name, ctx)
             .map_err(|e| Error::system(format!("rendering {name}: {e:?}")))
     }
 
@@ -266,26 +279,27 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         .any(|c| !c.dir.starts_with(&ws.home))
         .then(|| crate_path(ws, &dir, &ws.home.join("runtimes/types")));
     let program = r.label.name.clone();
-    let mut ctx = Context::new();
-    ctx.insert("types_patch", &types_patch);
-    ctx.insert("label", &r.label.to_string());
-    ctx.insert("target", r.target.name());
-    ctx.insert("family", r.target.family().name());
-    ctx.insert("version", VERSION);
-    ctx.insert("build_loc", &r.loc.to_string());
-    ctx.insert("regenerate", &regenerate_command(r));
-    ctx.insert(
+    let mut names = Context::new();
+    names.insert("label", &r.label.to_string());
+    names.insert("target", r.target.name());
+    names.insert("version", VERSION);
+    names.insert("program", &program);
+    names.insert("image", &backend.image_name(&program, r.target));
+    names.insert(
         "build_command",
         &regenerate_command(r).replacen("mirage configure", "mirage build", 1),
     );
+    let mut ctx = names.clone();
+    ctx.insert("types_patch", &types_patch);
+    ctx.insert("family", r.target.family().name());
+    ctx.insert("build_loc", &r.loc.to_string());
+    ctx.insert("regenerate", &regenerate_command(r));
     ctx.insert("keys", &r.keys);
     ctx.insert("devices", &devices);
     ctx.insert("main", &main);
     ctx.insert("runtime_args", &runtime_args);
     ctx.insert("crunches", &crunches);
     ctx.insert("crates", &crates);
-    ctx.insert("program", &program);
-    ctx.insert("image", &backend.image_name(&program, r.target));
     ctx.insert("cargo_target", &backend.cargo_target(&program, r.target));
     ctx.insert(
         "package",
@@ -297,6 +311,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         solo5_devices: &solo5_devices,
         tera: &tera,
         ctx: &ctx,
+        names: &names,
     };
     let lock_path = ws.home.join("Cargo.lock");
     let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
