@@ -49,6 +49,9 @@ def _mirage_image_impl(ctx):
         outputs = [image, main, run_sh, disks],
         command = CARGO_ENV + """
 export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
+# The execution root is the workspace's root; when rules_mirage is an
+# external repository, the workspace's own marker is not an input.
+[ -e WORKSPACE.bazel ] || [ -e WORKSPACE ] || [ -e MODULE.bazel ] || : > WORKSPACE.bazel
 {solo5}
 shift
 "$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" build -t {target} {label} "$@" >/dev/null
