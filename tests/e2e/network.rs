@@ -376,7 +376,8 @@ fn the_net_key_defaults_per_target() {
         &["query", "-t", "unix", "keys", "//examples/echo:echo"],
     );
     assert!(
-        unix.stdout.contains("--net=socket (default)"),
+        unix.stdout
+            .contains("--net=socket (default; choices: direct, socket)"),
         "{}",
         unix.stdout
     );
@@ -385,7 +386,8 @@ fn the_net_key_defaults_per_target() {
         &["query", "-t", "spt", "keys", "//examples/echo:echo"],
     );
     assert!(
-        spt.stdout.contains("--net=direct (default)"),
+        spt.stdout
+            .contains("--net=direct (default; choices: direct, socket)"),
         "{}",
         spt.stdout
     );
