@@ -286,7 +286,7 @@ impl Builder<'_, '_> {
         label: &Label,
         from: &Loc,
         kind: RuleKind,
-    ) -> Result<crate::model::rule::Rule> {
+    ) -> Result<std::rc::Rc<crate::model::rule::Rule>> {
         let what = kind
             .function()
             .trim_start_matches("mirage_")

@@ -20,6 +20,38 @@ pub fn statement(stmt: &str, loc: &Loc, what: &str) -> Result<String> {
     Ok(lines[1..lines.len() - 1].join("\n"))
 }
 
+/// Formats `(statement, what)` pairs as [`statement`] does, on every
+/// core; results keep their order, and the first error (in order) wins.
+pub fn statements(stmts: &[(String, String)], locs: &[&Loc]) -> Result<Vec<String>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = stmts.len().div_ceil(cores).max(256);
+    let indexed: Vec<(usize, &(String, String))> = stmts.iter().enumerate().collect();
+    let parts: Vec<Result<Vec<String>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = indexed
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(i, (stmt, what))| statement(stmt, locs[*i], what))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::system("formatting the generated code failed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(stmts.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,7 +184,9 @@ fn connect_code(
         .collect();
     let mut x = Expander::new(r, attached, &pairs);
     let used: Vec<bool> = (0..r.instances.len()).map(|i| x.uses(i) > 0).collect();
-    let mut views = Vec::with_capacity(r.instances.len());
+    // Expansion is sequential (moves follow connection order); formatting
+    // is pure, so it runs on every core, each statement in its place.
+    let mut stmts = Vec::with_capacity(pairs.len());
     for (i, (d, pieces)) in pairs.iter().enumerate() {
         let expr = x.expand(d, pieces)?;
         let what = format!("connect code of {} `{expr}`", d.labels[0]);
@@ -204,15 +206,24 @@ fn connect_code(
                 d.impl_path
             )
         };
-        views.push(DeviceView {
+        stmts.push((stmt, what));
+    }
+    let formatted = format::statements(
+        &stmts,
+        &pairs.iter().map(|(d, _)| &d.loc).collect::<Vec<_>>(),
+    )?;
+    let mut views: Vec<DeviceView> = pairs
+        .iter()
+        .zip(formatted)
+        .map(|((d, _), stmt)| DeviceView {
             labels: d.labels.iter().map(ToString::to_string).collect(),
             loc: d.loc.to_string(),
             typ: d.typ.clone(),
             impl_path: d.impl_path.clone(),
             doc: d.doc.clone(),
-            stmt: format::statement(&stmt, &d.loc, &what)?,
-        });
-    }
+            stmt,
+        })
+        .collect();
     let main = views.pop().expect("the unikernel is rendered last");
     Ok((views, main))
 }

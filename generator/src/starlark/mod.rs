@@ -39,15 +39,16 @@ const BUILD_FILES: &[&str] = &["BUILD.bazel", "BUILD"];
 pub struct PackageRules {
     /// Display path of the BUILD file.
     pub build_file: String,
-    /// Rules in declaration order.
-    pub rules: Vec<Rule>,
+    /// Rules in declaration order, shared: the model reads them, never
+    /// copies them.
+    pub rules: Vec<Rc<Rule>>,
     /// Index into `rules` by target name.
     by_name: HashMap<String, usize>,
 }
 
 impl PackageRules {
     /// The rule named `name`.
-    pub fn get(&self, name: &str) -> Option<&Rule> {
+    pub fn get(&self, name: &str) -> Option<&Rc<Rule>> {
         self.by_name.get(name).map(|&i| &self.rules[i])
     }
 }
@@ -135,16 +136,10 @@ impl<'w> Loader<'w> {
             names: RefCell::default(),
         };
         self.eval(&build_file, source, package, Some(&state))?;
-        let rules = state.rules.into_inner();
-        let by_name = rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.label.name.clone(), i))
-            .collect();
         let rules = Rc::new(PackageRules {
             build_file,
-            rules,
-            by_name,
+            rules: state.rules.into_inner().into_iter().map(Rc::new).collect(),
+            by_name: state.names.into_inner(),
         });
         self.packages
             .borrow_mut()
@@ -154,7 +149,7 @@ impl<'w> Loader<'w> {
 
     /// The rule named by `label`, referenced at `from` as a `what`
     /// ("device", "key", ...), which unknown-label errors name.
-    pub fn rule(&self, label: &Label, from: Option<&Loc>, what: &str) -> Result<Rule> {
+    pub fn rule(&self, label: &Label, from: Option<&Loc>, what: &str) -> Result<Rc<Rule>> {
         let package = self.package(&label.package(), from)?;
         package.get(&label.name).cloned().ok_or_else(|| {
             let names = package.rules.iter().map(|r| r.label.name.as_str());

@@ -157,10 +157,12 @@ where
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let i = specs
-                .iter()
-                .position(|s| s.name == name)
-                .ok_or_else(|| Stop::Bad(format!("unknown option `--{name}`")))?;
+            let i = specs.iter().position(|s| s.name == name).ok_or_else(|| {
+                let hint = crate::suggest::closest(name, specs.iter().map(|s| s.name))
+                    .map(|k| format!(" (did you mean `--{k}`?)"))
+                    .unwrap_or_default();
+                Stop::Bad(format!("unknown option `--{name}`{hint}"))
+            })?;
             (i, inline)
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             let c = short.chars().next().unwrap_or_default();
@@ -333,6 +335,10 @@ mod tests {
         assert_eq!(
             parse(&INFO, SPECS, ["--colour=red"]).unwrap_err(),
             Stop::Bad("unknown option `--colour`".into())
+        );
+        assert_eq!(
+            parse(&INFO, SPECS, ["--cont=3"]).unwrap_err(),
+            Stop::Bad("unknown option `--cont` (did you mean `--count`?)".into())
         );
     }
 

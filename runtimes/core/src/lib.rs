@@ -20,6 +20,7 @@ pub mod info;
 pub mod kv;
 pub mod log;
 pub mod platform;
+pub mod suggest;
 pub mod time;
 
 use alloc::format;
