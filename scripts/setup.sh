@@ -10,6 +10,7 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v nc >/dev/null 2>&1 || need_apt+=(netcat-openbsd)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
 # Solo5's spt tender links libseccomp.
 [ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)

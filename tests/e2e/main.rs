@@ -9,6 +9,7 @@ mod dry_run;
 mod examples_unix;
 mod external;
 mod fuzz;
+mod http;
 mod network;
 mod new_user;
 mod rustc_errors;

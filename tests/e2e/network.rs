@@ -30,26 +30,29 @@ fn turn(label: &str, target: &str) -> MutexGuard<'static, ()> {
 
 /// Where and on which stack a unikernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stack {
+pub(crate) enum Stack {
     /// smoltcp on Solo5's spt tender.
     Spt,
     /// smoltcp in a unix process, on the tap through /dev/net/tun.
     UnixDirect,
     /// The host's sockets, in a unix process.
     UnixSocket,
+    /// smoltcp on Solo5's virtio bindings, in QEMU, on the tap.
+    Virtio,
 }
 
 impl Stack {
     fn target(self) -> &'static str {
         match self {
             Stack::Spt => "spt",
+            Stack::Virtio => "virtio",
             Stack::UnixDirect | Stack::UnixSocket => "unix",
         }
     }
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Stack::Spt => &[],
+            Stack::Spt | Stack::Virtio => &[],
             Stack::UnixDirect => &["--net=direct"],
             Stack::UnixSocket => &["--net=socket"],
         }
@@ -72,7 +75,7 @@ impl Stack {
 
 /// The client's namespace, and the unikernel's when it is another one;
 /// deleted on drop.
-struct Netns {
+pub(crate) struct Netns {
     client: String,
     unikernel: Option<String>,
 }
@@ -121,7 +124,7 @@ impl Netns {
     /// The namespaces for a unikernel on `stack`. The socket stack uses its
     /// host's addresses: it runs in a namespace of its own, 10.0.0.2 and
     /// fd00::2 at the end of a veth pair from the client's.
-    fn for_stack(name: &str, stack: Stack) -> Netns {
+    pub(crate) fn for_stack(name: &str, stack: Stack) -> Netns {
         let name = format!("{name}-{stack:?}").to_lowercase();
         if stack.direct() {
             return Netns::new(&name);
@@ -141,7 +144,7 @@ impl Netns {
     }
 
     /// `program` run in the client's namespace.
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         in_namespace(&self.client, program)
     }
 
@@ -166,7 +169,7 @@ impl Drop for Netns {
 }
 
 /// A unikernel running in the namespace; killed on drop.
-struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
     log: PathBuf,
     _turn: MutexGuard<'static, ()>,
@@ -176,7 +179,7 @@ impl Running {
     /// Builds `label` on `stack` with configure `keys`, boots it in the
     /// namespace (on tap0 for the direct stack) with runtime `args`, and
     /// waits for `ready` in its console output.
-    fn start(
+    pub(crate) fn start(
         ns: &Netns,
         stack: Stack,
         label: &str,
@@ -228,7 +231,7 @@ impl Running {
         }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

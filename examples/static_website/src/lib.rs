@@ -1,0 +1,131 @@
+//! mirage-skeleton's static website: the files of a kv_ro store over HTTP,
+//! with a content type per extension, `index.html` for directories, a
+//! strong `ETag` from each file's SHA-256 and 304 on `If-None-Match`.
+#![no_std]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::String;
+
+use mirage_http::{Handler, Http, Method, Request, Response};
+use mirage_types::{KvError, KvKind, KvRo};
+
+/// The content type of a file, from its extension.
+fn content_type(key: &str) -> &'static str {
+    match key.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The store key of a request path: no leading `/`, no `.` or `..`
+/// segment, `index.html` for a directory; `None` for a path that names
+/// nothing the store may serve.
+fn key_of(path: &str) -> Option<String> {
+    let mut key = String::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." || segment.contains('\\') {
+            return None;
+        }
+        if !key.is_empty() {
+            key.push('/');
+        }
+        key.push_str(segment);
+    }
+    if key.is_empty() || path.ends_with('/') {
+        key.push_str(if key.is_empty() {
+            "index.html"
+        } else {
+            "/index.html"
+        });
+    }
+    Some(key)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Serves the store.
+#[derive(Clone)]
+struct Site<K> {
+    files: K,
+}
+
+impl<K: KvRo> Site<K> {
+    async fn file(&self, key: &str, request: &Request) -> Result<Response, KvError> {
+        let key = match self.files.exists(key).await? {
+            Some(KvKind::Dictionary) => format!("{key}/index.html"),
+            _ => String::from(key),
+        };
+        let etag = format!("\"{}\"", hex(&self.files.digest(&key).await?));
+        let fresh = request.header("if-none-match").is_some_and(|tags| {
+            tags.split(|&b| b == b',')
+                .any(|t| t.trim_ascii() == etag.as_bytes() || t.trim_ascii() == b"*")
+        });
+        if fresh {
+            return Ok(Response::new(304).header("ETag", &etag));
+        }
+        Ok(Response::new(200)
+            .header("Content-Type", content_type(&key))
+            .header("ETag", &etag)
+            .body(self.files.get(&key).await?))
+    }
+}
+
+impl<K: KvRo + 'static> Handler for Site<K> {
+    async fn handle(&self, request: Request) -> Response {
+        if !matches!(request.method, Method::Get | Method::Head) {
+            return Response::text(405, "only GET and HEAD").header("Allow", "GET, HEAD");
+        }
+        let Some(key) = key_of(request.path()) else {
+            return Response::text(400, "bad path");
+        };
+        match self.file(&key, &request).await {
+            Ok(response) => response,
+            Err(KvError::NotFound(_) | KvError::ValueExpected(_)) => {
+                Response::text(404, "not found")
+            }
+            Err(e) => {
+                log::warn!("static_website: {key}: {e}");
+                Response::text(500, "the store failed")
+            }
+        }
+    }
+}
+
+/// Serves the site on `--http-port` until the image is stopped.
+pub async fn start<H: Http, K: KvRo + 'static>(
+    http: H,
+    htdocs: K,
+    http_port: i64,
+) -> Result<(), &'static str> {
+    let port = u16::try_from(http_port).map_err(|_| "--http-port must be 0 to 65535")?;
+    http.serve(port, Site { files: htdocs });
+    core::future::pending().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_keys_and_never_climb() {
+        assert_eq!(key_of("/").as_deref(), Some("index.html"));
+        assert_eq!(key_of("/css/style.css").as_deref(), Some("css/style.css"));
+        assert_eq!(key_of("/css/").as_deref(), Some("css/index.html"));
+        assert_eq!(key_of("//a//b").as_deref(), Some("a/b"));
+        assert_eq!(key_of("/../etc/passwd"), None);
+        assert_eq!(key_of("/a/./b"), None);
+        assert_eq!(content_type("logo.png"), "image/png");
+        assert_eq!(content_type("README"), "application/octet-stream");
+    }
+}

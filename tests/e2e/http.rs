@@ -1,0 +1,193 @@
+//! The static website example over HTTP, as curl sees it: from a network
+//! namespace, against spt (the direct stack on a tap) and unix (the
+//! socket stack): pages and their types, HEAD, ETag and 304, keep-alive,
+//! every limit's status, and a slow client timed out.
+
+use std::process::Output;
+
+use crate::network::{Netns, Running, Stack};
+use crate::support::repo;
+
+const SITE: &str = "//examples/static_website:static_website";
+const URL: &str = "http://10.0.0.2:8080";
+
+/// `curl ARGS` in the client's namespace.
+fn curl(ns: &Netns, args: &[&str]) -> Output {
+    ns.command("curl")
+        .args(["-s", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl is installed")
+}
+
+/// The status of `curl ARGS` (its body discarded).
+fn status(ns: &Netns, args: &[&str]) -> String {
+    let out = curl(
+        ns,
+        &[&["-o", "/dev/null", "-w", "%{http_code}"], args].concat(),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What `shell` (a pipeline through nc) prints in the client's namespace.
+fn raw(ns: &Netns, shell: &str) -> String {
+    let out = ns.command("sh").args(["-c", shell]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn serves_the_site(stack: Stack) {
+    let ns = Netns::for_stack("http", stack);
+    let _site = Running::start(
+        &ns,
+        stack,
+        SITE,
+        &[],
+        &[
+            "--http-port=8080",
+            "--http-timeout=2",
+            "--http-max-body=1000",
+        ],
+        "listening on port 8080",
+    );
+    let htdocs = repo().join("examples/static_website/htdocs");
+
+    // Pages, byte for byte, with their types.
+    let page = curl(&ns, &["-D", "-", &format!("{URL}/")]);
+    let page = String::from_utf8_lossy(&page.stdout).into_owned();
+    let index = std::fs::read_to_string(htdocs.join("index.html")).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("Content-Type: text/html; charset=utf-8\r\n"),
+        "{page}"
+    );
+    assert!(page.contains("\r\nDate: "), "a clock is present: {page}");
+    assert!(page.ends_with(&index), "{page}");
+    let png = curl(&ns, &[&format!("{URL}/logo.png")]).stdout;
+    assert_eq!(png, std::fs::read(htdocs.join("logo.png")).unwrap());
+
+    // HEAD: the headers of GET, no body.
+    let head = curl(&ns, &["-I", &format!("{URL}/css/style.css")]);
+    let head = String::from_utf8_lossy(&head.stdout).into_owned();
+    let css = std::fs::read(htdocs.join("css/style.css")).unwrap();
+    assert!(
+        head.contains(&format!("Content-Length: {}\r\n", css.len())),
+        "{head}"
+    );
+    assert!(head.ends_with("\r\n\r\n"), "no body after HEAD: {head:?}");
+
+    // A strong ETag, and 304 when the client has it.
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("ETag: "))
+        .expect("an ETag")
+        .trim()
+        .to_owned();
+    let if_none_match = format!("If-None-Match: {etag}");
+    let css_url = format!("{URL}/css/style.css");
+    assert_eq!(status(&ns, &["-H", &if_none_match, &css_url]), "304");
+    assert_eq!(
+        status(&ns, &["-H", "If-None-Match: \"other\"", &css_url]),
+        "200"
+    );
+
+    // Keep-alive: two requests, one connection.
+    let two = curl(
+        &ns,
+        &[
+            "-v",
+            "-o",
+            "/dev/null",
+            "-o",
+            "/dev/null",
+            &format!("{URL}/"),
+            &css_url,
+        ],
+    );
+    let log = String::from_utf8_lossy(&two.stderr);
+    assert!(log.contains("Re-using existing connection"), "{log}");
+
+    // Pipelining: two requests in one write, two answers in order.
+    let piped = raw(
+        &ns,
+        "printf 'GET /missing HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nHEAD / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' \
+         | nc -w 5 10.0.0.2 8080",
+    );
+    let statuses: Vec<&str> = piped
+        .lines()
+        .filter(|l| l.starts_with("HTTP/1.1"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"],
+        "{piped}"
+    );
+
+    // Every limit's answer.
+    assert_eq!(status(&ns, &[&format!("{URL}/missing")]), "404");
+    assert_eq!(
+        status(&ns, &["-X", "POST", "-d", "x", &format!("{URL}/")]),
+        "405"
+    );
+    assert_eq!(status(&ns, &["-X", "BREW", &format!("{URL}/")]), "501");
+    let body = "x".repeat(2000);
+    assert_eq!(
+        status(&ns, &["-X", "PUT", "-d", &body, &format!("{URL}/")]),
+        "413"
+    );
+    let big = format!("X-Big: {}", "a".repeat(9000));
+    assert_eq!(status(&ns, &["-H", &big, &format!("{URL}/")]), "431");
+    let chunked = status(
+        &ns,
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "-d",
+            "some data",
+            &format!("{URL}/"),
+        ],
+    );
+    assert_eq!(chunked, "405", "a chunked body is read, then answered");
+    let garbage = raw(&ns, "printf 'garbage\\r\\n\\r\\n' | nc -w 5 10.0.0.2 8080");
+    assert!(
+        garbage.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{garbage}"
+    );
+
+    // A client that stops mid-request is answered 408 after --http-timeout.
+    let slow = raw(
+        &ns,
+        "(printf 'GET / HTTP/1.1\\r\\nHo'; sleep 4) | nc -w 8 10.0.0.2 8080",
+    );
+    assert!(
+        slow.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{slow:?}"
+    );
+}
+
+#[test]
+fn static_website_serves_curl_on_spt() {
+    serves_the_site(Stack::Spt);
+}
+
+#[test]
+fn static_website_serves_curl_on_unix_sockets() {
+    serves_the_site(Stack::UnixSocket);
+}
+
+/// virtio (QEMU, TCG) boots the site on the tap and serves a page.
+#[test]
+fn static_website_serves_a_page_on_virtio() {
+    let ns = Netns::for_stack("http", Stack::Virtio);
+    let _site = Running::start(
+        &ns,
+        Stack::Virtio,
+        SITE,
+        &[],
+        &["--http-port=8080"],
+        "listening on port 8080",
+    );
+    let index = std::fs::read(repo().join("examples/static_website/htdocs/index.html")).unwrap();
+    assert_eq!(curl(&ns, &[&format!("{URL}/")]).stdout, index);
+}
