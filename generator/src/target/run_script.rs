@@ -69,9 +69,9 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
         let _ = write!(
             setup,
             "# Bazel's runfiles are read-only, and tenders open disks read-write:\n\
-             # boot a copy.\n\
+             # boot a copy (in the test's own directory under `bazel test`).\n\
              if [ -n \"$MIRAGE_ROOT\" ] && [ \"${v}\" = \"{default}\" ]; then\n    \
-             copy=\"${{TMPDIR:-/tmp}}/{name}-$$.img\"\n    \
+             copy=\"${{TEST_TMPDIR:-${{TMPDIR:-/tmp}}}}/{name}-$$.img\"\n    \
              cp \"${v}\" \"$copy\" && chmod u+w \"$copy\" && {v}=\"$copy\"\n\
              fi\n",
             name = d.name,
