@@ -1,7 +1,7 @@
 //! "Did you mean" in messages, from the runtime's one definition of
 //! closeness (`mirage_runtime::suggest`).
 
-pub use mirage_runtime::suggest::closest;
+use mirage_runtime::suggest::closest;
 
 /// `" (did you mean `NAME`?)"`, or nothing.
 pub fn did_you_mean<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> String {

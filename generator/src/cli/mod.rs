@@ -202,34 +202,39 @@ pub fn run(argv: Vec<String>, cwd: &Path) -> Result<i32> {
 /// Runs a parsed command line in `cwd`; returns the process exit code.
 pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32> {
     let cwd = cwd.to_path_buf();
-    // Neither needs a workspace: the toolchain is rules_mirage's, and
-    // `new` makes one.
-    match &cli.command {
+    // `toolchain` and `new NAME` need only rules_mirage; the others, the
+    // workspace around `cwd`.
+    let home = || find_home(cli.rules_mirage.as_deref());
+    let workspace = || Workspace::discover(&cwd, cli.rules_mirage.as_deref());
+    let settings = &cli.settings;
+    match cli.command {
         Command::Toolchain => {
-            let home = find_home(cli.rules_mirage.as_deref())?;
-            println!("{}", crate::build::solo5_toolchain(&home)?.dir.display());
-            return Ok(0);
+            println!("{}", crate::build::solo5_toolchain(&home()?)?.dir.display());
+            Ok(0)
         }
         Command::New {
             name: Some(name),
             device: None,
+        } => new::app(&cwd, &name, &home()?),
+        Command::New {
+            name: None,
+            device: Some(device),
         } => {
-            let home = find_home(cli.rules_mirage.as_deref())?;
-            return new::app(&cwd, name, &home);
+            let ws = workspace()?;
+            new::device(&ws.root, &device, &ws.home)
         }
-        _ => {}
-    }
-    let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
-    let settings = &cli.settings;
-    match cli.command {
+        Command::New { name: Some(_), .. } => Err(Error::user(
+            "mirage new: give a unikernel NAME, or --device NAME inside its workspace, not both",
+        )),
+        Command::New { .. } => Err(Error::user("mirage new: give a NAME, or --device NAME")),
         Command::Configure { sel, dry_run } => {
-            configure::main(&ws, &cwd, &sel, keys, settings, dry_run)
+            configure::main(&workspace()?, &cwd, &sel, keys, settings, dry_run)
         }
         Command::Build {
             sel,
             verbose,
             dry_run,
-        } => build::main(&ws, &cwd, &sel, keys, settings, verbose, dry_run),
+        } => build::main(&workspace()?, &cwd, &sel, keys, settings, verbose, dry_run),
         Command::Run {
             sel,
             verbose,
@@ -237,6 +242,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             taps,
             runtime_args,
         } => {
+            let ws = workspace()?;
             let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
             configure::commit(&ws, &r, &plan)?;
             let image = crate::build::build(&ws, &r, &plan.dir, verbose)?;
@@ -244,20 +250,14 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             attach.extend(run::tap_attachments(&r, &taps)?);
             run::main(&ws, &r, &image, &attach, &runtime_args)
         }
-        Command::Describe { sel, dot, eval } => describe::main(&ws, &cwd, &sel, keys, dot, eval),
+        Command::Describe { sel, dot, eval } => {
+            describe::main(&workspace()?, &cwd, &sel, keys, dot, eval)
+        }
         Command::Query { what, sel } => {
-            let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            let (r, plan) = configure::configure(&workspace()?, &cwd, &sel, keys, settings)?;
             print!("{}", query::answer(what, &r, &plan)?);
             Ok(0)
         }
-        Command::Toolchain => unreachable!("handled before the workspace is found"),
-        Command::New { name, device } => match (name, device) {
-            (None, Some(device)) => new::device(&ws.root, &device, &ws.home),
-            (Some(_), Some(_)) => Err(Error::user(
-                "mirage new: give a unikernel NAME, or --device NAME inside its workspace, not both",
-            )),
-            (_, None) => Err(Error::user("mirage new: give a NAME, or --device NAME")),
-        },
-        Command::Clean { label } => clean::main(&ws, &cwd, label.as_deref()),
+        Command::Clean { label } => clean::main(&workspace()?, &cwd, label.as_deref()),
     }
 }
