@@ -58,6 +58,8 @@ pub struct RenderCx<'a> {
     pub r: &'a Resolved,
     /// The Solo5 devices of every instance, each name once, sorted.
     pub solo5_devices: &'a [Solo5Device],
+    /// rules_mirage's Cargo.lock, as the output copies it.
+    pub lock: &'a [u8],
     tera: &'a Tera,
     /// Every value: for `main.rs` and `Cargo.toml`.
     ctx: &'a Context,
@@ -316,16 +318,17 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         "package",
         &format!("mirage-{}-{}", program.replace('_', "-"), r.target),
     );
+    let lock_path = ws.home.join("Cargo.lock");
+    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
     let cx = RenderCx {
         ws,
         r,
         solo5_devices: &solo5_devices,
+        lock: &lock,
         tera: &tera,
         ctx: &ctx,
         names: &names,
     };
-    let lock_path = ws.home.join("Cargo.lock");
-    let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
     let run_sh = cx.render("run.sh.tera", &[("body", &backend.run_script(&cx)?)])?;
     let mut files = vec![
         text_file("main.rs", cx.render(backend.main_template(), &[])?),

@@ -124,9 +124,8 @@ impl Backend for Solo5 {
         let target = cx.r.target;
         let image = cx.image();
         let launcher = if has_tender(target) {
-            let lock = std::fs::read_to_string(cx.ws.home.join("Cargo.lock"))
-                .map_err(|e| Error::system(format!("read Cargo.lock: {e}")))?;
-            let key = mirage_toolchain_solo5::key(&lock).map_err(Error::system)?;
+            let key = mirage_toolchain_solo5::key(&String::from_utf8_lossy(cx.lock))
+                .map_err(Error::system)?;
             format!(
                 "# The tender comes from the Solo5 toolchain cache that `mirage build` fills.\n\
                  solo5=\"${{MIRAGE_CACHE:-${{XDG_CACHE_HOME:-$HOME/.cache}}/rules_mirage}}/{key}\"\n\
