@@ -96,6 +96,9 @@ def _package_files(paths):
 _LABEL_TYPES = ["label", "label_list", "label_dict", "label_keyed_string_dict"]
 _PATH_TYPES = ["path", "path_list", "path_dict"]
 
+# Paths the image itself opens when it runs: `bazel run` needs them too.
+_RUN_PATH_TYPES = ["run_path_dict"]
+
 def _declare(name, rule, kind, kwargs, extra_labels = []):
     """Checks `kwargs` against `rule`'s schema, then records the declaration.
 
@@ -112,6 +115,7 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
             fail("%s() got an unknown attribute `%s` (known: %s)" % (rule, a, ", ".join(schema.keys())))
     deps = []
     paths = []
+    run_paths = []
     for a, spec in schema.items():
         if spec.type in _LABEL_TYPES:
             for l in _labels(kwargs.get(a)):
@@ -119,12 +123,12 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
                     deps.append(l)
         elif spec.type in _PATH_TYPES:
             paths += _paths(kwargs.get(a))
+        elif spec.type in _RUN_PATH_TYPES:
+            paths += _paths(kwargs.get(a))
+            run_paths += _paths(kwargs.get(a))
     for l in extra_labels:
         if l not in deps:
             deps.append(l)
-
-    # Block files are opened by the image itself: `bazel run` needs them.
-    run_paths = _paths(kwargs.get("block_files"))
     common = dict(
         name = name,
         kind = kind,

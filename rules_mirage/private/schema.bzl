@@ -28,7 +28,7 @@ SCHEMA = {
         "keys": struct(type = "label_list", mandatory = False, doc = "Configure keys its connect code reads as `{key.NAME}`."),
         "runtime_args": struct(type = "label_list", mandatory = False, doc = "`mirage_runtime_arg`s it takes, after its device arguments."),
         "solo5_devices": struct(type = "string_dict", mandatory = False, doc = "Solo5 device name to kind (`BLOCK_BASIC`, `NET_BASIC`) for the manifest."),
-        "block_files": struct(type = "path_dict", mandatory = False, doc = "Solo5 block device name to the file attached to it."),
+        "block_files": struct(type = "run_path_dict", mandatory = False, doc = "Solo5 block device name to the file attached to it."),
         "block_tars": struct(type = "path_dict", mandatory = False, doc = "Solo5 block device name to a directory the generator archives onto it."),
         "block_sizes": struct(type = "string_dict", mandatory = False, doc = "Solo5 block device name to the size of a zero-filled disk the build makes (`64K`, `1M`) and keeps."),
         "crunch": struct(type = "path", mandatory = False, doc = "A directory embedded into the image, read as `{crunch}`."),

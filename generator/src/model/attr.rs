@@ -27,6 +27,9 @@ pub enum AttrType {
     PathList,
     /// A dict of string to such a path.
     PathDict,
+    /// A dict of string to a path the image itself opens when it runs (a
+    /// block file): read by the generator, and needed by `bazel run`.
+    RunPathDict,
     /// A string, an integer or a boolean (a runtime arg's default).
     Scalar,
 }
@@ -38,7 +41,9 @@ impl AttrType {
             AttrType::Label => "a label string",
             AttrType::StrList | AttrType::PathList => "a list of strings",
             AttrType::LabelList => "a list of label strings",
-            AttrType::StrDict | AttrType::PathDict => "a dict of string to string",
+            AttrType::StrDict | AttrType::PathDict | AttrType::RunPathDict => {
+                "a dict of string to string"
+            }
             AttrType::LabelDict => "a dict of string to label",
             AttrType::LabelKeyedStrDict => "a dict of label to string",
             AttrType::Scalar => "a string, an int or a bool",
@@ -58,6 +63,7 @@ impl AttrType {
             AttrType::Path => "path",
             AttrType::PathList => "path_list",
             AttrType::PathDict => "path_dict",
+            AttrType::RunPathDict => "run_path_dict",
             AttrType::Scalar => "scalar",
         }
     }
@@ -80,7 +86,7 @@ impl AttrType {
             ),
             (Label, v) => is_label(v),
             (StrList | LabelList | PathList, AttrValue::List(items)) => items.iter().all(is_str),
-            (StrDict | LabelKeyedStrDict | PathDict, AttrValue::Dict(entries)) => {
+            (StrDict | LabelKeyedStrDict | PathDict | RunPathDict, AttrValue::Dict(entries)) => {
                 entries.iter().all(|(k, v)| is_str(k) && is_str(v))
             }
             (LabelDict, AttrValue::Dict(entries)) => {

@@ -45,7 +45,7 @@ const DEVICE: &[AttrSpec] = &[
     attr("keys", LabelList, false, "Configure keys its connect code reads as `{key.NAME}`."),
     attr("runtime_args", LabelList, false, "`mirage_runtime_arg`s it takes, after its device arguments."),
     attr("solo5_devices", StrDict, false, "Solo5 device name to kind (`BLOCK_BASIC`, `NET_BASIC`) for the manifest."),
-    attr("block_files", PathDict, false, "Solo5 block device name to the file attached to it."),
+    attr("block_files", RunPathDict, false, "Solo5 block device name to the file attached to it."),
     attr("block_tars", PathDict, false, "Solo5 block device name to a directory the generator archives onto it."),
     attr("block_sizes", StrDict, false, "Solo5 block device name to the size of a zero-filled disk the build makes (`64K`, `1M`) and keeps."),
     attr("crunch", Path, false, "A directory embedded into the image, read as `{crunch}`."),
