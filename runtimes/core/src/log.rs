@@ -163,9 +163,9 @@ impl<C: Console, P: PosixClock> Log for Installed<C, P> {
     fn flush(&self) {}
 }
 
-/// `YYYY-MM-DDTHH:MM:SS-00:00` for days since the epoch and picoseconds.
-pub fn rfc3339(days: i64, ps: u64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
+/// The proleptic Gregorian `(year, month, day)` of `days` since
+/// 1970-01-01 (Howard Hinnant's civil-from-days).
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -174,7 +174,12 @@ pub fn rfc3339(days: i64, ps: u64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS-00:00` for days since the epoch and picoseconds.
+pub fn rfc3339(days: i64, ps: u64) -> String {
+    let (year, month, day) = civil_date(days);
     let secs = ps / 1_000_000_000_000;
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}-00:00",
