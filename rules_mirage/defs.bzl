@@ -22,7 +22,8 @@ Load this file from BUILD files and from your own macros:
 This file only re-exports. Both engines read the same files: under Bazel,
 `private/rules.bzl` defines the rules; the embedded `mirage` CLI serves
 that one file with natives that record each call and its BUILD file:line,
-and evaluates the macros (`private/choices.bzl`, `private/storage.bzl`) as
+and evaluates the macros (`private/choices.bzl`, `private/storage.bzl`,
+`private/web.bzl`) as
 written. Every rule's attributes, with their docs, are in
 `private/schema.bzl`.
 """
@@ -53,6 +54,11 @@ load(
     _ramdisk = "ramdisk",
     _tar_kv_ro = "tar_kv_ro",
 )
+load(
+    "//rules_mirage/private:web.bzl",
+    _https_server = "https_server",
+    _tls_server = "tls_server",
+)
 
 block_of_file = _block_of_file
 crunch = _crunch
@@ -60,6 +66,7 @@ direct_kv_ro = _direct_kv_ro
 direct_kv_rw = _direct_kv_rw
 generic_block = _generic_block
 generic_kv_ro = _generic_kv_ro
+https_server = _https_server
 kv_rw_mem = _kv_rw_mem
 mirage_boot_test = _mirage_boot_test
 mirage_crate = _mirage_crate
@@ -71,3 +78,4 @@ mirage_runtime_arg = _mirage_runtime_arg
 mirage_unikernel = _mirage_unikernel
 ramdisk = _ramdisk
 tar_kv_ro = _tar_kv_ro
+tls_server = _tls_server

@@ -137,6 +137,7 @@ mirage_image = rule(
                 "//rules_mirage/private:choices.bzl",
                 "//rules_mirage/private:rules.bzl",
                 "//rules_mirage/private:storage.bzl",
+                "//rules_mirage/private:web.bzl",
             ],
             allow_files = True,
         ),

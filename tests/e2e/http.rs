@@ -12,7 +12,7 @@ const SITE: &str = "//examples/static_website:static_website";
 const URL: &str = "http://10.0.0.2:8080";
 
 /// `curl ARGS` in the client's namespace.
-fn curl(ns: &Netns, args: &[&str]) -> Output {
+pub(crate) fn curl(ns: &Netns, args: &[&str]) -> Output {
     ns.command("curl")
         .args(["-s", "--max-time", "10"])
         .args(args)
@@ -21,7 +21,7 @@ fn curl(ns: &Netns, args: &[&str]) -> Output {
 }
 
 /// The status of `curl ARGS` (its body discarded).
-fn status(ns: &Netns, args: &[&str]) -> String {
+pub(crate) fn status(ns: &Netns, args: &[&str]) -> String {
     let out = curl(
         ns,
         &[&["-o", "/dev/null", "-w", "%{http_code}"], args].concat(),
@@ -30,7 +30,7 @@ fn status(ns: &Netns, args: &[&str]) -> String {
 }
 
 /// What `shell` (a pipeline through nc) prints in the client's namespace.
-fn raw(ns: &Netns, shell: &str) -> String {
+pub(crate) fn raw(ns: &Netns, shell: &str) -> String {
     let out = ns.command("sh").args(["-c", shell]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -10,6 +10,7 @@ mod examples_unix;
 mod external;
 mod fuzz;
 mod http;
+mod https;
 mod launch_errors;
 mod network;
 mod new_user;

@@ -1,6 +1,8 @@
-//! mirage-skeleton's static website: the files of a kv_ro store over HTTP,
-//! with a content type per extension, `index.html` for directories, a
-//! strong `ETag` from each file's SHA-256 and 304 on `If-None-Match`.
+//! mirage-skeleton's static website: the files of a kv_ro store over HTTP
+//! (`start`) or HTTP and HTTPS (`start_tls`), with a content type per
+//! extension, `index.html` for directories, a strong `ETag` from each
+//! file's SHA-256 and 304 on `If-None-Match`; optionally, HTTP answers
+//! with a redirection to HTTPS.
 #![no_std]
 
 extern crate alloc;
@@ -102,14 +104,77 @@ impl<K: KvRo + 'static> Handler for Site<K> {
     }
 }
 
+/// Answers every request with a permanent redirection to HTTPS.
+#[derive(Clone)]
+struct ToHttps {
+    port: u16,
+}
+
+impl Handler for ToHttps {
+    async fn handle(&self, request: Request) -> Response {
+        let host = request
+            .header("host")
+            .and_then(|h| core::str::from_utf8(h).ok())
+            .map(|h| host_of(h.trim()))
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()));
+        let Some(host) = host else {
+            return Response::text(400, "a redirection needs a Host header");
+        };
+        let port = match self.port {
+            443 => String::new(),
+            port => format!(":{port}"),
+        };
+        // An absolute-form target names its own host: redirect to the root.
+        let target = match request.target.starts_with('/') {
+            true => request.target.as_str(),
+            false => "/",
+        };
+        let location = format!("https://{host}{port}{target}");
+        Response::text(301, "moved to HTTPS").header("Location", &location)
+    }
+}
+
+/// The host of a `Host` header, without its port (IPv6 literals kept whole).
+fn host_of(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
+    }
+}
+
+fn port(value: i64, name: &str) -> Result<u16, String> {
+    u16::try_from(value).map_err(|_| format!("--{name} must be 0 to 65535"))
+}
+
 /// Serves the site on `--http-port` until the image is stopped.
 pub async fn start<H: Http, K: KvRo + 'static>(
     http: H,
     htdocs: K,
     http_port: i64,
-) -> Result<(), &'static str> {
-    let port = u16::try_from(http_port).map_err(|_| "--http-port must be 0 to 65535")?;
-    http.serve(port, Site { files: htdocs });
+) -> Result<(), String> {
+    http.serve(port(http_port, "http-port")?, Site { files: htdocs });
+    core::future::pending().await
+}
+
+/// Serves the site on `--https-port`, and on `--http-port` too, or, with
+/// `--redirect`, a redirection to HTTPS there.
+pub async fn start_tls<H: Http, S: Http, K: KvRo + 'static>(
+    http: H,
+    https: S,
+    htdocs: K,
+    http_port: i64,
+    https_port: i64,
+    redirect: bool,
+) -> Result<(), String> {
+    let http_port = port(http_port, "http-port")?;
+    let https_port = port(https_port, "https-port")?;
+    let site = Site { files: htdocs };
+    https.serve(https_port, site.clone());
+    if redirect {
+        http.serve(http_port, ToHttps { port: https_port });
+    } else {
+        http.serve(http_port, site);
+    }
     core::future::pending().await
 }
 
@@ -127,5 +192,8 @@ mod tests {
         assert_eq!(key_of("/a/./b"), None);
         assert_eq!(content_type("logo.png"), "image/png");
         assert_eq!(content_type("README"), "application/octet-stream");
+        assert_eq!(host_of("example.org:8080"), "example.org");
+        assert_eq!(host_of("[::1]:80"), "[::1]");
+        assert_eq!(host_of("[::1]"), "[::1]");
     }
 }

@@ -32,7 +32,7 @@ pub struct Config<T, M, P> {
 }
 
 /// `fut`, unless `ns` nanoseconds pass first.
-async fn within<T: Time, F: Future>(time: &T, ns: u64, fut: F) -> Option<F::Output> {
+pub(crate) async fn within<T: Time, F: Future>(time: &T, ns: u64, fut: F) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let mut sleep = pin!(time.sleep_ns(ns));
     core::future::poll_fn(|cx| {

@@ -7,7 +7,8 @@
 //! headers, 413 for a body over `--http-max-body`, 501 for an unknown
 //! method or transfer coding, 400 for a malformed request, 408 for a
 //! request slower than `--http-timeout`; each then closes the connection.
-//! What a client sends never panics the image.
+//! What a client sends never panics the image. An [`HttpsServer`] serves
+//! the same over any [`mirage_types::TlsServer`].
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -15,6 +16,7 @@ extern crate alloc;
 
 mod connection;
 mod date;
+mod https;
 pub mod request;
 pub mod response;
 
@@ -23,6 +25,7 @@ use core::future::Future;
 
 use mirage_types::{MonotonicClock, PosixClock, Stack, Time};
 
+pub use https::HttpsServer;
 pub use request::{Method, Request};
 pub use response::Response;
 

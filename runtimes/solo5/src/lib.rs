@@ -19,6 +19,7 @@ extern crate mirage_solo5_mem as _;
 mod block;
 mod ffi;
 mod heap;
+mod libc;
 mod net;
 mod random;
 

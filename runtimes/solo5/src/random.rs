@@ -14,12 +14,13 @@ pub struct Random;
 impl Random {
     /// Connects the device; fails if the CPU lacks `RDRAND`.
     pub async fn connect() -> Result<Random, &'static str> {
+        Random::detect().ok_or("this CPU has no RDRAND instruction")
+    }
+
+    /// The device, if the CPU has `RDRAND`.
+    pub(crate) fn detect() -> Option<Random> {
         // CPUID leaf 1, ECX bit 30: RDRAND.
-        let ecx = __cpuid(1).ecx;
-        if ecx & (1 << 30) == 0 {
-            return Err("this CPU has no RDRAND instruction");
-        }
-        Ok(Random)
+        (__cpuid(1).ecx & (1 << 30) != 0).then_some(Random)
     }
 }
 

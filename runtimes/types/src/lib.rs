@@ -291,6 +291,14 @@ pub trait TcpFlow {
     fn peer(&self) -> alloc::string::String;
 }
 
+/// A TLS server (`Tls_mirage`'s server side): wraps accepted TCP flows.
+pub trait TlsServer: Clone + 'static {
+    /// An established TLS connection over flow `F`: a flow of plaintext.
+    type Flow<F: TcpFlow>: TcpFlow;
+    /// Completes the handshake over `flow`.
+    fn accept<F: TcpFlow>(&self, flow: F) -> impl Future<Output = Result<Self::Flow<F>, NetError>>;
+}
+
 /// Which IP versions a stack speaks: `--ipv4-only` and `--ipv6-only`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpVersions {

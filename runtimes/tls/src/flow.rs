@@ -1,0 +1,199 @@
+//! A TLS connection over a TCP flow, driving rustls's unbuffered API:
+//! the records received wait in `incoming` until they are whole, the
+//! records to send are encoded into `outgoing` and written to the flow.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use mirage_types::{NetError, TcpFlow};
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
+
+/// A TLS server connection: a [`TcpFlow`] of plaintext.
+pub struct TlsFlow<F> {
+    flow: F,
+    conn: UnbufferedServerConnection,
+    /// Bytes received and not yet processed (a partial record).
+    incoming: Vec<u8>,
+    /// Encoding space for the records to send.
+    outgoing: Vec<u8>,
+    /// Application data decrypted and not yet read.
+    plain: Vec<u8>,
+    /// The peer sent close_notify.
+    peer_closed: bool,
+}
+
+/// What the connection does when it may send application data.
+enum Action<'a> {
+    Nothing,
+    Send(&'a [u8]),
+    CloseNotify,
+}
+
+/// Where processing stopped.
+enum Next {
+    /// The handshake waits for more bytes from the peer.
+    NeedBytes,
+    /// The handshake is complete; the action was done.
+    Traffic,
+    /// Both sides closed.
+    Closed,
+}
+
+fn tls_error(e: impl core::fmt::Display) -> NetError {
+    NetError::Device(format!("tls: {e}"))
+}
+
+impl<F: TcpFlow> TlsFlow<F> {
+    /// Completes the server handshake over `flow`.
+    pub(crate) async fn handshake(
+        flow: F,
+        conn: UnbufferedServerConnection,
+    ) -> Result<TlsFlow<F>, NetError> {
+        let mut tls = TlsFlow {
+            flow,
+            conn,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            plain: Vec::new(),
+            peer_closed: false,
+        };
+        loop {
+            match tls.process(Action::Nothing).await? {
+                Next::Traffic => return Ok(tls),
+                Next::NeedBytes => tls.receive().await?,
+                Next::Closed => return Err(NetError::Closed),
+            }
+        }
+    }
+
+    /// Appends the flow's next bytes to `incoming`.
+    async fn receive(&mut self) -> Result<(), NetError> {
+        match self.flow.read().await? {
+            Some(data) => {
+                self.incoming.extend_from_slice(&data);
+                Ok(())
+            }
+            // A peer gone without close_notify: possibly truncated.
+            None => Err(NetError::Closed),
+        }
+    }
+
+    /// Processes every whole record in `incoming`, sending what the
+    /// connection has to send, until it needs more bytes or may send
+    /// application data, which it then does (`action`).
+    async fn process(&mut self, action: Action<'_>) -> Result<Next, NetError> {
+        let mut encoded = 0;
+        loop {
+            let UnbufferedStatus { mut discard, state } =
+                self.conn.process_tls_records(&mut self.incoming);
+            let next = match state.map_err(tls_error)? {
+                ConnectionState::ReadTraffic(mut records) => {
+                    while let Some(record) = records.next_record() {
+                        let record = record.map_err(tls_error)?;
+                        discard += record.discard;
+                        self.plain.extend_from_slice(record.payload);
+                    }
+                    None
+                }
+                ConnectionState::EncodeTlsData(mut data) => {
+                    loop {
+                        match data.encode(&mut self.outgoing[encoded..]) {
+                            Ok(n) => break encoded += n,
+                            Err(EncodeError::InsufficientSize(s)) => {
+                                self.outgoing.resize(encoded + s.required_size, 0)
+                            }
+                            Err(e) => return Err(tls_error(e)),
+                        }
+                    }
+                    None
+                }
+                ConnectionState::TransmitTlsData(data) => {
+                    self.flow.write(&self.outgoing[..encoded]).await?;
+                    encoded = 0;
+                    data.done();
+                    None
+                }
+                ConnectionState::BlockedHandshake => Some(Next::NeedBytes),
+                ConnectionState::PeerClosed => {
+                    self.peer_closed = true;
+                    None
+                }
+                ConnectionState::Closed => Some(Next::Closed),
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    let n = match action {
+                        Action::Nothing => 0,
+                        Action::Send(data) => loop {
+                            match traffic.encrypt(data, &mut self.outgoing) {
+                                Ok(n) => break n,
+                                Err(EncryptError::InsufficientSize(s)) => {
+                                    self.outgoing.resize(s.required_size, 0)
+                                }
+                                Err(e) => return Err(tls_error(e)),
+                            }
+                        },
+                        Action::CloseNotify => loop {
+                            match traffic.queue_close_notify(&mut self.outgoing) {
+                                Ok(n) => break n,
+                                Err(EncryptError::InsufficientSize(s)) => {
+                                    self.outgoing.resize(s.required_size, 0)
+                                }
+                                Err(e) => return Err(tls_error(e)),
+                            }
+                        },
+                    };
+                    if n > 0 {
+                        self.flow.write(&self.outgoing[..n]).await?;
+                    }
+                    Some(Next::Traffic)
+                }
+                _ => return Err(tls_error("early data is not accepted")),
+            };
+            self.incoming.drain(..discard);
+            if let Some(next) = next {
+                return Ok(next);
+            }
+        }
+    }
+}
+
+impl<F: TcpFlow> TcpFlow for TlsFlow<F> {
+    async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
+        loop {
+            if !self.plain.is_empty() {
+                return Ok(Some(core::mem::take(&mut self.plain)));
+            }
+            if self.peer_closed {
+                return Ok(None);
+            }
+            if let Next::Closed = self.process(Action::Nothing).await? {
+                return Ok(None);
+            }
+            if self.plain.is_empty() && !self.peer_closed {
+                match self.flow.read().await? {
+                    Some(data) => self.incoming.extend_from_slice(&data),
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+
+    async fn write(&mut self, data: &[u8]) -> Result<(), NetError> {
+        match self.process(Action::Send(data)).await? {
+            Next::Traffic => Ok(()),
+            Next::NeedBytes | Next::Closed => Err(NetError::Closed),
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Err(e) = self.process(Action::CloseNotify).await {
+            log::debug!("tls: close_notify to {}: {e}", self.flow.peer());
+        }
+        self.flow.close().await
+    }
+
+    fn peer(&self) -> String {
+        self.flow.peer()
+    }
+}
