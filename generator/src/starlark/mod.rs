@@ -327,6 +327,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "direct_kv_rw",
     "generic_block",
     "generic_kv_ro",
+    "https_server",
     "kv_rw_mem",
     "mirage_boot_test",
     "mirage_crate",
@@ -338,6 +339,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "mirage_unikernel",
     "ramdisk",
     "tar_kv_ro",
+    "tls_server",
 ];
 
 #[cfg(test)]
