@@ -22,6 +22,14 @@ if [ "${SETUP_BAZEL:-0}" = 1 ]; then
     [ -d /usr/share/bazel/rules/java ] || need_apt+=(bazel-rules-java)
     [ -d /usr/share/bazel/rules/proto ] || need_apt+=(bazel-rules-proto)
 fi
+# The peers the test suite measures the unikernels against (SETUP_PEERS=1):
+# certificates, nginx, a browser, a TLS scanner.
+if [ "${SETUP_PEERS:-0}" = 1 ]; then
+    command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+    command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+    command -v testssl >/dev/null 2>&1 || need_apt+=(testssl.sh)
+fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -2,8 +2,11 @@
 # README command 2: every check and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SETUP_BAZEL=1 source scripts/setup.sh
+SETUP_BAZEL=1 SETUP_PEERS=1 source scripts/setup.sh
 step() { echo "== $* ($(date +%s))"; }
+step "test certificate"
+# static_website_tls's certificate (git holds no private key).
+scripts/certs.sh examples/static_website/tls
 step "format"
 cargo fmt --all -- --check
 step "lint"

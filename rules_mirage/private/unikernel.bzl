@@ -157,14 +157,50 @@ def _mirage_boot_test_impl(ctx):
         )
         for e in ctx.attr.expect
     ])
+    seen = " && ".join([
+        "grep -qF -- %s \"$out\"" % _shell_quote(e)
+        for e in ctx.attr.expect
+    ]) or "true"
+    taps = " ".join(["%s=mtap%d" % (name, i) for i, name in enumerate(ctx.attr.taps)])
+    if ctx.attr.server:
+        boot = """"{run}" "$@" > "$out" 2>&1 &
+pid=$!
+# A server: it passes once every expected line is printed, then it stops.
+tries={tries}
+until {seen}; do
+    kill -0 "$pid" 2>/dev/null || {{ cat "$out"; echo "the image ended before printing every expected line"; exit 1; }}
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || {{ kill "$pid"; wait "$pid"; cat "$out"; echo "timed out after {timeout} s"; exit 1; }}
+    sleep 0.1
+done
+kill "$pid"
+wait "$pid" 2>/dev/null
+code={exit_code}""".format(
+            run = run.short_path,
+            seen = seen,
+            tries = ctx.attr.boot_timeout * 10,
+            timeout = ctx.attr.boot_timeout,
+            exit_code = ctx.attr.exit_code,
+        )
+    else:
+        boot = """timeout {timeout} "{run}" "$@" > "$out" 2>&1
+code=$?""".format(run = run.short_path, timeout = ctx.attr.boot_timeout)
     ctx.actions.write(
         script,
         """#!/bin/sh
 # Boots {image} and checks what it prints and how it exits.
+taps="{taps}"
+if [ -n "$taps" ] && [ -z "$MIRAGE_TEST_NETNS" ]; then
+    # Its taps live in a network namespace of the test's own.
+    MIRAGE_TEST_NETNS=1 exec unshare --net "$0" "$@"
+fi
+for t in $taps; do
+    ip tuntap add "${{t#*=}}" mode tap && ip link set "${{t#*=}}" up || exit 1
+    set -- "--net:$t" "$@"
+done
 out="${{TEST_TMPDIR:-/tmp}}/console.txt"
 # Bazel passes the test's `args`: the image's runtime arguments.
-timeout {timeout} "{run}" "$@" > "$out" 2>&1
-code=$?
+{boot}
 cat "$out"
 if [ "$code" -ne {exit_code} ]; then
     echo "exit code $code, expected {exit_code}"
@@ -174,8 +210,8 @@ fi
 echo "{image}: booted, exit code {exit_code}, {n} expected line(s) seen"
 """.format(
             image = str(image.label),
-            timeout = ctx.attr.boot_timeout,
-            run = run.short_path,
+            taps = taps,
+            boot = boot,
             exit_code = ctx.attr.exit_code,
             checks = checks,
             n = len(ctx.attr.expect),
@@ -196,6 +232,8 @@ mirage_boot_test = rule(
         "exit_code": attr.int(default = 0, doc = "The exit code the image must end with."),
         "expect": attr.string_list(doc = "Text the console output must contain."),
         "image": attr.label(mandatory = True, executable = True, cfg = "target", doc = "A `NAME_TARGET` image."),
+        "server": attr.bool(doc = "The image serves until stopped: pass once every `expect` line is printed, then stop it."),
+        "taps": attr.string_list(doc = "Solo5 network devices the test attaches to taps of its own, in a network namespace of its own."),
     },
     doc = "Boots an image with its runtime `args` and checks its console output and exit code.",
 )

@@ -104,6 +104,20 @@ impl<K: KvRo + 'static> Handler for Site<K> {
     }
 }
 
+/// `site`'s answers, telling browsers to come back over HTTPS only (HSTS,
+/// RFC 6797: sent over HTTPS alone).
+#[derive(Clone)]
+struct Hsts<H>(H);
+
+impl<H: Handler> Handler for Hsts<H> {
+    async fn handle(&self, request: Request) -> Response {
+        self.0
+            .handle(request)
+            .await
+            .header("Strict-Transport-Security", "max-age=31536000")
+    }
+}
+
 /// Answers every request with a permanent redirection to HTTPS.
 #[derive(Clone)]
 struct ToHttps {
@@ -169,7 +183,7 @@ pub async fn start_tls<H: Http, S: Http, K: KvRo + 'static>(
     let http_port = port(http_port, "http-port")?;
     let https_port = port(https_port, "https-port")?;
     let site = Site { files: htdocs };
-    https.serve(https_port, site.clone());
+    https.serve(https_port, Hsts(site.clone()));
     if redirect {
         http.serve(http_port, ToHttps { port: https_port });
     } else {
