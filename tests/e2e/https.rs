@@ -374,3 +374,24 @@ fn static_website_tls_passes_testssl_on_spt() {
 fn static_website_tls_passes_testssl_on_unix_sockets() {
     testssl_rates_nothing_high(Stack::UnixSocket);
 }
+
+/// virtio (QEMU, TCG) boots the TLS site on the tap and serves a page
+/// over HTTPS.
+#[test]
+fn static_website_tls_serves_https_on_virtio() {
+    let ns = Netns::for_stack("https", Stack::Virtio);
+    let _site = boot(&ns, Stack::Virtio, &[]);
+    let page = curl(&ns, &["--cacert", &ca(), &format!("{URL}/")]);
+    assert_eq!(page.stdout, htdocs("index.html"), "{page:?}");
+}
+
+/// hvt images link (this host's KVM cannot run them: DESIGN.md).
+#[test]
+fn static_website_tls_links_for_hvt() {
+    certs();
+    let out = crate::support::mirage_ok(&repo(), &["build", "-t", "hvt", SITE]);
+    let image = out.stdout.trim();
+    assert!(image.ends_with("static_website_tls.hvt"), "{image}");
+    let elf = std::fs::read(image).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF", "{image}");
+}

@@ -21,12 +21,13 @@ pub struct Solo5;
 /// Memory given to a guest by the generated xl and libvirt files, in MiB.
 const MEMORY_MIB: &str = "128";
 
-/// QEMU flags that boot a virtio image here: TCG with a CPU Solo5 supports,
-/// the serial console on stdio, and `isa-debug-exit` so `solo5_exit` ends
+/// QEMU flags that boot a virtio image here: TCG with a CPU Solo5 supports
+/// and `RDRAND` (the Solo5 `random` device; TCG emulates it), the serial
+/// console on stdio, and `isa-debug-exit` so `solo5_exit` ends
 /// QEMU (always with status 83).
 pub const QEMU_ARGS: &[&str] = &[
     "-cpu",
-    "Westmere",
+    "Westmere,+rdrand",
     "-m",
     MEMORY_MIB,
     "-nodefaults",
