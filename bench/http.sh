@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# HTTP requests/s and latency: wrk (1 thread, 32 keep-alive connections,
-# 10 s) against the static_website unikernel on spt (direct stack, over a
-# tap in a namespace) and against nginx (1 worker, the same files) in a
-# namespace of its own over a veth. Prints each and the ratio.
-# Goal (issue 13): at least 50% of nginx's requests/s on the small page.
+# HTTP and HTTPS: wrk (1 thread, 32 keep-alive connections, 10 s per run)
+# against the static_website_tls unikernel on spt (direct stack, over a tap
+# in a namespace) and against nginx (1 worker, the same files and
+# certificate) in a namespace of its own over a veth: the small page
+# (index.html) and a 1 MiB file, over HTTP and HTTPS. Prints requests/s,
+# MB/s, p50/p99 latency and the unikernel/nginx ratios.
+# Goals (issue 13): at least 50% of nginx's requests/s on the small page
+# over HTTP, at least 35% over HTTPS.
+# The 1 MiB file is added to a copy of the checkout, not to the example.
 # Only namespaces and processes made here are used, stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-for tool in wrk nginx; do
+for tool in wrk nginx openssl; do
     command -v $tool >/dev/null 2>&1 || { echo "bench: installing $tool"; apt-get install -y -qq $tool >/dev/null; }
 done
 cargo build --quiet --release -p mirage
 MIRAGE="$CARGO_TARGET_DIR/release/mirage"
-"$MIRAGE" build -t spt //examples/static_website:static_website >/dev/null 2>&1
 U=mirage-http-u; A=mirage-http-a; B=mirage-http-b
 work=$(mktemp -d)
 pids=()
@@ -23,6 +26,15 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The checkout's files, a test certificate and a 1 MiB file in htdocs.
+mkdir "$work/repo"
+git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$work/repo"
+site="$work/repo/examples/static_website"
+scripts/certs.sh "$site/tls" 10.0.0.2 10.0.1.2 >/dev/null
+head -c 1048576 /dev/urandom > "$site/htdocs/1M.bin"
+(cd "$work/repo" && "$MIRAGE" build -t spt //examples/static_website:static_website_tls >/dev/null)
+
 for ns in $U $A $B; do ip netns add $ns; ip -n $ns link set lo up; done
 ip -n $U tuntap add tap0 mode tap
 ip -n $U addr add 10.0.0.1/24 dev tap0
@@ -32,13 +44,12 @@ ip -n $A addr add 10.0.1.1/24 dev veth-a; ip -n $A link set veth-a up
 ip -n $B addr add 10.0.1.2/24 dev veth-b; ip -n $B link set veth-b up
 
 # The unikernel: mirage run forwards our SIGTERM to the tender.
-ip netns exec $U "$MIRAGE" run -t spt //examples/static_website:static_website \
-    --tap service=tap0 -- --http-port=8080 > "$work/unikernel.log" 2>&1 &
+(cd "$work/repo" && exec ip netns exec $U "$MIRAGE" run -t spt //examples/static_website:static_website_tls \
+    --tap service=tap0 -- --http-port=8080 --https-port=8443) > "$work/unikernel.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 600); do grep -q "listening on port 8080" "$work/unikernel.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q "http: listening on port 8080" "$work/unikernel.log" && break; sleep 0.05; done
 
-# nginx: one worker, the same files, its own temporary prefix.
-cp -r examples/static_website/htdocs "$work/htdocs"
+# nginx: one worker, the same files and certificate, its own prefix.
 cat > "$work/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -54,29 +65,48 @@ http {
     fastcgi_temp_path $work/fastcgi;
     uwsgi_temp_path $work/uwsgi;
     scgi_temp_path $work/scgi;
-    server { listen 10.0.1.2:8080; root $work/htdocs; }
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server {
+        listen 10.0.1.2:8080;
+        listen 10.0.1.2:8443 ssl;
+        ssl_certificate $site/tls/server.pem;
+        ssl_certificate_key $site/tls/server.key;
+        root $site/htdocs;
+    }
 }
 EOF
 ip netns exec $B nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
 sleep 1
 
-# wrk's requests/s, p50 and p99 latency against URL from namespace NS.
+# wrk against URL from namespace NS: "req/s MB/s p50 p99 socket-errors".
 measure() {
     local ns=$1 url=$2
     ip netns exec "$ns" wrk -t1 -c32 -d10s --latency "$url" > "$work/wrk.txt"
-    if grep -q "Non-2xx" "$work/wrk.txt"; then echo "bench: errors from $url" >&2; cat "$work/wrk.txt" >&2; exit 1; fi
+    if grep -q "Non-2xx" "$work/wrk.txt"; then echo "bench: errors from $url" >&2; cat "$work/wrk.txt" >&2; return 1; fi
     python3 - "$work/wrk.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+num, unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", text).groups()
+mb = float(num) * {"B": 1 / 2**20, "KB": 1 / 1024, "MB": 1, "GB": 1024}[unit]
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
-print(f"{rps:.0f} {lat.get('50', '?')} {lat.get('99', '?')}")
+errors = sum(map(int, re.findall(r"(?:connect|read|write|timeout) (\d+)", text)))
+print(f"{rps:.0f} {mb:.1f} {lat.get('50', '?')} {lat.get('99', '?')} {errors}")
 PY
 }
-read -r u50 u_p50 u_p99 <<<"$(measure $U http://10.0.0.2:8080/)"
-read -r n50 n_p50 n_p99 <<<"$(measure $A http://10.0.1.2:8080/)"
-echo "http small page (index.html), wrk -t1 -c32 -d10s, keep-alive:"
-echo "  unikernel (spt, smoltcp over a tap): $u50 req/s  p50 $u_p50  p99 $u_p99"
-echo "  nginx (1 worker, veth):              $n50 req/s  p50 $n_p50  p99 $n_p99"
-python3 -c "print(f'  ratio unikernel / nginx: {$u50 / $n50:.2f} (goal >= 0.50)')"
+echo "wrk -t1 -c32 -d10s, keep-alive; unikernel: spt, smoltcp over a tap; nginx: 1 worker, veth"
+for case in "http small:http:8080:/" "https small:https:8443:/" "http 1MiB:http:8080:/1M.bin" "https 1MiB:https:8443:/1M.bin"; do
+    IFS=: read -r name scheme port path <<<"$case"
+    u=$(measure $U "$scheme://10.0.0.2:$port$path")
+    n=$(measure $A "$scheme://10.0.1.2:$port$path")
+    read -r u_rps u_mb u_p50 u_p99 u_err <<<"$u"
+    read -r n_rps n_mb n_p50 n_p99 n_err <<<"$n"
+    goal=""
+    [ "$name" = "http small" ] && goal=" (goal >= 0.50)"
+    [ "$name" = "https small" ] && goal=" (goal >= 0.35)"
+    echo "$name:"
+    echo "  unikernel: $u_rps req/s  $u_mb MB/s  p50 $u_p50  p99 $u_p99  socket errors $u_err"
+    echo "  nginx:     $n_rps req/s  $n_mb MB/s  p50 $n_p50  p99 $n_p99  socket errors $n_err"
+    python3 -c "print(f'  ratio unikernel / nginx: {$u_rps / $n_rps:.2f} req/s$goal')"
+done
