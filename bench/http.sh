@@ -27,13 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The checkout's files, a test certificate and a 1 MiB file in htdocs.
-mkdir "$work/repo"
-git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$work/repo"
-site="$work/repo/examples/static_website"
-scripts/certs.sh "$site/tls" 10.0.0.2 10.0.1.2 >/dev/null
-head -c 1048576 /dev/urandom > "$site/htdocs/1M.bin"
-(cd "$work/repo" && "$MIRAGE" build -t spt //examples/static_website:static_website_tls >/dev/null)
+source bench/site_copy.sh
+site_copy "$work"
 
 for ns in $U $A $B; do ip netns add $ns; ip -n $ns link set lo up; done
 ip -n $U tuntap add tap0 mode tap

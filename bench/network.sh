@@ -1,86 +1,154 @@
 #!/usr/bin/env bash
-# TCP into a unikernel on spt (over a tap in a network namespace), against
-# Linux to Linux over a veth pair in the same kind of setup:
-# - throughput of 200 MB sent with nc to a sink (the network example,
-#   which reads and drops; a Linux `nc -l` for the peer);
-# - connections per second: 300 short connections, one after another.
-# Goal: throughput >= 50% of Linux. Only namespaces made here are used.
+# TCP throughput of a unikernel on spt (smoltcp over a tap in a namespace)
+# against Linux over a veth pair between two namespaces, the same program
+# on both sides of each comparison:
+# - host -> unikernel: a Python sender (1 MiB writes, 1 GB) into the
+#   network example (reads and drops); Linux: the same sender into a
+#   Python sink (1 MiB reads) over the veth;
+# - unikernel -> host: a Python client fetching a 1 MiB file again and
+#   again over one keep-alive HTTP connection from static_website_tls;
+#   Linux: the same client against nginx (1 worker) over the veth;
+# - iperf3 over the same veth: the physical reference;
+# - connections/s: 300 short connections to the echo example and to a
+#   Python echo server over the veth.
+# Goal (issue 13): at least 5 Gbit/s host -> unikernel.
+# Only namespaces and processes made here are used, stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+for tool in iperf3 nginx openssl; do
+    command -v $tool >/dev/null 2>&1 || { echo "bench: installing $tool"; apt-get install -y -qq $tool >/dev/null; }
+done
 cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
-"$MIRAGE" build -t spt //examples/network:network >/dev/null 2>&1
-"$MIRAGE" build -t spt //examples/echo:echo >/dev/null 2>&1
-U=mirage-bench-u; A=mirage-bench-a; B=mirage-bench-b
+export MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+"$MIRAGE" build -t spt //examples/network:network >/dev/null
+"$MIRAGE" build -t spt //examples/echo:echo >/dev/null
+work=$(mktemp -d)
+source bench/site_copy.sh
+site_copy "$work"
+export U=mirage-tcp-u A=mirage-tcp-a B=mirage-tcp-b work site
 cleanup() {
-    pkill -f "solo5-spt.*examples/(network|echo)" 2>/dev/null || true
-    for ns in $U $A $B; do ip netns del $ns 2>/dev/null || true; done
+    for ns in $U $A $B; do
+        # Whatever still runs in our own namespaces, by PID.
+        for pid in $(ip netns pids $ns 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+        ip netns del $ns 2>/dev/null || true
+    done
+    rm -rf "$work"
 }
 trap cleanup EXIT
-cleanup
-ip netns add $U
-ip -n $U link set lo up
+for ns in $U $A $B; do ip netns add $ns; ip -n $ns link set lo up; done
 ip -n $U tuntap add tap0 mode tap
 ip -n $U addr add 10.0.0.1/24 dev tap0
 ip -n $U link set tap0 up
-ip netns add $A; ip netns add $B
 ip link add veth-a netns $A type veth peer name veth-b netns $B
 ip -n $A addr add 10.0.1.1/24 dev veth-a; ip -n $A link set veth-a up
 ip -n $B addr add 10.0.1.2/24 dev veth-b; ip -n $B link set veth-b up
+cat > "$work/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+user root;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/body;
+    keepalive_requests 1000000;
+    server { listen 10.0.1.2:8080; root $site/htdocs; }
+}
+EOF
 
-export U A B MIRAGE
 python3 - <<'PY'
-import os, subprocess, time
-U, A, B, mirage = os.environ["U"], os.environ["A"], os.environ["B"], os.environ["MIRAGE"]
-MB = 200
+import os, signal, socket, subprocess, sys, time
+U, A, B, mirage, work = (os.environ[k] for k in ("U", "A", "B", "MIRAGE", "work"))
+GB = 10**9
+started = []
+
+def spawn(ns, argv, log=subprocess.DEVNULL, cwd=None):
+    p = subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=log, stderr=subprocess.STDOUT,
+                         cwd=cwd, start_new_session=True)
+    started.append(p)
+    return p
+
+def stop(p):
+    os.killpg(p.pid, signal.SIGTERM)  # our own process group, by PID
+    p.wait()
 
 def wait_for(path, text):
     for _ in range(600):
-        if os.path.exists(path) and text in open(path, errors="replace").read():
+        if text in open(path, errors="replace").read():
             return
         time.sleep(0.05)
-    raise SystemExit(f"{text!r} never appeared")
+    raise SystemExit(f"{text!r} never appeared in {path}")
 
-def start_unikernel(label, ready, log):
-    p = subprocess.Popen(["ip", "netns", "exec", U, mirage, "run", "-t", "spt", label,
-                          "--tap", "service=tap0", "--", "-l", "quiet"],
-                         stdout=open(log, "w"), stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(log, ready) if ready else time.sleep(3)
+def unikernel(label, args, ready, cwd=None):
+    log = f"{work}/{label.rsplit(':', 1)[1]}.log"
+    p = spawn(U, [mirage, "run", "-t", "spt", label, "--tap", "service=tap0", "--", *args],
+              open(log, "w"), cwd)
+    wait_for(log, ready)
     return p
 
-def send(ns, host, port):
-    t0 = time.perf_counter()
-    subprocess.run(f"head -c {MB * 1000000} /dev/zero | ip netns exec {ns} nc -N {host} {port}",
-                   shell=True, check=True, stdout=subprocess.DEVNULL)
-    return MB / (time.perf_counter() - t0)
+PEERS = os.path.join(os.getcwd(), "bench", "tcp_peers.py")
 
-def connections(ns, host, port, n=300):
-    t0 = time.perf_counter()
-    for _ in range(n):
-        subprocess.run(["ip", "netns", "exec", ns, "nc", "-N", host, port],
-                       input=b"x\n", check=True, stdout=subprocess.DEVNULL)
-    return n / (time.perf_counter() - t0)
+def peer(ns, *args):
+    """A tcp_peers.py program left running in namespace NS."""
+    p = spawn(ns, [sys.executable, PEERS, *map(str, args)])
+    time.sleep(0.5)
+    return p
 
-# Unikernel: the network example as a sink, the echo server for connections.
-sink = start_unikernel("//examples/network:network", None, "/tmp/mirage-bench-sink.log")
-time.sleep(1)
-uni = send(U, "10.0.0.2", "8080")
-os.killpg(sink.pid, 15); sink.wait()
-echo = start_unikernel("//examples/echo:echo", None, "/tmp/mirage-bench-echo.log")
-time.sleep(1)
-uni_cps = connections(U, "10.0.0.2", "7")
-os.killpg(echo.pid, 15); echo.wait()
+def py(ns, *args):
+    """What a tcp_peers.py program in namespace NS prints."""
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, PEERS, *map(str, args)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"bench: tcp_peers.py {args}: {out.stderr}")
+    return float(out.stdout)
 
-# Linux: nc listening in B, sending from A over the veth.
-lsink = subprocess.Popen(["ip", "netns", "exec", B, "nc", "-lk", "-p", "8080"], stdout=subprocess.DEVNULL)
-time.sleep(0.5)
-linux = send(A, "10.0.1.2", "8080")
-linux_cps = connections(A, "10.0.1.2", "8080")
-lsink.kill()
+def median(f, runs=3):
+    return sorted(f() for _ in range(runs))[runs // 2]
 
-print(f"TCP throughput, host -> unikernel (spt, tap): {uni:8.1f} MB/s")
-print(f"TCP throughput, Linux -> Linux (veth):        {linux:8.1f} MB/s")
-print(f"ratio: {uni / linux:.2f} of Linux (goal >= 0.50)")
-print(f"connections/s, unikernel echo (spt): {uni_cps:.0f}; Linux nc (veth): {linux_cps:.0f} ({uni_cps / linux_cps:.2f}x)")
+# host -> unikernel, and the same sender into a Linux sink.
+sink = unikernel("//examples/network:network", ["--port=9000", "-l", "quiet"], "")
+time.sleep(2)
+up = median(lambda: py(U, "send", "10.0.0.2", 9000, GB))
+stop(sink)
+lsink = peer(B, "sink", 9000)
+lup = median(lambda: py(A, "send", "10.0.1.2", 9000, GB))
+stop(lsink)
+
+# unikernel -> host, over HTTP keep-alive, and the same client against nginx.
+site = unikernel("//examples/static_website:static_website_tls", ["--http-port=8080", "--https-port=8443"],
+                 "http: listening on port 8080", cwd=f"{work}/repo")
+down = median(lambda: py(U, "fetch", "10.0.0.2", 8080, 5))
+stop(site)
+nginx = spawn(B, ["nginx", "-c", f"{work}/nginx.conf", "-p", work]); time.sleep(0.5)
+ldown = median(lambda: py(A, "fetch", "10.0.1.2", 8080, 5))
+stop(nginx)
+
+# iperf3 over the same veth.
+srv = spawn(B, ["iperf3", "-s", "-B", "10.0.1.2"]); time.sleep(0.5)
+out = subprocess.run(["ip", "netns", "exec", A, "iperf3", "-c", "10.0.1.2", "-t", "5", "-J"],
+                     check=True, capture_output=True, text=True).stdout
+import json
+iperf = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8
+stop(srv)
+
+# Connections per second.
+echo = unikernel("//examples/echo:echo", ["-l", "quiet"], "")
+time.sleep(2)
+cps = median(lambda: py(U, "conns", "10.0.0.2", 7, 300))
+stop(echo)
+lecho = peer(B, "echo", 7)
+lcps = median(lambda: py(A, "conns", "10.0.1.2", 7, 300))
+stop(lecho)
+
+mb = lambda b: f"{b / 1e6:7.0f} MB/s = {b * 8 / 1e9:5.2f} Gbit/s"
+print("TCP throughput, median of 3 (the same Python program on both sides):")
+print(f"  host -> unikernel (spt, tap):   {mb(up)}")
+print(f"  Linux -> Linux sink (veth):     {mb(lup)}   ratio {up / lup:.2f}")
+print(f"  unikernel -> host (HTTP 1 MiB): {mb(down)}")
+print(f"  nginx -> host (veth):           {mb(ldown)}   ratio {down / ldown:.2f}")
+print(f"  iperf3 over the veth:           {mb(iperf)}   (physical reference)")
+print(f"  goal: host -> unikernel >= 5 Gbit/s: {'met' if up * 8 >= 5e9 else 'not met'}")
+print(f"connections/s, 300 sequential: unikernel echo {cps:.0f}; Linux Python echo {lcps:.0f} ({cps / lcps:.2f}x)")
 PY

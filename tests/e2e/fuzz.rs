@@ -9,27 +9,9 @@
 
 use std::path::Path;
 
+use mirage_runtime::fuzz::Rng;
+
 use crate::support::{copy_checkout, repo};
-
-/// xorshift64*: small, fast, and the same sequence everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// Fragments that mean something to Starlark or to the generator.
 const TOKENS: &[&str] = &[
@@ -237,7 +219,7 @@ fn mutated_build_files_and_command_lines_fail_cleanly() {
         .iter()
         .map(|(dir, _)| std::fs::read_to_string(repo().join(dir).join("BUILD.bazel")).unwrap())
         .collect();
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let (mut ok, mut failed, mut skipped) = (0u64, 0u64, 0u64);
     // The generator's own panics are the finding: keep the report short.
     std::panic::set_hook(Box::new(|_| {}));

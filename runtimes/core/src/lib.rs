@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod args;
 pub mod block;
 pub mod executor;
+pub mod fuzz;
 pub mod global;
 pub mod info;
 pub mod kv;

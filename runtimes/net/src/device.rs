@@ -114,6 +114,8 @@ mod tests {
     use alloc::rc::Rc;
     use core::cell::RefCell;
 
+    use mirage_runtime::fuzz::Rng;
+
     use smoltcp::iface::{Config, Interface, SocketSet};
     use smoltcp::socket::{tcp, udp};
     use smoltcp::wire::{
@@ -151,20 +153,6 @@ mod tests {
         }
     }
 
-    /// xorshift64*: reproducible and fast.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn byte(&mut self) -> u8 {
-            self.next() as u8
-        }
-    }
-
     /// Our IPv6 address in the test: fd00::2.
     const IPV6: [u8; 16] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
@@ -172,33 +160,33 @@ mod tests {
     /// IPv4 or IPv6 (often TCP or UDP to the listening port, or ICMP) or ARP
     /// payload.
     fn frame(rng: &mut Rng) -> Vec<u8> {
-        let len = (rng.next() % 1514) as usize;
-        let mut f: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
-        if len < 58 || rng.next().is_multiple_of(4) {
+        let len = (rng.next_u64() % 1514) as usize;
+        let mut f: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        if len < 58 || rng.next_u64().is_multiple_of(4) {
             return f;
         }
-        f[..6].copy_from_slice(if rng.next().is_multiple_of(2) {
+        f[..6].copy_from_slice(if rng.next_u64().is_multiple_of(2) {
             &MAC
         } else {
             &[0xff; 6]
         });
-        let (ethertype, transport) = match rng.next() % 5 {
+        let (ethertype, transport) = match rng.next_u64() % 5 {
             0 => ([0x08, 0x06], None),
             1 | 2 => {
                 f[14] = 0x45;
-                if rng.next().is_multiple_of(2) {
+                if rng.next_u64().is_multiple_of(2) {
                     f[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
                 }
-                f[23] = [6, 17, 1, rng.byte()][(rng.next() % 4) as usize];
+                f[23] = [6, 17, 1, (rng.next_u64() as u8)][(rng.next_u64() % 4) as usize];
                 f[30..34].copy_from_slice(&[10, 0, 0, 2]);
                 ([0x08, 0x00], Some((f[23], 34)))
             }
             _ => {
                 f[14] = 0x60;
-                if rng.next().is_multiple_of(2) {
+                if rng.next_u64().is_multiple_of(2) {
                     f[18..20].copy_from_slice(&((len - 54) as u16).to_be_bytes());
                 }
-                f[20] = [6, 17, 58, rng.byte()][(rng.next() % 4) as usize];
+                f[20] = [6, 17, 58, (rng.next_u64() as u8)][(rng.next_u64() % 4) as usize];
                 f[38..54].copy_from_slice(&IPV6);
                 ([0x86, 0xdd], Some((f[20], 54)))
             }
@@ -236,7 +224,7 @@ mod tests {
         let mut socket = udp::Socket::new(buffer(), buffer());
         socket.bind(7).unwrap();
         let udp = sockets.add(socket);
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         let frames = 1_000_000;
         for i in 0..frames {
             net.rx.borrow_mut().push_back(frame(&mut rng));

@@ -6,7 +6,9 @@
 //! mirage-skeleton's static_website_tls does), takes randomness from the
 //! platform's random device and the time from its POSIX clock, and wraps
 //! accepted flows into [`TlsFlow`]s. A malformed record closes the
-//! connection with an alert; nothing a client sends panics the image.
+//! connection (without the fatal alert rustls queues: its unbuffered API
+//! reads the next record before it would hand the alert over); nothing a
+//! client sends panics the image.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -14,6 +16,8 @@ extern crate alloc;
 
 mod flow;
 mod provider;
+#[cfg(test)]
+mod tests;
 
 use alloc::format;
 use alloc::string::String;
@@ -48,22 +52,33 @@ impl TlsServer {
         R: Random + Send + Sync + 'static,
         P: PosixClock + Send + Sync + 'static,
     {
-        let pem = keys
+        let chain = keys
             .get(CERT_KEY)
             .await
             .map_err(|e| format!("tls: the certificate chain: {e}"))?;
-        let chain = CertificateDer::pem_slice_iter(&pem)
+        let key = keys
+            .get(PRIVATE_KEY)
+            .await
+            .map_err(|e| format!("tls: the private key: {e}"))?;
+        let server = TlsServer::from_pem(&chain, &key, random, pclock)?;
+        log::info!("tls: certificate chain and key loaded from the store");
+        Ok(server)
+    }
+
+    /// The server of a PEM certificate chain and private key.
+    pub fn from_pem<R, P>(chain: &[u8], key: &[u8], random: R, pclock: P) -> Result<Self, String>
+    where
+        R: Random + Send + Sync + 'static,
+        P: PosixClock + Send + Sync + 'static,
+    {
+        let chain = CertificateDer::pem_slice_iter(chain)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("tls: {CERT_KEY}: {e:?}"))?;
         if chain.is_empty() {
             return Err(format!("tls: {CERT_KEY} holds no certificate"));
         }
-        let pem = keys
-            .get(PRIVATE_KEY)
-            .await
-            .map_err(|e| format!("tls: the private key: {e}"))?;
-        let key = PrivateKeyDer::from_pem_slice(&pem)
-            .map_err(|e| format!("tls: {PRIVATE_KEY}: {e:?}"))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("tls: {PRIVATE_KEY}: {e:?}"))?;
         let mut config = ServerConfig::builder_with_details(
             Arc::new(provider::crypto(random)),
             Arc::new(provider::Time(pclock)),
@@ -77,7 +92,6 @@ impl TlsServer {
         // The server's order (ring's: AES-256-GCM, AES-128-GCM, ChaCha20),
         // not the client's, picks the suite.
         config.ignore_client_order = true;
-        log::info!("tls: certificate chain and key loaded from the store");
         Ok(TlsServer {
             config: Arc::new(config),
         })
