@@ -40,6 +40,10 @@ impl<N: Net> RawNet for N {
 pub(crate) struct Device {
     net: Box<dyn RawNet>,
     frame: Vec<u8>,
+    /// The frame being sent, reused.
+    tx: Vec<u8>,
+    /// Frames sent so far.
+    pub(crate) sent: u64,
 }
 
 impl Device {
@@ -47,7 +51,9 @@ impl Device {
         let frame = vec![0; net.mtu() + ETHERNET_HEADER];
         Device {
             net: Box::new(net),
+            tx: frame.clone(),
             frame,
+            sent: 0,
         }
     }
 
@@ -58,7 +64,11 @@ impl Device {
 }
 
 pub(crate) struct RxToken<'a>(&'a [u8]);
-pub(crate) struct TxToken<'a>(&'a dyn RawNet);
+pub(crate) struct TxToken<'a> {
+    net: &'a dyn RawNet,
+    buf: &'a mut Vec<u8>,
+    sent: &'a mut u64,
+}
 
 impl phy::Device for Device {
     type RxToken<'a> = RxToken<'a>;
@@ -66,7 +76,14 @@ impl phy::Device for Device {
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         match self.net.read(&mut self.frame) {
-            Ok(Some(len)) => Some((RxToken(&self.frame[..len]), TxToken(&*self.net))),
+            Ok(Some(len)) => Some((
+                RxToken(&self.frame[..len]),
+                TxToken {
+                    net: &*self.net,
+                    buf: &mut self.tx,
+                    sent: &mut self.sent,
+                },
+            )),
             Ok(None) => None,
             Err(e) => {
                 log::warn!(target: "tcpip", "receive: {e}");
@@ -76,7 +93,11 @@ impl phy::Device for Device {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&*self.net))
+        Some(TxToken {
+            net: &*self.net,
+            buf: &mut self.tx,
+            sent: &mut self.sent,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -95,10 +116,14 @@ impl phy::RxToken for RxToken<'_> {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0; len];
-        let result = f(&mut frame);
-        if let Err(e) = self.0.write(&frame) {
-            log::warn!(target: "tcpip", "transmit: {e}");
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        let frame = &mut self.buf[..len];
+        let result = f(frame);
+        match self.net.write(frame) {
+            Ok(()) => *self.sent += 1,
+            Err(e) => log::warn!(target: "tcpip", "transmit: {e}"),
         }
         result
     }

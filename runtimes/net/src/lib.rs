@@ -42,6 +42,9 @@ use mirage_types::{Datagram, Net, NetError, SocketAddr};
 pub use config::Config;
 pub use flow::Flow;
 
+/// Egress polls per driver turn at most, between reads of the device.
+const EGRESS_BATCH: usize = 64;
+
 /// Bytes of buffer per TCP direction per connection.
 const TCP_BUFFER: usize = 256 * 1024;
 
@@ -212,6 +215,15 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             let i = &mut *guard;
             i.kicked = false;
             i.iface.poll(now(), &mut i.device, &mut i.sockets);
+            // A poll sends one segment per socket: go on sending while
+            // segments go out, without reading the device each time.
+            for _ in 0..EGRESS_BATCH {
+                let sent = i.device.sent;
+                i.iface.poll_egress(now(), &mut i.device, &mut i.sockets);
+                if i.device.sent == sent {
+                    break;
+                }
+            }
             configure(i);
             let mut work = accept(i);
             work.extend(
