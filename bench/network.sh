@@ -74,19 +74,18 @@ def stop(p):
     os.killpg(p.pid, signal.SIGTERM)  # our own process group, by PID
     p.wait()
 
-def wait_for(path, text):
-    for _ in range(600):
-        if text in open(path, errors="replace").read():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"{text!r} never appeared in {path}")
-
-def unikernel(label, args, ready, cwd=None):
+def unikernel(label, args, port, cwd=None):
+    """LABEL booted on spt in namespace U, once it accepts on PORT."""
     log = f"{work}/{label.rsplit(':', 1)[1]}.log"
     p = spawn(U, [mirage, "run", "-t", "spt", label, "--tap", "service=tap0", "--", *args],
               open(log, "w"), cwd)
-    wait_for(log, ready)
-    return p
+    probe = "import socket,sys\ntry: socket.create_connection(('10.0.0.2',int(sys.argv[1])),0.2).close()\n" \
+            "except OSError: sys.exit(1)\n"
+    for _ in range(300):
+        if subprocess.run(["ip", "netns", "exec", U, sys.executable, "-c", probe, str(port)]).returncode == 0:
+            return p
+        time.sleep(0.1)
+    raise SystemExit(f"bench: {label} never accepted on port {port}:\n" + open(log).read())
 
 PEERS = os.path.join(os.getcwd(), "bench", "tcp_peers.py")
 
@@ -108,8 +107,7 @@ def median(f, runs=3):
     return sorted(f() for _ in range(runs))[runs // 2]
 
 # host -> unikernel, and the same sender into a Linux sink.
-sink = unikernel("//examples/network:network", ["--port=9000", "-l", "quiet"], "")
-time.sleep(2)
+sink = unikernel("//examples/network:network", ["--port=9000", "-l", "quiet"], 9000)
 up = median(lambda: py(U, "send", "10.0.0.2", 9000, GB))
 stop(sink)
 lsink = peer(B, "sink", 9000)
@@ -118,7 +116,7 @@ stop(lsink)
 
 # unikernel -> host, over HTTP keep-alive, and the same client against nginx.
 site = unikernel("//examples/static_website:static_website_tls", ["--http-port=8080", "--https-port=8443"],
-                 "http: listening on port 8080", cwd=f"{work}/repo")
+                 8080, cwd=f"{work}/repo")
 down = median(lambda: py(U, "fetch", "10.0.0.2", 8080, 5))
 stop(site)
 nginx = spawn(B, ["nginx", "-c", f"{work}/nginx.conf", "-p", work]); time.sleep(0.5)
@@ -134,8 +132,7 @@ iperf = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8
 stop(srv)
 
 # Connections per second.
-echo = unikernel("//examples/echo:echo", ["-l", "quiet"], "")
-time.sleep(2)
+echo = unikernel("//examples/echo:echo", ["-l", "quiet"], 7)
 cps = median(lambda: py(U, "conns", "10.0.0.2", 7, 300))
 stop(echo)
 lecho = peer(B, "echo", 7)
