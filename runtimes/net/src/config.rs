@@ -30,6 +30,8 @@ pub struct Config {
     pub ipv6_only: bool,
     /// `--dhcp=true`: the IPv4 address comes from DHCP.
     pub dhcp: bool,
+    /// `--tcp-buffer=BYTES`: buffer per direction of each TCP connection.
+    pub tcp_buffer: i64,
 }
 
 /// A checked [`Config`].
@@ -43,7 +45,11 @@ pub(crate) struct Plan {
     pub ipv6: Option<Ipv6Cidr>,
     pub ipv6_gateway: Option<Ipv6Address>,
     pub dhcp: bool,
+    pub tcp_buffer: usize,
 }
+
+/// The smallest and largest `--tcp-buffer`.
+const TCP_BUFFER: core::ops::RangeInclusive<usize> = 1024..=16 << 20;
 
 fn parse<T: core::str::FromStr>(flag: &str, value: &str, what: &str) -> Result<Option<T>, String> {
     if value.is_empty() {
@@ -71,6 +77,17 @@ impl Config {
         let ipv4_gateway = parse("ipv4-gateway", &self.ipv4_gateway, "an IPv4 address")?;
         let ipv6 = parse::<Ipv6Cidr>("ipv6", &self.ipv6, "ADDRESS/PREFIX")?;
         let ipv6_gateway = parse("ipv6-gateway", &self.ipv6_gateway, "an IPv6 address")?;
+        let tcp_buffer = usize::try_from(self.tcp_buffer)
+            .ok()
+            .filter(|b| TCP_BUFFER.contains(b))
+            .ok_or_else(|| {
+                format!(
+                    "--tcp-buffer={} is not {} to {} bytes",
+                    self.tcp_buffer,
+                    TCP_BUFFER.start(),
+                    TCP_BUFFER.end()
+                )
+            })?;
         Ok(Plan {
             ipv4: ipv4.filter(|_| ipv4_on && !self.dhcp),
             ipv4_gateway: ipv4_gateway.filter(|_| ipv4_on),
@@ -78,6 +95,7 @@ impl Config {
             ipv6: ipv6.filter(|_| ipv6_on),
             ipv6_gateway: ipv6_gateway.filter(|_| ipv6_on),
             dhcp: self.dhcp,
+            tcp_buffer,
         })
     }
 }
@@ -107,6 +125,7 @@ mod tests {
     fn config() -> Config {
         Config {
             ipv4: "10.0.0.2/24".into(),
+            tcp_buffer: 65536,
             ..Config::default()
         }
     }
@@ -171,5 +190,18 @@ mod tests {
     fn link_local_follows_eui64() {
         let ll = link_local([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);
         assert_eq!(ll.to_string(), "fe80::5eff:fe10:2030/64");
+    }
+
+    #[test]
+    fn tcp_buffers_have_bounds() {
+        assert_eq!(config().plan().unwrap().tcp_buffer, 65536);
+        let tiny = Config {
+            tcp_buffer: 10,
+            ..config()
+        };
+        assert_eq!(
+            tiny.plan().unwrap_err(),
+            "--tcp-buffer=10 is not 1024 to 16777216 bytes"
+        );
     }
 }

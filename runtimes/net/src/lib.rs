@@ -45,8 +45,9 @@ pub use flow::Flow;
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
 
-/// Bytes of buffer per TCP direction per connection.
-const TCP_BUFFER: usize = 256 * 1024;
+/// Sockets listening on each port: connections that arrive together
+/// (wrk opens 32 at once) find one each instead of a reset.
+const BACKLOG: usize = 8;
 
 /// How long a connection may wait for its peer before it is aborted.
 const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(30);
@@ -58,7 +59,8 @@ type Handler<T> = Rc<dyn Fn(T) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 struct Listener {
     port: u16,
-    socket: SocketHandle,
+    /// [`BACKLOG`] sockets listening on `port`.
+    sockets: Vec<SocketHandle>,
     handler: Handler<Flow>,
 }
 
@@ -67,6 +69,8 @@ pub(crate) struct Inner {
     sockets: SocketSet<'static>,
     device: device::Device,
     listeners: Vec<Listener>,
+    /// Bytes of buffer per direction of each TCP connection.
+    tcp_buffer: usize,
     udp: udp::Bindings,
     /// Sockets whose flow was closed or dropped: removed once closed.
     closing: Vec<SocketHandle>,
@@ -110,10 +114,10 @@ fn now() -> Instant {
     Instant::from_micros((mirage_runtime::platform::get().now_ns() / 1000) as i64)
 }
 
-fn tcp_socket() -> tcp::Socket<'static> {
+fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
     let mut socket = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
-        tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+        tcp::SocketBuffer::new(vec![0; buffer]),
+        tcp::SocketBuffer::new(vec![0; buffer]),
     );
     // Acknowledge every segment: smoltcp's 10 ms delayed ACK holds the
     // sender's window back (bench/network.sh: 381 -> 450-510 MB/s on spt).
@@ -125,8 +129,12 @@ fn tcp_socket() -> tcp::Socket<'static> {
     socket
 }
 
-fn listening_socket(sockets: &mut SocketSet<'static>, port: u16) -> Result<SocketHandle, String> {
-    let mut socket = tcp_socket();
+fn listening_socket(
+    sockets: &mut SocketSet<'static>,
+    port: u16,
+    buffer: usize,
+) -> Result<SocketHandle, String> {
+    let mut socket = tcp_socket(buffer);
     socket
         .listen(port)
         .map_err(|e| format!("listen on {port}: {e}"))?;
@@ -188,6 +196,7 @@ impl SmolStack {
             dhcp,
             device,
             listeners: Vec::new(),
+            tcp_buffer: plan.tcp_buffer,
             udp: udp::Bindings::default(),
             closing: Vec::new(),
             // Spread restarts over the range, so a rebooted unikernel does
@@ -310,20 +319,22 @@ fn configure(i: &mut Inner) {
 fn accept(i: &mut Inner) -> Vec<Work> {
     let mut accepted = Vec::new();
     for l in &mut i.listeners {
-        let state = i.sockets.get::<tcp::Socket>(l.socket).state();
-        if state == tcp::State::Listen || state == tcp::State::SynReceived {
-            continue;
+        for slot in &mut l.sockets {
+            let state = i.sockets.get::<tcp::Socket>(*slot).state();
+            if state == tcp::State::Listen || state == tcp::State::SynReceived {
+                continue;
+            }
+            let Ok(fresh) = listening_socket(&mut i.sockets, l.port, i.tcp_buffer) else {
+                continue;
+            };
+            let socket = core::mem::replace(slot, fresh);
+            let peer = i
+                .sockets
+                .get::<tcp::Socket>(socket)
+                .remote_endpoint()
+                .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
+            accepted.push(Work::Connection(l.handler.clone(), socket, peer));
         }
-        let Ok(fresh) = listening_socket(&mut i.sockets, l.port) else {
-            continue;
-        };
-        let socket = core::mem::replace(&mut l.socket, fresh);
-        let peer = i
-            .sockets
-            .get::<tcp::Socket>(socket)
-            .remote_endpoint()
-            .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
-        accepted.push(Work::Connection(l.handler.clone(), socket, peer));
     }
     accepted
 }
@@ -336,13 +347,17 @@ impl mirage_types::Stack for SmolStack {
         F: Fn(Flow) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let mut i = self.inner.borrow_mut();
-        match listening_socket(&mut i.sockets, port) {
-            Ok(socket) => {
+        let mut guard = self.inner.borrow_mut();
+        let i = &mut *guard;
+        let sockets: Result<Vec<_>, _> = (0..BACKLOG)
+            .map(|_| listening_socket(&mut i.sockets, port, i.tcp_buffer))
+            .collect();
+        match sockets {
+            Ok(sockets) => {
                 let handler: Handler<Flow> = Rc::new(move |flow| Box::pin(handler(flow)));
                 i.listeners.push(Listener {
                     port,
-                    socket,
+                    sockets,
                     handler,
                 });
                 i.wake_driver();
@@ -355,7 +370,7 @@ impl mirage_types::Stack for SmolStack {
         let handle = {
             let mut guard = self.inner.borrow_mut();
             let i = &mut *guard;
-            let mut socket = tcp_socket();
+            let mut socket = tcp_socket(i.tcp_buffer);
             socket.set_timeout(Some(TCP_TIMEOUT));
             let port = i.ephemeral_port();
             socket
