@@ -44,6 +44,8 @@ pub(crate) struct Device {
     tx: Vec<u8>,
     /// Frames sent so far.
     pub(crate) sent: u64,
+    /// Frames the current poll may still read.
+    pub(crate) budget: usize,
 }
 
 impl Device {
@@ -54,6 +56,7 @@ impl Device {
             tx: frame.clone(),
             frame,
             sent: 0,
+            budget: usize::MAX,
         }
     }
 
@@ -75,6 +78,10 @@ impl phy::Device for Device {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        if self.budget == 0 {
+            return None;
+        }
+        self.budget -= 1;
         match self.net.read(&mut self.frame) {
             Ok(Some(len)) => Some((
                 RxToken(&self.frame[..len]),

@@ -45,9 +45,10 @@ pub use flow::Flow;
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
 
-/// Sockets listening on each port: connections that arrive together
-/// (wrk opens 32 at once) find one each instead of a reset.
-const BACKLOG: usize = 8;
+/// Sockets listening on each port, and frames read per driver turn (the
+/// listening sockets are renewed between turns): connections that arrive
+/// together (wrk opens 32 at once) find one each instead of a reset.
+const BACKLOG: usize = 16;
 
 /// How long a connection may wait for its peer before it is aborted.
 const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(30);
@@ -61,6 +62,8 @@ struct Listener {
     port: u16,
     /// [`BACKLOG`] sockets listening on `port`.
     sockets: Vec<SocketHandle>,
+    /// Sockets that left `sockets` with a SYN, until they are established.
+    pending: Vec<SocketHandle>,
     handler: Handler<Flow>,
 }
 
@@ -135,6 +138,8 @@ fn listening_socket(
     buffer: usize,
 ) -> Result<SocketHandle, String> {
     let mut socket = tcp_socket(buffer);
+    // A SYN never acknowledged (a SYN flood) frees its socket in time.
+    socket.set_timeout(Some(TCP_TIMEOUT));
     socket
         .listen(port)
         .map_err(|e| format!("listen on {port}: {e}"))?;
@@ -223,6 +228,7 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             let mut guard = inner.borrow_mut();
             let i = &mut *guard;
             i.kicked = false;
+            i.device.budget = BACKLOG;
             i.iface.poll(now(), &mut i.device, &mut i.sockets);
             // A poll sends one segment per socket: go on sending while
             // segments go out, without reading the device each time.
@@ -252,7 +258,12 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                 }
                 !closed
             });
-            (i.iface.poll_delay(now(), &i.sockets), work)
+            let delay = match i.device.budget {
+                // Frames may be waiting still: read them on the next turn.
+                0 => Some(smoltcp::time::Duration::ZERO),
+                _ => i.iface.poll_delay(now(), &i.sockets),
+            };
+            (delay, work)
         };
         for w in work {
             match w {
@@ -318,23 +329,38 @@ fn configure(i: &mut Inner) {
 /// listening port gets a fresh listening socket.
 fn accept(i: &mut Inner) -> Vec<Work> {
     let mut accepted = Vec::new();
+    let sockets = &mut i.sockets;
     for l in &mut i.listeners {
+        // A SYN took a listening socket: another listens in its place at
+        // once, and the handshake completes among the pending.
         for slot in &mut l.sockets {
-            let state = i.sockets.get::<tcp::Socket>(*slot).state();
-            if state == tcp::State::Listen || state == tcp::State::SynReceived {
+            if sockets.get::<tcp::Socket>(*slot).state() == tcp::State::Listen {
                 continue;
             }
-            let Ok(fresh) = listening_socket(&mut i.sockets, l.port, i.tcp_buffer) else {
+            let Ok(fresh) = listening_socket(sockets, l.port, i.tcp_buffer) else {
                 continue;
             };
-            let socket = core::mem::replace(slot, fresh);
-            let peer = i
-                .sockets
-                .get::<tcp::Socket>(socket)
-                .remote_endpoint()
-                .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
-            accepted.push(Work::Connection(l.handler.clone(), socket, peer));
+            l.pending.push(core::mem::replace(slot, fresh));
         }
+        l.pending.retain(|&h| {
+            let socket = sockets.get::<tcp::Socket>(h);
+            match socket.state() {
+                tcp::State::SynReceived => true,
+                // Reset during the handshake (smoltcp listens again), or
+                // timed out: nothing to hand over.
+                tcp::State::Listen | tcp::State::Closed => {
+                    sockets.remove(h);
+                    false
+                }
+                _ => {
+                    let peer = socket
+                        .remote_endpoint()
+                        .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
+                    accepted.push(Work::Connection(l.handler.clone(), h, peer));
+                    false
+                }
+            }
+        });
     }
     accepted
 }
@@ -358,6 +384,7 @@ impl mirage_types::Stack for SmolStack {
                 i.listeners.push(Listener {
                     port,
                     sockets,
+                    pending: Vec::new(),
                     handler,
                 });
                 i.wake_driver();
