@@ -1,0 +1,43 @@
+"""10,000 concurrent keep-alive connections to an HTTP server: all opened
+(sequentially, each answered once), then each used again while all are
+open, then all closed. Prints how many answers came back.
+
+    http_load.py HOST PORT N
+"""
+import resource
+import socket
+import sys
+
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
+REQUEST = b"GET /css/style.css HTTP/1.1\r\nHost: load\r\n\r\n"
+
+
+def answer(s):
+    """Reads one response with a Content-Length body; returns its status."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise SystemExit("the server closed a keep-alive connection")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += s.recv(4096)
+    return head.split(b" ")[1]
+
+
+conns = []
+for _ in range(n):
+    s = socket.create_connection((host, port), timeout=30)
+    s.sendall(REQUEST)
+    assert answer(s) == b"200"
+    conns.append(s)
+for s in conns:
+    s.sendall(REQUEST)
+answered = sum(answer(s) == b"200" for s in conns)
+for s in conns:
+    s.close()
+print(answered)
