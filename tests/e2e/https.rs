@@ -40,10 +40,15 @@ fn ca() -> String {
 }
 
 fn boot(ns: &Netns, stack: Stack, args: &[&str]) -> Running {
+    boot_with(ns, stack, &[], args)
+}
+
+/// Booted with configure `keys` too.
+fn boot_with(ns: &Netns, stack: Stack, keys: &[&str], args: &[&str]) -> Running {
     certs();
     let mut all = vec!["--http-port=8080", "--https-port=8443", "--http-timeout=2"];
     all.extend(args);
-    Running::start(ns, stack, SITE, &[], &all, "http: listening on port 8080")
+    Running::start(ns, stack, SITE, keys, &all, "http: listening on port 8080")
 }
 
 fn htdocs(file: &str) -> Vec<u8> {
@@ -146,9 +151,15 @@ fn static_website_tls_serves_curl_on_unix_sockets() {
     serves_https(Stack::UnixSocket);
 }
 
+/// The redirection to HTTPS; on spt, the site and the certificate come
+/// from tar archives on block devices (`--kv_ro=tar`).
 fn redirects(stack: Stack) {
     let ns = Netns::for_stack("redirect", stack);
-    let _site = boot(&ns, stack, &["--redirect"]);
+    let keys: &[&str] = match stack {
+        Stack::Spt => &["--kv_ro=tar"],
+        _ => &[],
+    };
+    let _site = boot_with(&ns, stack, keys, &["--redirect"]);
     let out = curl(
         &ns,
         &[
