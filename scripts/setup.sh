@@ -23,18 +23,24 @@ if [ "${SETUP_BAZEL:-0}" = 1 ]; then
     [ -d /usr/share/bazel/rules/proto ] || need_apt+=(bazel-rules-proto)
 fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
-# certificates, nginx, a browser, a TLS scanner.
+# certificates, nginx, a browser, a TLS scanner, an OCI image tool.
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
     command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
     command -v testssl >/dev/null 2>&1 || need_apt+=(testssl.sh)
+    command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# The SPDX validator the release tests run (PyPI spdx-tools).
+if [ "${SETUP_PEERS:-0}" = 1 ] && ! command -v pyspdxtools >/dev/null 2>&1; then
+    echo "setup: installing PyPI package: spdx-tools"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore spdx-tools
 fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo is missing: install the Rust toolchain pinned in rust-toolchain.toml" >&2

@@ -13,6 +13,7 @@ pub mod label;
 pub mod launch;
 pub mod model;
 pub mod paths;
+pub mod release;
 pub mod render;
 pub mod resolve;
 pub mod starlark;

@@ -14,6 +14,7 @@ mod https;
 mod launch_errors;
 mod network;
 mod new_user;
+mod release;
 mod rustc_errors;
 mod signals;
 mod solo5;

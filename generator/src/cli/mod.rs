@@ -8,6 +8,7 @@ mod configure;
 mod describe;
 mod new;
 mod query;
+mod release;
 mod run;
 
 use std::collections::BTreeMap;
@@ -107,6 +108,20 @@ enum Command {
         what: query::Query,
         #[command(flatten)]
         sel: Selection,
+    },
+    /// Build LABEL for each target, then write its release: one
+    /// deterministic NAME-VERSION.tar.gz with the images, what runs them,
+    /// SHA256SUMS, an SPDX SBOM, SLSA provenance and buildinfo.
+    #[command(after_help = KEYS_HELP)]
+    Release {
+        /// A target to release (repeat for more) [default: spt].
+        #[arg(short, long = "target", value_name = "TARGET")]
+        targets: Vec<String>,
+        /// The unikernel: //package:name, or :name in the current directory's package.
+        label: String,
+        /// The directory to write the release into.
+        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
     },
     /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
     /// `~/.cache/rules_mirage`) and print its directory.
@@ -258,6 +273,11 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             print!("{}", query::answer(what, &r, &plan)?);
             Ok(0)
         }
+        Command::Release {
+            targets,
+            label,
+            out,
+        } => release::main(&workspace()?, &cwd, &label, &targets, keys, settings, &out),
         Command::Clean { label } => clean::main(&workspace()?, &cwd, label.as_deref()),
     }
 }

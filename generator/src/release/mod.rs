@@ -1,0 +1,234 @@
+//! `mirage release`: one deterministic `NAME-VERSION.tar.gz` per
+//! unikernel holding, per target, the image and what runs it (run script,
+//! Solo5 manifest, xl and libvirt files, generated sources, archives the
+//! image reads), and for the whole release `SHA256SUMS`, an SPDX 2.3 SBOM
+//! ([`sbom`]), in-toto/SLSA provenance ([`provenance`]) and `buildinfo`
+//! (what orb records). The same inputs give the same bytes.
+
+pub mod archive;
+mod provenance;
+pub mod sbom;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::action::{FileKind, Plan};
+use crate::error::{Error, IoContext, Result};
+use crate::render::files::hex;
+use crate::resolve::Resolved;
+use crate::target::{Family, Target};
+use crate::workspace::Workspace;
+use archive::Entry;
+
+/// One target's configured and built output.
+pub struct Built {
+    /// The resolved configuration.
+    pub r: Resolved,
+    /// Its committed plan.
+    pub plan: Plan,
+    /// The image.
+    pub image: PathBuf,
+}
+
+/// Which engine made the release, for the provenance.
+pub const ENGINE: &str = "mirage-cli";
+
+fn sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).io_context(|| format!("read {}", path.display()))
+}
+
+/// What a command prints, or `unknown`.
+fn output_of(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The files of one target's output that go into the release, by their
+/// path there.
+fn target_entries(b: &Built) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let target = b.r.target.name();
+    for f in &b.plan.files {
+        let executable = match f.kind {
+            FileKind::Plain | FileKind::Seed => false,
+            FileKind::Executable => true,
+            // The workspace link and writable disks stay behind.
+            FileKind::Symlink | FileKind::Disk(_) => continue,
+        };
+        entries.push(Entry {
+            path: format!("{target}/{}", f.path),
+            contents: read(&b.plan.dir.join(&f.path))?,
+            executable,
+        });
+    }
+    // Archives the build made for the image to read (--kv_ro=tar).
+    let disks = b.plan.dir.join(crate::model::resource::DISKS_DIR);
+    if let Ok(dir) = std::fs::read_dir(&disks) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = format!("{}/{name}", crate::model::resource::DISKS_DIR);
+            if name.ends_with(".tar") && !b.plan.files.iter().any(|f| f.path == path) {
+                entries.push(Entry {
+                    path: format!("{target}/{path}"),
+                    contents: read(&e.path())?,
+                    executable: false,
+                });
+            }
+        }
+    }
+    let image = b.image.file_name().unwrap_or_default().to_string_lossy();
+    entries.push(Entry {
+        path: format!("{target}/dist/{image}"),
+        contents: read(&b.image)?,
+        executable: true,
+    });
+    Ok(entries)
+}
+
+/// The release's name: the unikernel's name and its crate's version.
+fn release_name(b: &Built, graph: &sbom::CrateGraph) -> String {
+    let own = &b.r.crates[0].package_name;
+    let version = graph
+        .crates
+        .keys()
+        .find(|c| &c.name == own)
+        .map_or("0.0.0", |c| c.version.as_str());
+    format!("{}-{version}", b.r.label.name)
+}
+
+/// `SOURCE_DATE_EPOCH` (default 0) as RFC 3339.
+fn created() -> Result<String> {
+    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.parse::<i64>().map_err(|_| {
+            Error::user(format!("SOURCE_DATE_EPOCH={s} is not a number of seconds"))
+        })?,
+        Err(_) => 0,
+    };
+    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
+    let (y, m, d) = mirage_runtime::log::civil_date(days);
+    Ok(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ))
+}
+
+/// The release of `built` (one per target, same unikernel and keys):
+/// its file name and bytes.
+pub fn release(ws: &Workspace, built: &[Built]) -> Result<(String, Vec<u8>)> {
+    let first = built
+        .first()
+        .ok_or_else(|| Error::user("mirage release: give at least one target"))?;
+    let mut entries = Vec::new();
+    let mut graphs = Vec::new();
+    for b in built {
+        entries.extend(target_entries(b)?);
+        graphs.push(sbom::crate_graph(&b.plan.dir)?);
+    }
+    let name = release_name(first, &graphs[0]);
+    let lock = String::from_utf8_lossy(&read(&ws.root.join("Cargo.lock"))?).into_owned();
+    let rustc = output_of("rustc", &["-vV"]);
+    let uses_solo5 = built.iter().any(|b| b.r.target.family() == Family::Solo5);
+    let solo5 = match uses_solo5 {
+        true => Some((
+            mirage_toolchain_solo5::SOLO5_VERSION,
+            mirage_toolchain_solo5::pinned_checksum(&lock).map_err(Error::system)?,
+        )),
+        false => None,
+    };
+    let images: Vec<(String, String, &sbom::CrateGraph, bool)> = built
+        .iter()
+        .zip(&graphs)
+        .map(|(b, g)| {
+            let file = b.image.file_name().unwrap_or_default().to_string_lossy();
+            let path = format!("{}/dist/{file}", b.r.target.name());
+            let sha = entries
+                .iter()
+                .find(|e| e.path == path)
+                .map(|e| sha256(&e.contents))
+                .unwrap_or_default();
+            (path, sha, g, b.r.target.family() == Family::Solo5)
+        })
+        .collect();
+    let created = created()?;
+    let document = sbom::document(&sbom::Subjects {
+        release: &name,
+        images: images.clone(),
+        rustc: &rustc,
+        solo5: solo5.clone(),
+        lock: &lock,
+        created: &created,
+    });
+    let tree = provenance::source_tree_sha256(&ws.root)?;
+    let facts = provenance::Facts {
+        label: first.r.label.to_string(),
+        targets: built.iter().map(|b| b.r.target).collect::<Vec<Target>>(),
+        keys: first
+            .r
+            .keys
+            .iter()
+            .map(|k| (k.name.clone(), k.value.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        tree,
+        lock_sha256: sha256(lock.as_bytes()),
+        solo5,
+        rustc,
+        cargo: output_of("cargo", &["-V"]),
+        git_commit: Some(output_of(
+            "git",
+            &["-C", &ws.root.to_string_lossy(), "rev-parse", "HEAD"],
+        ))
+        .filter(|c| c != "unknown"),
+        engine: ENGINE,
+    };
+    let subjects: Vec<(String, String)> = images
+        .iter()
+        .map(|(p, s, ..)| (p.clone(), s.clone()))
+        .collect();
+    let mut text = |path: &str, contents: String| {
+        entries.push(Entry {
+            path: path.into(),
+            contents: contents.into_bytes(),
+            executable: false,
+        })
+    };
+    text("sbom.spdx.json", pretty(&document));
+    text(
+        "provenance.json",
+        pretty(&provenance::statement(&facts, &subjects)),
+    );
+    text("buildinfo", provenance::buildinfo(&facts));
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let sums: String = entries
+        .iter()
+        .map(|e| format!("{}  {}\n", sha256(&e.contents), e.path))
+        .collect();
+    entries.push(Entry {
+        path: "SHA256SUMS".into(),
+        contents: sums.into_bytes(),
+        executable: false,
+    });
+    for e in &mut entries {
+        e.path = format!("{name}/{}", e.path);
+    }
+    Ok((format!("{name}.tar.gz"), archive::tar_gz(&mut entries)?))
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("JSON values print");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,187 @@
+//! Where a release comes from: an in-toto Statement v1 whose predicate is
+//! SLSA Provenance v1, and `buildinfo`, the plain-text record orb keeps
+//! (toolchain, host, environment, source tree). Both from [`Facts`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{IoContext, Result};
+use crate::render::files::hex;
+use crate::target::Target;
+
+/// What the release was built from and with.
+pub struct Facts {
+    /// The unikernel's label.
+    pub label: String,
+    /// The targets, in release order.
+    pub targets: Vec<Target>,
+    /// Configure keys and their values.
+    pub keys: BTreeMap<String, String>,
+    /// [`source_tree_sha256`] of the workspace.
+    pub tree: String,
+    /// Cargo.lock's sha256.
+    pub lock_sha256: String,
+    /// The Solo5 version and the solo5-sys checksum, for Solo5 targets.
+    pub solo5: Option<(&'static str, String)>,
+    /// `rustc -vV`.
+    pub rustc: String,
+    /// `cargo -V`.
+    pub cargo: String,
+    /// `git rev-parse HEAD`, in a git checkout.
+    pub git_commit: Option<String>,
+    /// The engine that built it.
+    pub engine: &'static str,
+}
+
+/// Environment variables that can change what cargo and the C compiler
+/// (ring's) produce.
+const BUILD_ENV: &[&str] = &[
+    "CARGO_BUILD_TARGET",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_PROFILE_RELEASE_LTO",
+    "CC",
+    "CFLAGS",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTFLAGS",
+    "SOURCE_DATE_EPOCH",
+];
+
+/// Directories of a workspace that are outputs or tools' state, not source.
+fn is_output(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with("bazel-") || ["mirage-out", "target"].contains(&name)
+}
+
+/// The sha256 of the workspace's source files: of one line per file,
+/// sorted by path, `SHA256  PATH` (outputs and hidden directories left
+/// out; symbolic links by their target).
+pub fn source_tree_sha256(root: &Path) -> Result<String> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .io_context(|| format!("read {}", dir.display()))?
+            .flatten()
+            .collect();
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if is_output(&name) {
+                continue;
+            }
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = e.file_type().io_context(|| format!("stat {path}"))?;
+            if kind.is_symlink() {
+                let to = std::fs::read_link(e.path()).io_context(|| format!("readlink {path}"))?;
+                out.push(format!(
+                    "{}  {path} -> {}",
+                    hex(&Sha256::digest(b"")),
+                    to.display()
+                ));
+            } else if kind.is_dir() {
+                walk(&e.path(), &path, out)?;
+            } else {
+                let bytes = std::fs::read(e.path()).io_context(|| format!("read {path}"))?;
+                out.push(format!("{}  {path}", hex(&Sha256::digest(&bytes))));
+            }
+        }
+        Ok(())
+    }
+    let mut lines = Vec::new();
+    walk(root, "", &mut lines)?;
+    Ok(hex(&Sha256::digest(lines.join("\n").as_bytes())))
+}
+
+/// The in-toto statement over `subjects` (path in the release, sha256).
+pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
+    let mut deps = vec![
+        json!({"uri": "file:.", "name": "source tree", "digest": {"sha256": f.tree}}),
+        json!({"uri": "file:Cargo.lock", "name": "Cargo.lock", "digest": {"sha256": f.lock_sha256}}),
+        json!({"name": "rustc", "annotations": {"rustc -vV": f.rustc, "cargo -V": f.cargo}}),
+    ];
+    if let Some(commit) = &f.git_commit {
+        deps[0]["digest"]["gitCommit"] = json!(commit);
+    }
+    if let Some((version, sum)) = &f.solo5 {
+        deps.push(json!({
+            "uri": format!("pkg:cargo/solo5-sys"),
+            "name": format!("solo5 {version}"),
+            "digest": {"sha256": sum},
+        }));
+    }
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects.iter().map(|(p, s)| json!({"name": p, "digest": {"sha256": s}})).collect::<Vec<_>>(),
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://rules-mirage.invalid/release/v1",
+                "externalParameters": {
+                    "label": f.label,
+                    "targets": f.targets.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                    "keys": f.keys,
+                },
+                "internalParameters": {"engine": f.engine},
+                "resolvedDependencies": deps,
+            },
+            "runDetails": {
+                "builder": {"id": format!("https://rules-mirage.invalid/builder/{}@{}", f.engine, env!("CARGO_PKG_VERSION"))},
+            },
+        },
+    })
+}
+
+/// The `buildinfo` text.
+pub fn buildinfo(f: &Facts) -> String {
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let mut text = format!(
+        "label: {}\ntargets: {}\nkeys:{}\nsource-tree-sha256: {}\n",
+        f.label,
+        f.targets
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(" "),
+        f.keys
+            .iter()
+            .map(|(k, v)| format!(" --{k}={v}"))
+            .collect::<String>(),
+        f.tree
+    );
+    if let Some(commit) = &f.git_commit {
+        text += &format!("git-commit: {commit}\n");
+    }
+    text += &format!("cargo-lock-sha256: {}\n", f.lock_sha256);
+    if let Some((version, sum)) = &f.solo5 {
+        text += &format!("solo5: {version} (solo5-sys sha256 {sum})\n");
+    }
+    text += &format!(
+        "engine: {} {}\nhost-os: {os}\n",
+        f.engine,
+        env!("CARGO_PKG_VERSION")
+    );
+    text += &format!("cargo -V: {}\nrustc -vV:\n", f.cargo);
+    for line in f.rustc.lines() {
+        text += &format!("  {line}\n");
+    }
+    text += "environment:\n";
+    for var in BUILD_ENV {
+        if let Ok(v) = std::env::var(var) {
+            text += &format!("  {var}={v}\n");
+        }
+    }
+    text
+}

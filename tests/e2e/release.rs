@@ -1,0 +1,185 @@
+//! `mirage release`: the same tarball from two checkouts; its SHA256SUMS
+//! hold; its image is the one `mirage build` makes; its SBOM validates
+//! with pyspdxtools and lists exactly the crates cargo builds.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{copy_checkout, unikernel_target_dir};
+
+fn sha256(bytes: &[u8]) -> String {
+    mirage::render::files::hex(&Sha256::digest(bytes))
+}
+
+/// `mirage release -t spt -t unix //examples/hello:hello` in checkout
+/// `dir`; returns the tarball's bytes.
+fn release(dir: &Path) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args([
+            "release",
+            "-t",
+            "spt",
+            "-t",
+            "unix",
+            "//examples/hello:hello",
+        ])
+        .args(["-o", "releases"])
+        .current_dir(dir)
+        .env("MIRAGE_HOME", dir)
+        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "releases/hello-0.1.0.tar.gz");
+    std::fs::read(dir.join("releases/hello-0.1.0.tar.gz")).unwrap()
+}
+
+/// The crates `cargo tree` says the generated crate in `dir` links.
+fn cargo_tree(dir: &Path) -> BTreeSet<String> {
+    let out = Command::new("cargo")
+        .args([
+            "tree",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+            "--locked",
+        ])
+        .args(["--target", "x86_64-unknown-linux-gnu", "--format", "{p}"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (name, version) = (words.next()?, words.next()?);
+            Some(format!("{name} {}", version.trim_start_matches('v')))
+        })
+        .collect()
+}
+
+#[test]
+fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
+    let a = tempfile::Builder::new()
+        .prefix("mirage-rel-a-")
+        .tempdir()
+        .unwrap();
+    let b = tempfile::Builder::new()
+        .prefix("mirage-release-b-")
+        .tempdir()
+        .unwrap();
+    copy_checkout(a.path());
+    copy_checkout(b.path());
+    let tarball = release(a.path());
+    assert!(
+        tarball == release(b.path()),
+        "the releases differ between checkouts"
+    );
+
+    let unpacked = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(a.path().join("releases/hello-0.1.0.tar.gz"))
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = unpacked.path().join("hello-0.1.0");
+
+    // Every file but SHA256SUMS is listed there with its digest.
+    let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
+    let mut listed = BTreeSet::new();
+    for line in sums.lines() {
+        let (sum, path) = line.split_once("  ").unwrap();
+        assert_eq!(
+            sha256(&std::fs::read(root.join(path)).unwrap()),
+            sum,
+            "{path}"
+        );
+        listed.insert(path.to_owned());
+    }
+    for must in [
+        "spt/dist/hello.spt",
+        "spt/run.sh",
+        "spt/manifest.json",
+        "unix/dist/hello",
+    ] {
+        assert!(listed.contains(must), "{must} not in:\n{sums}");
+    }
+    let built = a
+        .path()
+        .join("mirage-out/examples/hello/hello/spt/dist/hello.spt");
+    assert_eq!(
+        std::fs::read(root.join("spt/dist/hello.spt")).unwrap(),
+        std::fs::read(built).unwrap()
+    );
+
+    // The SBOM validates, describes the images by digest, and its crates
+    // are those cargo builds for the two targets.
+    let sbom_path = root.join("sbom.spdx.json");
+    let check = Command::new("pyspdxtools")
+        .arg("-i")
+        .arg(&sbom_path)
+        .output()
+        .expect("pyspdxtools is installed (pip install spdx-tools)");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let sbom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sbom_path).unwrap()).unwrap();
+    let packages = sbom["packages"].as_array().unwrap();
+    let crates: BTreeSet<String> = packages
+        .iter()
+        .filter(|p| p["SPDXID"].as_str().unwrap().starts_with("SPDXRef-Crate-"))
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["versionInfo"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let out = a.path().join("mirage-out/examples/hello/hello");
+    let mut built: BTreeSet<String> = cargo_tree(&out.join("spt"));
+    built.extend(cargo_tree(&out.join("unix")));
+    assert_eq!(crates, built);
+    let image_sha = sha256(&std::fs::read(root.join("spt/dist/hello.spt")).unwrap());
+    let described = packages.iter().any(|p| {
+        p["name"] == "spt/dist/hello.spt"
+            && p["checksums"][0]["checksumValue"] == image_sha.as_str()
+    });
+    assert!(described, "no package for the spt image with its digest");
+
+    // The provenance names its subjects by the same digests.
+    let provenance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("provenance.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        provenance["predicateType"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert!(provenance["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["digest"]["sha256"] == image_sha.as_str()));
+}
