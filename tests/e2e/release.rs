@@ -26,7 +26,7 @@ fn release(dir: &Path) -> Vec<u8> {
             "unix",
             "//examples/hello:hello",
         ])
-        .args(["-o", "releases"])
+        .args(["-o", "releases", "--", "--hello=Hi"])
         .current_dir(dir)
         .env("MIRAGE_HOME", dir)
         .env("CARGO_TARGET_DIR", unikernel_target_dir())
@@ -168,6 +168,52 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
             && p["checksums"][0]["checksumValue"] == image_sha.as_str()
     });
     assert!(described, "no package for the spt image with its digest");
+
+    // The spt OCI layout: umoci unpacks the image urunc will run, with the
+    // release's bytes; skopeo reads urunc's annotations.
+    let oci = unpacked.path().join("oci");
+    std::fs::create_dir(&oci).unwrap();
+    let untar = Command::new("tar")
+        .arg("xf")
+        .arg(root.join("spt/oci.tar"))
+        .arg("-C")
+        .arg(&oci)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let bundle = unpacked.path().join("bundle");
+    let unpack = Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:0.1.0", oci.display()))
+        .arg(&bundle)
+        .output()
+        .expect("umoci is installed");
+    assert!(
+        unpack.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unpack.stderr)
+    );
+    let from_oci = std::fs::read(bundle.join("rootfs/unikernel/hello.spt")).unwrap();
+    assert_eq!(sha256(&from_oci), image_sha);
+    let inspect = Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}:0.1.0", oci.display()))
+        .output()
+        .expect("skopeo is installed");
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let labels = &inspect["Labels"];
+    assert_eq!(labels["com.urunc.unikernel.hypervisor"], "spt");
+    assert_eq!(labels["com.urunc.unikernel.binary"], "/unikernel/hello.spt");
+    assert_eq!(labels["com.urunc.unikernel.cmdline"], "--hello=Hi");
+    assert!(
+        !listed.contains("unix/oci.tar"),
+        "urunc has no monitor for unix"
+    );
 
     // The provenance names its subjects by the same digests.
     let provenance: serde_json::Value =

@@ -122,6 +122,9 @@ enum Command {
         /// The directory to write the release into.
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
+        /// Runtime arguments the OCI images start the unikernel with, after `--`.
+        #[arg(last = true, value_name = "RUNTIME_ARGS")]
+        runtime_args: Vec<String>,
     },
     /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
     /// `~/.cache/rules_mirage`) and print its directory.
@@ -277,7 +280,17 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             targets,
             label,
             out,
-        } => release::main(&workspace()?, &cwd, &label, &targets, keys, settings, &out),
+            runtime_args,
+        } => release::main(
+            &workspace()?,
+            &cwd,
+            &label,
+            &targets,
+            keys,
+            settings,
+            &out,
+            &runtime_args,
+        ),
         Command::Clean { label } => clean::main(&workspace()?, &cwd, label.as_deref()),
     }
 }

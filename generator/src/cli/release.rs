@@ -12,7 +12,9 @@ use crate::release::{release, Built};
 use crate::workspace::Workspace;
 
 /// Builds `label` for `targets` (spt alone by default) and writes the
-/// release into `out`; prints its path.
+/// release into `out`, its OCI images starting the unikernel with
+/// `runtime_args`; prints its path.
+#[allow(clippy::too_many_arguments)]
 pub fn main(
     ws: &Workspace,
     cwd: &Path,
@@ -21,6 +23,7 @@ pub fn main(
     keys: BTreeMap<String, String>,
     settings: &[String],
     out: &Path,
+    runtime_args: &[String],
 ) -> Result<i32> {
     let targets = match targets {
         [] => vec!["spt".to_owned()],
@@ -37,7 +40,7 @@ pub fn main(
         let image = crate::build::build(ws, &r, &plan.dir, false)?;
         built.push(Built { r, plan, image });
     }
-    let (name, bytes) = release(ws, &built)?;
+    let (name, bytes) = release(ws, &built, &runtime_args.join(" "))?;
     let path = cwd.join(out).join(name);
     write_atomically(&path, &bytes)?;
     println!("{}", relative(cwd, &path));

@@ -19,25 +19,38 @@ pub struct Entry {
     pub executable: bool,
 }
 
-/// The `.tar.gz` bytes of `entries`, whatever their order.
-pub fn tar_gz(entries: &mut [Entry]) -> Result<Vec<u8>> {
+fn fail(e: std::io::Error) -> Error {
+    Error::system(format!("release archive: {e}"))
+}
+
+/// The `.tar` bytes of `entries`, whatever their order; a path ending in
+/// `/` is a directory.
+pub fn tar(entries: &mut [Entry]) -> Result<Vec<u8>> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let fail = |e: std::io::Error| Error::system(format!("release archive: {e}"));
     let mut tar = tar::Builder::new(Vec::new());
     for e in entries.iter() {
         let mut header = tar::Header::new_ustar();
+        let dir = e.path.ends_with('/');
         header.set_size(e.contents.len() as u64);
-        header.set_mode(if e.executable { 0o755 } else { 0o644 });
+        header.set_mode(if e.executable || dir { 0o755 } else { 0o644 });
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
         header.set_username("").map_err(fail)?;
         header.set_groupname("").map_err(fail)?;
-        header.set_entry_type(tar::EntryType::Regular);
+        header.set_entry_type(match dir {
+            true => tar::EntryType::Directory,
+            false => tar::EntryType::Regular,
+        });
         tar.append_data(&mut header, &e.path, e.contents.as_slice())
             .map_err(fail)?;
     }
-    let tar = tar.into_inner().map_err(fail)?;
+    tar.into_inner().map_err(fail)
+}
+
+/// The `.tar.gz` bytes of `entries`, whatever their order.
+pub fn tar_gz(entries: &mut [Entry]) -> Result<Vec<u8>> {
+    let tar = tar(entries)?;
     // No file name, time zero, the "unknown" operating system byte.
     let mut gz = GzBuilder::new()
         .mtime(0)

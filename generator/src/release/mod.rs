@@ -1,11 +1,13 @@
 //! `mirage release`: one deterministic `NAME-VERSION.tar.gz` per
 //! unikernel holding, per target, the image and what runs it (run script,
 //! Solo5 manifest, xl and libvirt files, generated sources, archives the
-//! image reads), and for the whole release `SHA256SUMS`, an SPDX 2.3 SBOM
+//! image reads, an OCI image layout for urunc on hvt, spt and virtio:
+//! [`oci`]), and for the whole release `SHA256SUMS`, an SPDX 2.3 SBOM
 //! ([`sbom`]), in-toto/SLSA provenance ([`provenance`]) and `buildinfo`
 //! (what orb records). The same inputs give the same bytes.
 
 pub mod archive;
+mod oci;
 mod provenance;
 pub mod sbom;
 
@@ -126,9 +128,10 @@ fn created() -> Result<String> {
     ))
 }
 
-/// The release of `built` (one per target, same unikernel and keys):
-/// its file name and bytes.
-pub fn release(ws: &Workspace, built: &[Built]) -> Result<(String, Vec<u8>)> {
+/// The release of `built` (one per target, same unikernel and keys),
+/// whose OCI images start the unikernel with `cmdline`: its file name and
+/// bytes.
+pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String, Vec<u8>)> {
     let first = built
         .first()
         .ok_or_else(|| Error::user("mirage release: give at least one target"))?;
@@ -139,6 +142,18 @@ pub fn release(ws: &Workspace, built: &[Built]) -> Result<(String, Vec<u8>)> {
         graphs.push(sbom::crate_graph(&b.plan.dir)?);
     }
     let name = release_name(first, &graphs[0]);
+    let version = name.rsplit('-').next().unwrap_or_default().to_owned();
+    for b in built {
+        let file = b.image.file_name().unwrap_or_default().to_string_lossy();
+        let bytes = read(&b.image)?;
+        if let Some(layout) = oci::layout(b.r.target, (&file, &bytes), cmdline, &version)? {
+            entries.push(Entry {
+                path: format!("{}/oci.tar", b.r.target.name()),
+                contents: layout,
+                executable: false,
+            });
+        }
+    }
     let lock = String::from_utf8_lossy(&read(&ws.root.join("Cargo.lock"))?).into_owned();
     let rustc = output_of("rustc", &["-vV"]);
     let uses_solo5 = built.iter().any(|b| b.r.target.family() == Family::Solo5);
