@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::support::{copy_checkout, unikernel_target_dir};
 
+/// Where `mirage release` writes hello's release by default.
+const RELEASE: &str = "mirage-out/releases/hello-0.1.0.tar.gz";
+
 fn sha256(bytes: &[u8]) -> String {
     mirage::render::files::hex(&Sha256::digest(bytes))
 }
@@ -26,7 +29,7 @@ fn release(dir: &Path) -> Vec<u8> {
             "unix",
             "//examples/hello:hello",
         ])
-        .args(["-o", "releases", "--", "--hello=Hi"])
+        .args(["--", "--hello=Hi"])
         .current_dir(dir)
         .env("MIRAGE_HOME", dir)
         .env("CARGO_TARGET_DIR", unikernel_target_dir())
@@ -38,8 +41,8 @@ fn release(dir: &Path) -> Vec<u8> {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.trim(), "releases/hello-0.1.0.tar.gz");
-    std::fs::read(dir.join("releases/hello-0.1.0.tar.gz")).unwrap()
+    assert_eq!(stdout.trim(), RELEASE);
+    std::fs::read(dir.join(RELEASE)).unwrap()
 }
 
 /// The crates `cargo tree` says the generated crate in `dir` links.
@@ -94,7 +97,7 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
     let unpacked = tempfile::tempdir().unwrap();
     let status = Command::new("tar")
         .arg("xzf")
-        .arg(a.path().join("releases/hello-0.1.0.tar.gz"))
+        .arg(a.path().join(RELEASE))
         .arg("-C")
         .arg(unpacked.path())
         .status()
@@ -228,4 +231,73 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
         .unwrap()
         .iter()
         .any(|s| s["digest"]["sha256"] == image_sha.as_str()));
+}
+
+/// `mirage verify RELEASE --source DIR`: exit code and report.
+fn verify(dir: &Path, source: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .arg("verify")
+        .arg(dir.join(RELEASE))
+        .arg("--source")
+        .arg(source)
+        .current_dir(dir)
+        .env("MIRAGE_HOME", source)
+        .output()
+        .unwrap();
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// A fresh release verifies; a changed source file or Cargo.lock fails,
+/// naming what differs.
+#[test]
+fn verify_rebuilds_a_release_and_names_what_differs() {
+    let dir = tempfile::Builder::new()
+        .prefix("mirage-verify-")
+        .tempdir()
+        .unwrap();
+    copy_checkout(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args(["release", "-t", "spt", "//examples/hello:hello"])
+        .current_dir(dir.path())
+        .env("MIRAGE_HOME", dir.path())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, report) = verify(dir.path(), dir.path());
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains("rebuilt identically"), "{report}");
+
+    // The program changed: the image differs, and so does the tree.
+    let lib = dir.path().join("examples/hello/src/lib.rs");
+    let original = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        original.replace("log::info!(\"hello\")", "log::info!(\"hullo\")"),
+    )
+    .unwrap();
+    let (code, report) = verify(dir.path(), dir.path());
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains("the source tree differs from the release's"),
+        "{report}"
+    );
+    assert!(report.contains("spt/dist/hello.spt differs"), "{report}");
+    std::fs::write(&lib, original).unwrap();
+
+    // Cargo.lock changed (a comment: same crates): the images are equal,
+    // but the source is not what the release records.
+    let lock = dir.path().join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, format!("# edited\n{text}")).unwrap();
+    let (code, report) = verify(dir.path(), dir.path());
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("cargo-lock-sha256: recorded"), "{report}");
+    assert!(!report.contains("hello.spt differs"), "{report}");
 }

@@ -119,12 +119,23 @@ enum Command {
         targets: Vec<String>,
         /// The unikernel: //package:name, or :name in the current directory's package.
         label: String,
-        /// The directory to write the release into.
-        #[arg(short, long, value_name = "DIR", default_value = ".")]
-        out: PathBuf,
+        /// The directory to write the release into [default:
+        /// mirage-out/releases, outside the source tree it records].
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// Runtime arguments the OCI images start the unikernel with, after `--`.
         #[arg(last = true, value_name = "RUNTIME_ARGS")]
         runtime_args: Vec<String>,
+    },
+    /// Rebuild every file of a release from the source tree in a fresh
+    /// workspace and compare; exit 0 only when all are identical.
+    Verify {
+        /// The release tarball.
+        release: PathBuf,
+        /// The workspace the release was made from [default: the one
+        /// around the current directory].
+        #[arg(long, value_name = "DIR")]
+        source: Option<PathBuf>,
     },
     /// Build the pinned Solo5 toolchain if needed (in `$MIRAGE_CACHE`, else
     /// `~/.cache/rules_mirage`) and print its directory.
@@ -288,9 +299,19 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             &targets,
             keys,
             settings,
-            &out,
+            out.as_deref(),
             &runtime_args,
         ),
+        Command::Verify { release, source } => {
+            let ws = match source {
+                Some(dir) => Workspace::discover(&cwd.join(dir), cli.rules_mirage.as_deref())?,
+                None => workspace()?,
+            };
+            let path = cwd.join(&release);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::user(format!("mirage verify: {}: {e}", release.display())))?;
+            crate::release::verify::verify(&bytes, &ws.root, &ws.home)
+        }
         Command::Clean { label } => clean::main(&workspace()?, &cwd, label.as_deref()),
     }
 }

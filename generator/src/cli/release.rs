@@ -22,7 +22,7 @@ pub fn main(
     targets: &[String],
     keys: BTreeMap<String, String>,
     settings: &[String],
-    out: &Path,
+    out: Option<&Path>,
     runtime_args: &[String],
 ) -> Result<i32> {
     let targets = match targets {
@@ -41,7 +41,11 @@ pub fn main(
         built.push(Built { r, plan, image });
     }
     let (name, bytes) = release(ws, &built, &runtime_args.join(" "))?;
-    let path = cwd.join(out).join(name);
+    let dir = match out {
+        Some(dir) => cwd.join(dir),
+        None => ws.out_root().join("releases"),
+    };
+    let path = dir.join(name);
     write_atomically(&path, &bytes)?;
     println!("{}", relative(cwd, &path));
     Ok(0)

@@ -4,12 +4,14 @@
 //! image reads, an OCI image layout for urunc on hvt, spt and virtio:
 //! [`oci`]), and for the whole release `SHA256SUMS`, an SPDX 2.3 SBOM
 //! ([`sbom`]), in-toto/SLSA provenance ([`provenance`]) and `buildinfo`
-//! (what orb records). The same inputs give the same bytes.
+//! (what orb records). The same inputs give the same bytes; [`verify`]
+//! rebuilds a release and compares.
 
 pub mod archive;
 mod oci;
-mod provenance;
+pub mod provenance;
 pub mod sbom;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -208,6 +210,7 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
         ))
         .filter(|c| c != "unknown"),
         engine: ENGINE,
+        cmdline: cmdline.to_owned(),
     };
     let subjects: Vec<(String, String)> = images
         .iter()

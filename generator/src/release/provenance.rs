@@ -34,6 +34,8 @@ pub struct Facts {
     pub git_commit: Option<String>,
     /// The engine that built it.
     pub engine: &'static str,
+    /// The runtime arguments its OCI images start the unikernel with.
+    pub cmdline: String,
 }
 
 /// Environment variables that can change what cargo and the C compiler
@@ -50,16 +52,33 @@ const BUILD_ENV: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
-/// Directories of a workspace that are outputs or tools' state, not source.
+/// Entries of a workspace's root that are outputs or version control, not
+/// source (other hidden files, such as `.cargo/config.toml`, can change a
+/// build).
 fn is_output(name: &str) -> bool {
-    name.starts_with('.') || name.starts_with("bazel-") || ["mirage-out", "target"].contains(&name)
+    name.starts_with("bazel-") || [".git", "mirage-out", "target"].contains(&name)
 }
 
-/// The sha256 of the workspace's source files: of one line per file,
-/// sorted by path, `SHA256  PATH` (outputs and hidden directories left
-/// out; symbolic links by their target).
-pub fn source_tree_sha256(root: &Path) -> Result<String> {
-    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+/// A file of the source tree.
+pub struct SourceFile {
+    /// Its path from the workspace root, `/`-separated.
+    pub path: String,
+    /// Its bytes, or where the link points.
+    pub kind: SourceKind,
+}
+
+/// A regular file's bytes, or a symbolic link's target.
+pub enum SourceKind {
+    /// A regular file.
+    File(Vec<u8>),
+    /// A symbolic link.
+    Link(std::path::PathBuf),
+}
+
+/// The workspace's source files, sorted by path, outputs and `.git` left
+/// out.
+pub fn source_files(root: &Path) -> Result<Vec<SourceFile>> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<SourceFile>) -> Result<()> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .io_context(|| format!("read {}", dir.display()))?
             .flatten()
@@ -67,7 +86,7 @@ pub fn source_tree_sha256(root: &Path) -> Result<String> {
         names.sort_by_key(|e| e.file_name());
         for e in names {
             let name = e.file_name().to_string_lossy().into_owned();
-            if is_output(&name) {
+            if rel.is_empty() && is_output(&name) {
                 continue;
             }
             let path = if rel.is_empty() {
@@ -78,22 +97,37 @@ pub fn source_tree_sha256(root: &Path) -> Result<String> {
             let kind = e.file_type().io_context(|| format!("stat {path}"))?;
             if kind.is_symlink() {
                 let to = std::fs::read_link(e.path()).io_context(|| format!("readlink {path}"))?;
-                out.push(format!(
-                    "{}  {path} -> {}",
-                    hex(&Sha256::digest(b"")),
-                    to.display()
-                ));
+                out.push(SourceFile {
+                    path,
+                    kind: SourceKind::Link(to),
+                });
             } else if kind.is_dir() {
                 walk(&e.path(), &path, out)?;
             } else {
                 let bytes = std::fs::read(e.path()).io_context(|| format!("read {path}"))?;
-                out.push(format!("{}  {path}", hex(&Sha256::digest(&bytes))));
+                out.push(SourceFile {
+                    path,
+                    kind: SourceKind::File(bytes),
+                });
             }
         }
         Ok(())
     }
-    let mut lines = Vec::new();
-    walk(root, "", &mut lines)?;
+    let mut files = Vec::new();
+    walk(root, "", &mut files)?;
+    Ok(files)
+}
+
+/// The sha256 of the workspace's [`source_files`]: of one line per file,
+/// `SHA256  PATH` (a link: `-> TARGET` after its path).
+pub fn source_tree_sha256(root: &Path) -> Result<String> {
+    let lines: Vec<String> = source_files(root)?
+        .iter()
+        .map(|f| match &f.kind {
+            SourceKind::File(bytes) => format!("{}  {}", hex(&Sha256::digest(bytes)), f.path),
+            SourceKind::Link(to) => format!("-> {}  {}", to.display(), f.path),
+        })
+        .collect();
     Ok(hex(&Sha256::digest(lines.join("\n").as_bytes())))
 }
 
@@ -125,6 +159,7 @@ pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
                     "label": f.label,
                     "targets": f.targets.iter().map(|t| t.name()).collect::<Vec<_>>(),
                     "keys": f.keys,
+                    "runtimeArgs": f.cmdline,
                 },
                 "internalParameters": {"engine": f.engine},
                 "resolvedDependencies": deps,
