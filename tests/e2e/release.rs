@@ -172,6 +172,25 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
     });
     assert!(described, "no package for the spt image with its digest");
 
+    // `mirage query sbom` prints the SBOM of one target's image.
+    let query = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args(["query", "sbom", "-t", "spt", "//examples/hello:hello"])
+        .current_dir(a.path())
+        .env("MIRAGE_HOME", a.path())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .output()
+        .unwrap();
+    assert!(
+        query.status.success(),
+        "{}",
+        String::from_utf8_lossy(&query.stderr)
+    );
+    let alone: serde_json::Value = serde_json::from_slice(&query.stdout).unwrap();
+    let alone = alone["packages"].as_array().unwrap();
+    assert!(alone.iter().any(|p| p["name"] == "spt/dist/hello.spt"
+        && p["checksums"][0]["checksumValue"] == image_sha.as_str()));
+    assert!(!alone.iter().any(|p| p["name"] == "unix/dist/hello"));
+
     // The spt OCI layout: umoci unpacks the image urunc will run, with the
     // release's bytes; skopeo reads urunc's annotations.
     let oci = unpacked.path().join("oci");

@@ -282,6 +282,18 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
         Command::Describe { sel, dot, eval } => {
             describe::main(&workspace()?, &cwd, &sel, keys, dot, eval)
         }
+        Command::Query {
+            what: query::Query::Sbom,
+            sel,
+        } => {
+            let ws = workspace()?;
+            let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            configure::commit(&ws, &r, &plan)?;
+            let image = crate::build::build(&ws, &r, &plan.dir, false)?;
+            let built = [crate::release::Built { r, plan, image }];
+            print!("{}", crate::release::sbom_json(&ws, &built)?);
+            Ok(0)
+        }
         Command::Query { what, sel } => {
             let (r, plan) = configure::configure(&workspace()?, &cwd, &sel, keys, settings)?;
             print!("{}", query::answer(what, &r, &plan)?);

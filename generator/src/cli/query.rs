@@ -24,6 +24,8 @@ pub enum Query {
     RuntimeArgs,
     /// Crates the generated code depends on.
     Crates,
+    /// The SPDX SBOM of the image (built if needed), as in its release.
+    Sbom,
 }
 
 /// The text `mirage query what` prints.
@@ -62,6 +64,7 @@ pub fn answer(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
                 format!("--{} : {} {default} {}\n", a.name, a.kind.name(), a.label)
             })
             .collect(),
+        Query::Sbom => unreachable!("the SBOM needs a build: see cli::main"),
         Query::Crates => r
             .crates
             .iter()

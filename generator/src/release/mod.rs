@@ -130,20 +130,92 @@ fn created() -> Result<String> {
     ))
 }
 
+/// What the SBOM and the provenance of `built` are made from.
+struct Inputs {
+    /// The release's `NAME-VERSION`.
+    name: String,
+    /// Each target's crate graph.
+    graphs: Vec<sbom::CrateGraph>,
+    lock: String,
+    rustc: String,
+    solo5: Option<(&'static str, String)>,
+}
+
+fn inputs(ws: &Workspace, built: &[Built]) -> Result<Inputs> {
+    let first = built
+        .first()
+        .ok_or_else(|| Error::user("mirage release: give at least one target"))?;
+    let graphs = built
+        .iter()
+        .map(|b| sbom::crate_graph(&b.plan.dir))
+        .collect::<Result<Vec<_>>>()?;
+    let lock = String::from_utf8_lossy(&read(&ws.root.join("Cargo.lock"))?).into_owned();
+    let uses_solo5 = built.iter().any(|b| b.r.target.family() == Family::Solo5);
+    let solo5 = match uses_solo5 {
+        true => Some((
+            mirage_toolchain_solo5::SOLO5_VERSION,
+            mirage_toolchain_solo5::pinned_checksum(&lock).map_err(Error::system)?,
+        )),
+        false => None,
+    };
+    Ok(Inputs {
+        name: release_name(first, &graphs[0]),
+        graphs,
+        lock,
+        rustc: output_of("rustc", &["-vV"]),
+        solo5,
+    })
+}
+
+/// Each image's path in the release, sha256, crate graph and whether
+/// Solo5 is linked in.
+fn images<'a>(
+    built: &[Built],
+    i: &'a Inputs,
+) -> Result<Vec<(String, String, &'a sbom::CrateGraph, bool)>> {
+    built
+        .iter()
+        .zip(&i.graphs)
+        .map(|(b, g)| {
+            let file = b.image.file_name().unwrap_or_default().to_string_lossy();
+            let path = format!("{}/dist/{file}", b.r.target.name());
+            Ok((
+                path,
+                sha256(&read(&b.image)?),
+                g,
+                b.r.target.family() == Family::Solo5,
+            ))
+        })
+        .collect()
+}
+
+fn sbom_document(built: &[Built], i: &Inputs) -> Result<serde_json::Value> {
+    Ok(sbom::document(&sbom::Subjects {
+        release: &i.name,
+        images: images(built, i)?,
+        rustc: &i.rustc,
+        solo5: i.solo5.clone(),
+        lock: &i.lock,
+        created: &created()?,
+    }))
+}
+
+/// The SPDX SBOM of `built` alone (`mirage query sbom`).
+pub fn sbom_json(ws: &Workspace, built: &[Built]) -> Result<String> {
+    Ok(pretty(&sbom_document(built, &inputs(ws, built)?)?))
+}
+
 /// The release of `built` (one per target, same unikernel and keys),
 /// whose OCI images start the unikernel with `cmdline`: its file name and
 /// bytes.
 pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String, Vec<u8>)> {
-    let first = built
-        .first()
-        .ok_or_else(|| Error::user("mirage release: give at least one target"))?;
+    let i = inputs(ws, built)?;
+    let first = &built[0];
+    let name = i.name.clone();
     let mut entries = Vec::new();
-    let mut graphs = Vec::new();
     for b in built {
         entries.extend(target_entries(b)?);
-        graphs.push(sbom::crate_graph(&b.plan.dir)?);
     }
-    let name = release_name(first, &graphs[0]);
     let version = name.rsplit('-').next().unwrap_or_default().to_owned();
     for b in built {
         let file = b.image.file_name().unwrap_or_default().to_string_lossy();
@@ -156,39 +228,8 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
             });
         }
     }
-    let lock = String::from_utf8_lossy(&read(&ws.root.join("Cargo.lock"))?).into_owned();
-    let rustc = output_of("rustc", &["-vV"]);
-    let uses_solo5 = built.iter().any(|b| b.r.target.family() == Family::Solo5);
-    let solo5 = match uses_solo5 {
-        true => Some((
-            mirage_toolchain_solo5::SOLO5_VERSION,
-            mirage_toolchain_solo5::pinned_checksum(&lock).map_err(Error::system)?,
-        )),
-        false => None,
-    };
-    let images: Vec<(String, String, &sbom::CrateGraph, bool)> = built
-        .iter()
-        .zip(&graphs)
-        .map(|(b, g)| {
-            let file = b.image.file_name().unwrap_or_default().to_string_lossy();
-            let path = format!("{}/dist/{file}", b.r.target.name());
-            let sha = entries
-                .iter()
-                .find(|e| e.path == path)
-                .map(|e| sha256(&e.contents))
-                .unwrap_or_default();
-            (path, sha, g, b.r.target.family() == Family::Solo5)
-        })
-        .collect();
-    let created = created()?;
-    let document = sbom::document(&sbom::Subjects {
-        release: &name,
-        images: images.clone(),
-        rustc: &rustc,
-        solo5: solo5.clone(),
-        lock: &lock,
-        created: &created,
-    });
+    let document = sbom_document(built, &i)?;
+    let images = images(built, &i)?;
     let tree = provenance::source_tree_sha256(&ws.root)?;
     let facts = provenance::Facts {
         label: first.r.label.to_string(),
@@ -200,9 +241,9 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
             .map(|k| (k.name.clone(), k.value.clone()))
             .collect::<BTreeMap<_, _>>(),
         tree,
-        lock_sha256: sha256(lock.as_bytes()),
-        solo5,
-        rustc,
+        lock_sha256: sha256(i.lock.as_bytes()),
+        solo5: i.solo5.clone(),
+        rustc: i.rustc.clone(),
         cargo: output_of("cargo", &["-V"]),
         git_commit: Some(output_of(
             "git",
