@@ -237,6 +237,28 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
         "urunc has no monitor for unix"
     );
 
+    // A released image says what it was built from: the Cargo.lock digest
+    // its buildinfo records.
+    let buildinfo = std::fs::read_to_string(root.join("buildinfo")).unwrap();
+    let lock = buildinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("cargo-lock-sha256: "))
+        .unwrap();
+    let version = Command::new(root.join("unix/dist/hello"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&version.stdout);
+    assert_eq!(version.status.code(), Some(63), "{text}");
+    assert!(
+        text.starts_with("hello //examples/hello:hello for unix\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("cargo-lock-sha256: {lock}\n")),
+        "{text}"
+    );
+
     // The provenance names its subjects by the same digests.
     let provenance: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("provenance.json")).unwrap())
@@ -310,13 +332,13 @@ fn verify_rebuilds_a_release_and_names_what_differs() {
     assert!(report.contains("spt/dist/hello.spt differs"), "{report}");
     std::fs::write(&lib, original).unwrap();
 
-    // Cargo.lock changed (a comment: same crates): the images are equal,
-    // but the source is not what the release records.
+    // Cargo.lock changed (a comment: same crates): the source is not what
+    // the release records, and the images carry the lock's digest.
     let lock = dir.path().join("Cargo.lock");
     let text = std::fs::read_to_string(&lock).unwrap();
     std::fs::write(&lock, format!("# edited\n{text}")).unwrap();
     let (code, report) = verify(dir.path(), dir.path());
     assert_eq!(code, 1, "{report}");
     assert!(report.contains("cargo-lock-sha256: recorded"), "{report}");
-    assert!(!report.contains("hello.spt differs"), "{report}");
+    assert!(report.contains("spt/dist/hello.spt differs"), "{report}");
 }

@@ -149,7 +149,8 @@ fn inputs(ws: &Workspace, built: &[Built]) -> Result<Inputs> {
         .iter()
         .map(|b| sbom::crate_graph(&b.plan.dir))
         .collect::<Result<Vec<_>>>()?;
-    let lock = String::from_utf8_lossy(&read(&ws.root.join("Cargo.lock"))?).into_owned();
+    // The lock every generated crate starts from (and the images record).
+    let lock = String::from_utf8_lossy(&read(&ws.home.join("Cargo.lock"))?).into_owned();
     let uses_solo5 = built.iter().any(|b| b.r.target.family() == Family::Solo5);
     let solo5 = match uses_solo5 {
         true => Some((

@@ -320,6 +320,8 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     );
     let lock_path = ws.home.join("Cargo.lock");
     let lock = std::fs::read(&lock_path).io_context(|| format!("read {}", lock_path.display()))?;
+    let lock_sha256 = hex(&Sha256::digest(&lock));
+    ctx.insert("lock_sha256", &lock_sha256);
     let cx = RenderCx {
         ws,
         r,
@@ -335,10 +337,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         text_file("Cargo.toml", cx.render("Cargo.toml.tera", &[])?),
         File::new("Cargo.lock", lock.clone(), FileKind::Seed),
         text_file("run.sh", run_sh),
-        text_file(
-            "context.json",
-            context_json(r, &hex(&Sha256::digest(&lock))),
-        ),
+        text_file("context.json", context_json(r, &lock_sha256)),
         File::new(WORKSPACE_LINK, relative(&dir, &ws.root), FileKind::Symlink),
     ];
     for d in &solo5_devices {

@@ -94,7 +94,7 @@ pub struct Values {
 /// Why parsing stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// `--help` was given; the text to print.
+    /// `--help` or `--version` was given; the text to print.
     Help(String),
     /// A bad argument; one line of cause.
     Bad(String),
@@ -151,6 +151,9 @@ where
     while let Some(arg) = argv.next() {
         if arg == "--help" || arg == "-h" {
             return Err(Stop::Help(help(info, specs)));
+        }
+        if arg == "--version" {
+            return Err(Stop::Help(version(info)));
         }
         let (i, inline) = if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
@@ -262,7 +265,30 @@ pub fn help(info: &BuildInfo, specs: &[Spec]) -> String {
         out,
         "       -h, --help\n           Show this help and exit with {EXIT_HELP}."
     );
+    let _ = writeln!(
+        out,
+        "       --version\n           Show what this image was built from and exit with {EXIT_HELP}."
+    );
     out
+}
+
+/// The `--version` text: what the image was built from, to trace it to
+/// its release (whose provenance records the same Cargo.lock digest).
+pub fn version(info: &BuildInfo) -> String {
+    let keys: String = info
+        .keys
+        .iter()
+        .map(|(k, v)| format!(" --{k}={v}"))
+        .collect();
+    format!(
+        "{} {} for {}\nkeys:{keys}\ncrates: {}\ngenerator: {}\ncargo-lock-sha256: {}\n",
+        info.name(),
+        info.label,
+        info.target,
+        info.crates.join(" "),
+        info.generator,
+        info.lock_sha256
+    )
 }
 
 #[cfg(test)]
@@ -273,8 +299,9 @@ mod tests {
         label: "//app:u",
         target: "unix",
         keys: &[],
-        crates: &[],
+        crates: &["app"],
         generator: "test",
+        lock_sha256: "ab",
     };
 
     static SPECS: &[Spec] = &[
@@ -353,5 +380,16 @@ mod tests {
         );
         assert!(text.contains("-c INT, --count=INT"), "{text}");
         assert!(text.contains("[//app:quiet]"), "{text}");
+    }
+
+    #[test]
+    fn version_says_what_the_image_was_built_from() {
+        let Err(Stop::Help(text)) = parse(&INFO, SPECS, ["--version"]) else {
+            panic!("expected the version");
+        };
+        assert_eq!(
+            text,
+            "u //app:u for unix\nkeys:\ncrates: app\ngenerator: test\ncargo-lock-sha256: ab\n"
+        );
     }
 }

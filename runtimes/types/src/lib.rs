@@ -69,6 +69,9 @@ pub struct BuildInfo {
     pub crates: &'static [&'static str],
     /// Version of rules_mirage that generated it.
     pub generator: &'static str,
+    /// The sha256 of the Cargo.lock it was built with, which its release's
+    /// provenance and buildinfo record.
+    pub lock_sha256: &'static str,
 }
 
 impl BuildInfo {
