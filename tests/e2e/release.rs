@@ -342,3 +342,79 @@ fn verify_rebuilds_a_release_and_names_what_differs() {
     assert!(report.contains("cargo-lock-sha256: recorded"), "{report}");
     assert!(report.contains("spt/dist/hello.spt differs"), "{report}");
 }
+
+/// The same images from two checkouts in different directories, with
+/// different cargo homes (the same registry under another path) and
+/// target directories: hello on every target, and the TLS site (the
+/// largest graph) on unix and spt. (`bench/repro.sh` runs every example
+/// on every target.)
+#[test]
+fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
+    let cases: Vec<(&str, &str)> = mirage::target::Target::ALL
+        .iter()
+        .map(|t| ("//examples/hello:hello", t.name()))
+        .chain([
+            ("//examples/static_website:static_website_tls", "unix"),
+            ("//examples/static_website:static_website_tls", "spt"),
+        ])
+        .collect();
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo")
+        });
+    // B's cargo home reaches the same registry under another path; its
+    // target directory is kept next to the shared one, so a warm machine
+    // builds it once.
+    let cargo_home_b = tempfile::Builder::new()
+        .prefix("mirage-cargo-home-b-")
+        .tempdir()
+        .unwrap();
+    std::os::unix::fs::symlink(home.join("registry"), cargo_home_b.path().join("registry"))
+        .unwrap();
+    let (a, b) = (
+        tempfile::Builder::new()
+            .prefix("mirage-ca-")
+            .tempdir()
+            .unwrap(),
+        tempfile::Builder::new()
+            .prefix("mirage-checkout-b-")
+            .tempdir()
+            .unwrap(),
+    );
+    let sides = [
+        (a.path(), home.clone(), unikernel_target_dir()),
+        (
+            b.path(),
+            cargo_home_b.path().to_path_buf(),
+            unikernel_target_dir().with_file_name("e2e-unikernels-b"),
+        ),
+    ];
+    for (dir, ..) in &sides {
+        copy_checkout(dir);
+    }
+    for (label, target) in cases {
+        let mut sums = Vec::new();
+        for (dir, cargo_home, target_dir) in &sides {
+            let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+                .args(["build", "-t", target, label])
+                .current_dir(dir)
+                .env("MIRAGE_HOME", dir)
+                .env("CARGO_HOME", cargo_home)
+                .env("CARGO_TARGET_DIR", target_dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{label} on {target}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let image = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            sums.push(sha256(&std::fs::read(dir.join(image)).unwrap()));
+        }
+        assert_eq!(
+            sums[0], sums[1],
+            "{label} on {target} differs between checkouts"
+        );
+    }
+}
