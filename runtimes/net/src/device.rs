@@ -44,8 +44,25 @@ pub(crate) struct Device {
     tx: Vec<u8>,
     /// Frames sent so far.
     pub(crate) sent: u64,
-    /// Frames the current poll may still read.
-    pub(crate) budget: usize,
+    /// Connection requests (TCP SYNs) the current poll may still take.
+    pub(crate) syns: usize,
+    /// A SYN read beyond that, kept for the next poll (its length).
+    pub(crate) held: Option<usize>,
+}
+
+/// Whether `frame` opens a TCP connection: SYN without ACK, over IPv4 or
+/// IPv6 (no extension headers).
+pub(crate) fn is_syn(frame: &[u8]) -> bool {
+    let tcp = match frame.get(12..14) {
+        Some([0x08, 0x00]) => {
+            let ihl = usize::from(frame.get(14).map_or(0, |b| b & 0x0f)) * 4;
+            (frame.get(23) == Some(&6)).then_some(14 + ihl)
+        }
+        Some([0x86, 0xdd]) => (frame.get(20) == Some(&6)).then_some(54),
+        _ => None,
+    };
+    tcp.and_then(|t| frame.get(t + 13))
+        .is_some_and(|flags| flags & 0x12 == 0x02)
 }
 
 impl Device {
@@ -56,7 +73,8 @@ impl Device {
             tx: frame.clone(),
             frame,
             sent: 0,
-            budget: usize::MAX,
+            syns: usize::MAX,
+            held: None,
         }
     }
 
@@ -78,25 +96,32 @@ impl phy::Device for Device {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        if self.budget == 0 {
-            return None;
-        }
-        self.budget -= 1;
-        match self.net.read(&mut self.frame) {
-            Ok(Some(len)) => Some((
-                RxToken(&self.frame[..len]),
-                TxToken {
-                    net: &*self.net,
-                    buf: &mut self.tx,
-                    sent: &mut self.sent,
-                },
-            )),
-            Ok(None) => None,
-            Err(e) => {
-                log::warn!(target: "tcpip", "receive: {e}");
-                None
+        let len = match self.held.take() {
+            Some(len) => len,
+            None => match self.net.read(&mut self.frame) {
+                Ok(Some(len)) => len,
+                Ok(None) => return None,
+                Err(e) => {
+                    log::warn!(target: "tcpip", "receive: {e}");
+                    return None;
+                }
+            },
+        };
+        if is_syn(&self.frame[..len]) {
+            if self.syns == 0 {
+                self.held = Some(len);
+                return None;
             }
+            self.syns -= 1;
         }
+        Some((
+            RxToken(&self.frame[..len]),
+            TxToken {
+                net: &*self.net,
+                buf: &mut self.tx,
+                sent: &mut self.sent,
+            },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
@@ -298,5 +323,24 @@ mod tests {
         eth.emit(&mut frame);
         arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
         buf
+    }
+
+    #[test]
+    fn syns_are_told_from_other_segments() {
+        // Ethernet, IPv4 (IHL 5, protocol TCP), TCP flags at offset 13.
+        let mut v4 = vec![0u8; 14 + 20 + 20];
+        v4[12..14].copy_from_slice(&[0x08, 0x00]);
+        v4[14] = 0x45;
+        v4[23] = 6;
+        v4[14 + 20 + 13] = 0x02;
+        assert!(is_syn(&v4));
+        v4[14 + 20 + 13] = 0x12;
+        assert!(!is_syn(&v4), "SYN-ACK");
+        let mut v6 = vec![0u8; 14 + 40 + 20];
+        v6[12..14].copy_from_slice(&[0x86, 0xdd]);
+        v6[20] = 6;
+        v6[54 + 13] = 0x02;
+        assert!(is_syn(&v6));
+        assert!(!is_syn(&v6[..40]), "truncated");
     }
 }

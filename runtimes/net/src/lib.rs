@@ -45,9 +45,10 @@ pub use flow::Flow;
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
 
-/// Sockets listening on each port, and frames read per driver turn (the
-/// listening sockets are renewed between turns): connections that arrive
-/// together (wrk opens 32 at once) find one each instead of a reset.
+/// Sockets listening on each port, and connection requests (SYNs) taken
+/// per driver turn (the listening sockets are renewed between turns):
+/// connections that arrive together (wrk opens 32 at once) find one each
+/// instead of a reset.
 const BACKLOG: usize = 16;
 
 /// How long a connection may wait for its peer before it is aborted.
@@ -228,7 +229,7 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             let mut guard = inner.borrow_mut();
             let i = &mut *guard;
             i.kicked = false;
-            i.device.budget = BACKLOG;
+            i.device.syns = BACKLOG;
             i.iface.poll(now(), &mut i.device, &mut i.sockets);
             // A poll sends one segment per socket: go on sending while
             // segments go out, without reading the device each time.
@@ -258,10 +259,10 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                 }
                 !closed
             });
-            let delay = match i.device.budget {
-                // Frames may be waiting still: read them on the next turn.
-                0 => Some(smoltcp::time::Duration::ZERO),
-                _ => i.iface.poll_delay(now(), &i.sockets),
+            let delay = match i.device.held {
+                // A SYN waits for the next turn's listening sockets.
+                Some(_) => Some(smoltcp::time::Duration::ZERO),
+                None => i.iface.poll_delay(now(), &i.sockets),
             };
             (delay, work)
         };
