@@ -290,8 +290,8 @@ fn verify(dir: &Path, source: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), report)
 }
 
-/// A fresh release verifies; a changed source file or Cargo.lock fails,
-/// naming what differs.
+/// A fresh release verifies, after an unrelated edit too; a changed
+/// source file or Cargo.lock fails, naming what differs.
 #[test]
 fn verify_rebuilds_a_release_and_names_what_differs() {
     let dir = tempfile::Builder::new()
@@ -315,6 +315,12 @@ fn verify_rebuilds_a_release_and_names_what_differs() {
     assert_eq!(code, 0, "{report}");
     assert!(report.contains("rebuilt identically"), "{report}");
 
+    // A file no image is made from changes nothing.
+    let readme = dir.path().join("README.md");
+    std::fs::write(&readme, "edited\n").unwrap();
+    let (code, report) = verify(dir.path(), dir.path());
+    assert_eq!(code, 0, "an unrelated edit: {report}");
+
     // The program changed: the image differs, and so does the tree.
     let lib = dir.path().join("examples/hello/src/lib.rs");
     let original = std::fs::read_to_string(&lib).unwrap();
@@ -326,7 +332,7 @@ fn verify_rebuilds_a_release_and_names_what_differs() {
     let (code, report) = verify(dir.path(), dir.path());
     assert_eq!(code, 1, "{report}");
     assert!(
-        report.contains("the source tree differs from the release's"),
+        report.contains("the sources differ from the release's"),
         "{report}"
     );
     assert!(report.contains("spt/dist/hello.spt differs"), "{report}");

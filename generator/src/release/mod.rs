@@ -8,6 +8,7 @@
 //! rebuilds a release and compares.
 
 pub mod archive;
+mod inputs;
 mod oci;
 pub mod provenance;
 pub mod sbom;
@@ -231,7 +232,7 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
     }
     let document = sbom_document(built, &i)?;
     let images = images(built, &i)?;
-    let tree = provenance::source_tree_sha256(&ws.root)?;
+    let tree = inputs::sha256(ws, built)?;
     let facts = provenance::Facts {
         label: first.r.label.to_string(),
         targets: built.iter().map(|b| b.r.target).collect::<Vec<Target>>(),

@@ -1,15 +1,11 @@
 //! Where a release comes from: an in-toto Statement v1 whose predicate is
 //! SLSA Provenance v1, and `buildinfo`, the plain-text record orb keeps
-//! (toolchain, host, environment, source tree). Both from [`Facts`].
+//! (toolchain, host, environment, sources). Both from [`Facts`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-use crate::error::{IoContext, Result};
-use crate::render::files::hex;
 use crate::target::Target;
 
 /// What the release was built from and with.
@@ -20,7 +16,7 @@ pub struct Facts {
     pub targets: Vec<Target>,
     /// Configure keys and their values.
     pub keys: BTreeMap<String, String>,
-    /// [`source_tree_sha256`] of the workspace.
+    /// The digest of the release's sources ([`super::inputs::sha256`]).
     pub tree: String,
     /// Cargo.lock's sha256.
     pub lock_sha256: String,
@@ -52,89 +48,10 @@ const BUILD_ENV: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
-/// Entries of a workspace's root that are outputs or version control, not
-/// source (other hidden files, such as `.cargo/config.toml`, can change a
-/// build).
-fn is_output(name: &str) -> bool {
-    name.starts_with("bazel-") || [".git", "mirage-out", "target"].contains(&name)
-}
-
-/// A file of the source tree.
-pub struct SourceFile {
-    /// Its path from the workspace root, `/`-separated.
-    pub path: String,
-    /// Its bytes, or where the link points.
-    pub kind: SourceKind,
-}
-
-/// A regular file's bytes, or a symbolic link's target.
-pub enum SourceKind {
-    /// A regular file.
-    File(Vec<u8>),
-    /// A symbolic link.
-    Link(std::path::PathBuf),
-}
-
-/// The workspace's source files, sorted by path, outputs and `.git` left
-/// out.
-pub fn source_files(root: &Path) -> Result<Vec<SourceFile>> {
-    fn walk(dir: &Path, rel: &str, out: &mut Vec<SourceFile>) -> Result<()> {
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .io_context(|| format!("read {}", dir.display()))?
-            .flatten()
-            .collect();
-        names.sort_by_key(|e| e.file_name());
-        for e in names {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if rel.is_empty() && is_output(&name) {
-                continue;
-            }
-            let path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let kind = e.file_type().io_context(|| format!("stat {path}"))?;
-            if kind.is_symlink() {
-                let to = std::fs::read_link(e.path()).io_context(|| format!("readlink {path}"))?;
-                out.push(SourceFile {
-                    path,
-                    kind: SourceKind::Link(to),
-                });
-            } else if kind.is_dir() {
-                walk(&e.path(), &path, out)?;
-            } else {
-                let bytes = std::fs::read(e.path()).io_context(|| format!("read {path}"))?;
-                out.push(SourceFile {
-                    path,
-                    kind: SourceKind::File(bytes),
-                });
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(root, "", &mut files)?;
-    Ok(files)
-}
-
-/// The sha256 of the workspace's [`source_files`]: of one line per file,
-/// `SHA256  PATH` (a link: `-> TARGET` after its path).
-pub fn source_tree_sha256(root: &Path) -> Result<String> {
-    let lines: Vec<String> = source_files(root)?
-        .iter()
-        .map(|f| match &f.kind {
-            SourceKind::File(bytes) => format!("{}  {}", hex(&Sha256::digest(bytes)), f.path),
-            SourceKind::Link(to) => format!("-> {}  {}", to.display(), f.path),
-        })
-        .collect();
-    Ok(hex(&Sha256::digest(lines.join("\n").as_bytes())))
-}
-
 /// The in-toto statement over `subjects` (path in the release, sha256).
 pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
     let mut deps = vec![
-        json!({"uri": "file:.", "name": "source tree", "digest": {"sha256": f.tree}}),
+        json!({"uri": "file:.", "name": "sources", "digest": {"sha256": f.tree}}),
         json!({"uri": "file:Cargo.lock", "name": "Cargo.lock", "digest": {"sha256": f.lock_sha256}}),
         json!({"name": "rustc", "annotations": {"rustc -vV": f.rustc, "cargo -V": f.cargo}}),
     ];

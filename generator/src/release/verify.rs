@@ -1,8 +1,9 @@
-//! `mirage verify`: orb's rebuild for our releases. The source tree is
-//! checked against the release's record, copied into a fresh temporary
-//! workspace, and released again by this same `mirage` with the recorded
-//! label, targets, keys and runtime arguments, into a fresh cargo target
-//! directory; every file of every target must be byte-identical.
+//! `mirage verify`: orb's rebuild for our releases. The workspace is
+//! copied into a fresh temporary directory and released again there by
+//! this same `mirage` with the recorded label, targets, keys and runtime
+//! arguments, into a fresh cargo target directory; the sources' digest
+//! must be the recorded one and every file of every target
+//! byte-identical.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -11,7 +12,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::provenance::{source_files, source_tree_sha256, SourceKind};
 use crate::error::{Error, IoContext, Result};
 
 /// A release's files by their path inside it (without `NAME-VERSION/`).
@@ -71,12 +71,78 @@ fn record(files: &BTreeMap<String, Vec<u8>>) -> Result<Record> {
             &provenance["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]
                 ["sha256"],
         )
-        .ok_or_else(|| missing("source tree digest"))?,
+        .ok_or_else(|| missing("sources digest"))?,
         buildinfo: String::from_utf8_lossy(
             files.get("buildinfo").ok_or_else(|| missing("buildinfo"))?,
         )
         .into_owned(),
     })
+}
+
+/// Entries of a workspace's root that are outputs or version control, not
+/// source (other hidden files, such as `.cargo/config.toml`, can change a
+/// build).
+fn is_output(name: &str) -> bool {
+    name.starts_with("bazel-") || [".git", "mirage-out", "target"].contains(&name)
+}
+
+/// A file of the source tree.
+pub struct SourceFile {
+    /// Its path from the workspace root, `/`-separated.
+    pub path: String,
+    /// Its bytes, or where the link points.
+    pub kind: SourceKind,
+}
+
+/// A regular file's bytes, or a symbolic link's target.
+pub enum SourceKind {
+    /// A regular file.
+    File(Vec<u8>),
+    /// A symbolic link.
+    Link(std::path::PathBuf),
+}
+
+/// The workspace's source files, sorted by path, outputs and `.git` left
+/// out.
+pub fn source_files(root: &Path) -> Result<Vec<SourceFile>> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<SourceFile>) -> Result<()> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .io_context(|| format!("read {}", dir.display()))?
+            .flatten()
+            .collect();
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if rel.is_empty() && is_output(&name) {
+                continue;
+            }
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = e.file_type().io_context(|| format!("stat {path}"))?;
+            if kind.is_symlink() {
+                let to = std::fs::read_link(e.path()).io_context(|| format!("readlink {path}"))?;
+                out.push(SourceFile {
+                    path,
+                    kind: SourceKind::Link(to),
+                });
+            } else if kind.is_dir() {
+                walk(&e.path(), &path, out)?;
+            } else {
+                let bytes = std::fs::read(e.path()).io_context(|| format!("read {path}"))?;
+                out.push(SourceFile {
+                    path,
+                    kind: SourceKind::File(bytes),
+                });
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, "", &mut files)?;
+    Ok(files)
 }
 
 /// Copies the source tree of `from` to `to`.
@@ -106,7 +172,7 @@ fn differing_inputs(recorded: &str, rebuilt: &str) -> Vec<String> {
     let watched = [
         "keys:",
         "runtime-args:",
-        "source-tree-sha256:",
+        "sources-sha256:",
         "cargo-lock-sha256:",
         "solo5:",
         "cargo -V:",
@@ -136,16 +202,7 @@ fn differing_inputs(recorded: &str, rebuilt: &str) -> Vec<String> {
 pub fn verify(tarball: &[u8], source: &Path, home: &Path) -> Result<i32> {
     let files = unpack(tarball)?;
     let rec = record(&files)?;
-    let tree = source_tree_sha256(source)?;
     let mut ok = true;
-    if tree != rec.tree {
-        ok = false;
-        println!(
-            "mirage verify: the source tree differs from the release's: recorded {}, {} has {tree}",
-            rec.tree,
-            source.display()
-        );
-    }
     let work = tempfile::Builder::new()
         .prefix("mirage-verify-")
         .tempdir()
@@ -183,8 +240,16 @@ pub fn verify(tarball: &[u8], source: &Path, home: &Path) -> Result<i32> {
     }
     let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let rebuilt = unpack(&std::fs::read(copy.join(&path)).io_context(|| format!("read {path}"))?)?;
-    let rebuilt_info =
-        String::from_utf8_lossy(rebuilt.get("buildinfo").map_or(&[][..], |b| b)).into_owned();
+    let now = record(&rebuilt)?;
+    if now.tree != rec.tree {
+        ok = false;
+        println!(
+            "mirage verify: the sources differ from the release's: recorded {}, {} has {}",
+            rec.tree,
+            source.display(),
+            now.tree
+        );
+    }
     let mut compared = 0;
     for (name, bytes) in files.iter().filter(|(n, _)| n.contains('/')) {
         compared += 1;
@@ -207,7 +272,7 @@ pub fn verify(tarball: &[u8], source: &Path, home: &Path) -> Result<i32> {
         );
         return Ok(0);
     }
-    let inputs = differing_inputs(&rec.buildinfo, &rebuilt_info);
+    let inputs = differing_inputs(&rec.buildinfo, &now.buildinfo);
     if !inputs.is_empty() {
         println!(
             "mirage verify: recorded inputs that differ now:\n{}",

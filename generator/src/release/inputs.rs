@@ -1,0 +1,106 @@
+//! The sources a release is made from: the workspace files its images'
+//! configuration and build read — the BUILD files of every declaration in
+//! each resolved graph, each crate's manifest, build script and `src/`,
+//! the directories embedded or archived into images, and the workspace's
+//! Cargo.toml and Cargo.lock. Files of rules_mirage itself count when it
+//! is the workspace; otherwise the generator's version stands for them.
+//! Unrelated files (a README) leave the digest alone.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::Built;
+use crate::error::{IoContext, Result};
+use crate::model::resource::{Backing, Resource};
+use crate::render::files::hex;
+use crate::workspace::Workspace;
+
+/// Every file under `dir` (relative to `root`), sorted.
+fn files_under(root: &Path, dir: &str, out: &mut BTreeSet<String>) -> Result<()> {
+    let path = root.join(dir);
+    if path.is_file() {
+        out.insert(dir.to_owned());
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(&path) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = format!("{dir}/{}", e.file_name().to_string_lossy());
+        let kind = e.file_type().io_context(|| format!("stat {name}"))?;
+        if kind.is_dir() {
+            files_under(root, &name, out)?;
+        } else {
+            out.insert(name);
+        }
+    }
+    Ok(())
+}
+
+/// The input files of `built`, relative to the workspace root, sorted.
+pub fn files(ws: &Workspace, built: &[Built]) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let in_workspace = |file: &str| !file.starts_with('@');
+    for name in ["Cargo.toml", "Cargo.lock"] {
+        if ws.root.join(name).is_file() {
+            out.insert(name.to_owned());
+        }
+    }
+    for b in built {
+        let r = &b.r;
+        let locs = std::iter::once(&r.loc)
+            .chain(r.instances.iter().map(|i| &i.loc))
+            .chain(r.crates.iter().map(|c| &c.loc))
+            .chain(r.runtime_args.iter().map(|a| &a.loc));
+        for loc in locs.filter(|l| in_workspace(&l.file)) {
+            out.insert(loc.file.clone());
+        }
+        for c in &r.crates {
+            let Ok(dir) = c.dir.strip_prefix(&ws.root) else {
+                continue;
+            };
+            let dir = dir.to_string_lossy();
+            for file in ["Cargo.toml", "build.rs"] {
+                let path = if dir.is_empty() {
+                    file.to_owned()
+                } else {
+                    format!("{dir}/{file}")
+                };
+                if ws.root.join(&path).is_file() {
+                    out.insert(path);
+                }
+            }
+            let src = if dir.is_empty() {
+                "src".to_owned()
+            } else {
+                format!("{dir}/src")
+            };
+            files_under(&ws.root, &src, &mut out)?;
+        }
+        for i in &r.instances {
+            for res in &i.resources {
+                match res {
+                    Resource::Embedded { dir } => files_under(&ws.root, dir, &mut out)?,
+                    Resource::Solo5Device(d) => {
+                        if let Backing::Archive(dir) = &d.backing {
+                            files_under(&ws.root, dir, &mut out)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sha256 of [`files`]: of one line per file, `SHA256  PATH`.
+pub fn sha256(ws: &Workspace, built: &[Built]) -> Result<String> {
+    let mut lines = String::new();
+    for f in files(ws, built)? {
+        let bytes = std::fs::read(ws.root.join(&f)).io_context(|| format!("read {f}"))?;
+        lines += &format!("{}  {f}\n", hex(&Sha256::digest(&bytes)));
+    }
+    Ok(hex(&Sha256::digest(lines.as_bytes())))
+}
