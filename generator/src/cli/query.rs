@@ -64,7 +64,8 @@ pub fn answer(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
                 format!("--{} : {} {default} {}\n", a.name, a.kind.name(), a.label)
             })
             .collect(),
-        Query::Sbom => unreachable!("the SBOM needs a build: see cli::main"),
+        // The SBOM describes a built image: `cli::main` builds first.
+        Query::Sbom => return Err(Error::system("mirage query sbom needs the image built")),
         Query::Crates => r
             .crates
             .iter()

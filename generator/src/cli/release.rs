@@ -25,10 +25,13 @@ pub fn main(
     out: Option<&Path>,
     runtime_args: &[String],
 ) -> Result<i32> {
-    let targets = match targets {
+    let mut targets = match targets {
         [] => vec!["spt".to_owned()],
         t => t.to_vec(),
     };
+    // Each target once, in the order first given.
+    let mut seen = std::collections::BTreeSet::new();
+    targets.retain(|t| seen.insert(t.clone()));
     let mut built = Vec::new();
     for target in targets {
         let sel = Selection {
