@@ -246,7 +246,15 @@ fn ten_thousand_keep_alive_connections_leave_the_heap_as_it_was_on_spt() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{err}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), N.to_string());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (answered, resets) = text.trim().split_once(' ').unwrap_or_default();
+        assert_eq!(answered, N.to_string(), "{text}");
+        // Known: under heavy load a new connection is now and then reset
+        // (a retransmitted SYN taken by another listening socket, likely);
+        // rare, and not what this test measures.
+        let resets: usize = resets.parse().unwrap();
+        assert!(resets <= N / 100, "{resets} of {N} new connections reset");
+        eprintln!("{resets} of {N} new connections reset while opening");
     };
     let one = wait_for_heap(1);
     load();
