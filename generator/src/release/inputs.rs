@@ -14,27 +14,17 @@ use sha2::{Digest, Sha256};
 use super::Built;
 use crate::error::{IoContext, Result};
 use crate::model::resource::{Backing, Resource};
-use crate::render::files::hex;
+use crate::render::files::{hex, list_files};
 use crate::workspace::Workspace;
 
-/// Every file under `dir` (relative to `root`), sorted.
+/// `dir` (relative to `root`) if it is a file, else every file under it.
 fn files_under(root: &Path, dir: &str, out: &mut BTreeSet<String>) -> Result<()> {
     let path = root.join(dir);
     if path.is_file() {
         out.insert(dir.to_owned());
-        return Ok(());
-    }
-    let Ok(entries) = std::fs::read_dir(&path) else {
-        return Ok(());
-    };
-    for e in entries.flatten() {
-        let name = format!("{dir}/{}", e.file_name().to_string_lossy());
-        let kind = e.file_type().io_context(|| format!("stat {name}"))?;
-        if kind.is_dir() {
-            files_under(root, &name, out)?;
-        } else {
-            out.insert(name);
-        }
+    } else if path.is_dir() {
+        let files = list_files(&path).io_context(|| format!("list {dir}"))?;
+        out.extend(files.into_iter().map(|f| format!("{dir}/{f}")));
     }
     Ok(())
 }
