@@ -19,13 +19,13 @@ extern crate alloc;
 mod config;
 mod device;
 mod flow;
+mod listen;
 mod udp;
 
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::future::{poll_fn, Future};
@@ -41,32 +41,18 @@ use mirage_types::{Datagram, Net, NetError, SocketAddr};
 
 pub use config::Config;
 pub use flow::Flow;
+use listen::{tcp_socket, Listener, BACKLOG};
 
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
 
-/// Sockets listening on each port, and connection requests (SYNs) taken
-/// per driver turn (the listening sockets are renewed between turns):
-/// connections that arrive together (wrk opens 32 at once) find one each
-/// instead of a reset.
-const BACKLOG: usize = 16;
-
 /// How long a connection may wait for its peer before it is aborted.
-const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(30);
+pub(crate) const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(30);
 
 /// Local ports for outgoing connections and anonymous datagrams.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
-type Handler<T> = Rc<dyn Fn(T) -> Pin<Box<dyn Future<Output = ()>>>>;
-
-struct Listener {
-    port: u16,
-    /// [`BACKLOG`] sockets listening on `port`.
-    sockets: Vec<SocketHandle>,
-    /// Sockets that left `sockets` with a SYN, until they are established.
-    pending: Vec<SocketHandle>,
-    handler: Handler<Flow>,
-}
+pub(crate) type Handler<T> = Rc<dyn Fn(T) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 pub(crate) struct Inner {
     iface: Interface,
@@ -116,35 +102,6 @@ pub struct SmolStack {
 
 fn now() -> Instant {
     Instant::from_micros((mirage_runtime::platform::get().now_ns() / 1000) as i64)
-}
-
-fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
-    let mut socket = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; buffer]),
-        tcp::SocketBuffer::new(vec![0; buffer]),
-    );
-    // Acknowledge every segment: smoltcp's 10 ms delayed ACK holds the
-    // sender's window back (bench/network.sh: 381 -> 450-510 MB/s on spt).
-    socket.set_ack_delay(None);
-    // No Nagle (nginx sets TCP_NODELAY too): a response's last small
-    // segment would wait for the ACK a Linux peer delays by 40 ms
-    // (bench/network.sh, 1 MiB responses: 24 MB/s with Nagle).
-    socket.set_nagle_enabled(false);
-    socket
-}
-
-fn listening_socket(
-    sockets: &mut SocketSet<'static>,
-    port: u16,
-    buffer: usize,
-) -> Result<SocketHandle, String> {
-    let mut socket = tcp_socket(buffer);
-    // A SYN never acknowledged (a SYN flood) frees its socket in time.
-    socket.set_timeout(Some(TCP_TIMEOUT));
-    socket
-        .listen(port)
-        .map_err(|e| format!("listen on {port}: {e}"))?;
-    Ok(sockets.add(socket))
 }
 
 /// A smoltcp endpoint as a `SocketAddr`.
@@ -241,7 +198,12 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                 }
             }
             configure(i);
-            let mut work = accept(i);
+            let mut work: Vec<Work> = i
+                .listeners
+                .iter_mut()
+                .flat_map(|l| l.accept(&mut i.sockets, i.tcp_buffer))
+                .map(|(handler, socket, peer)| Work::Connection(handler, socket, peer))
+                .collect();
             work.extend(
                 i.udp
                     .received(&mut i.sockets)
@@ -326,46 +288,6 @@ fn configure(i: &mut Inner) {
     }
 }
 
-/// Established connections, each with its handler and peer; each
-/// listening port gets a fresh listening socket.
-fn accept(i: &mut Inner) -> Vec<Work> {
-    let mut accepted = Vec::new();
-    let sockets = &mut i.sockets;
-    for l in &mut i.listeners {
-        // A SYN took a listening socket: another listens in its place at
-        // once, and the handshake completes among the pending.
-        for slot in &mut l.sockets {
-            if sockets.get::<tcp::Socket>(*slot).state() == tcp::State::Listen {
-                continue;
-            }
-            let Ok(fresh) = listening_socket(sockets, l.port, i.tcp_buffer) else {
-                continue;
-            };
-            l.pending.push(core::mem::replace(slot, fresh));
-        }
-        l.pending.retain(|&h| {
-            let socket = sockets.get::<tcp::Socket>(h);
-            match socket.state() {
-                tcp::State::SynReceived => true,
-                // Reset during the handshake (smoltcp listens again), or
-                // timed out: nothing to hand over.
-                tcp::State::Listen | tcp::State::Closed => {
-                    sockets.remove(h);
-                    false
-                }
-                _ => {
-                    let peer = socket
-                        .remote_endpoint()
-                        .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
-                    accepted.push(Work::Connection(l.handler.clone(), h, peer));
-                    false
-                }
-            }
-        });
-    }
-    accepted
-}
-
 impl mirage_types::Stack for SmolStack {
     type Flow = Flow;
 
@@ -376,18 +298,10 @@ impl mirage_types::Stack for SmolStack {
     {
         let mut guard = self.inner.borrow_mut();
         let i = &mut *guard;
-        let sockets: Result<Vec<_>, _> = (0..BACKLOG)
-            .map(|_| listening_socket(&mut i.sockets, port, i.tcp_buffer))
-            .collect();
-        match sockets {
-            Ok(sockets) => {
-                let handler: Handler<Flow> = Rc::new(move |flow| Box::pin(handler(flow)));
-                i.listeners.push(Listener {
-                    port,
-                    sockets,
-                    pending: Vec::new(),
-                    handler,
-                });
+        let handler: Handler<Flow> = Rc::new(move |flow| Box::pin(handler(flow)));
+        match Listener::new(&mut i.sockets, port, i.tcp_buffer, handler) {
+            Ok(listener) => {
+                i.listeners.push(listener);
                 i.wake_driver();
             }
             Err(e) => log::error!(target: "tcpip", "{e}"),
