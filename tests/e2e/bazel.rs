@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use sha2::{Digest, Sha256};
-
 use crate::support::{copy_tree, mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
@@ -41,7 +39,7 @@ fn bazel_ok(args: &[&str]) -> String {
 
 fn sha256(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    mirage::render::files::hex(&Sha256::digest(&bytes))
+    crate::support::sha256(&bytes)
 }
 
 /// The sources of this checkout (no build output, no tests) in a fresh

@@ -6,16 +6,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-use crate::support::{copy_checkout, unikernel_target_dir};
+use crate::support::{copy_checkout, sha256, unikernel_target_dir};
 
 /// Where `mirage release` writes hello's release by default.
 const RELEASE: &str = "mirage-out/releases/hello-0.1.0.tar.gz";
-
-fn sha256(bytes: &[u8]) -> String {
-    mirage::render::files::hex(&Sha256::digest(bytes))
-}
 
 /// `mirage release -t spt -t unix //examples/hello:hello` in checkout
 /// `dir`; returns the tarball's bytes.

@@ -204,8 +204,7 @@ fn expected_files(dir: &std::path::Path) -> Vec<String> {
                 walk(&e.path(), &key, out);
             } else {
                 let bytes = std::fs::read(e.path()).unwrap();
-                let sha =
-                    mirage::render::files::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+                let sha = crate::support::sha256(&bytes);
                 out.push(format!("FILE {key}|{}|{sha}", bytes.len()));
             }
         }

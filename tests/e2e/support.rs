@@ -22,6 +22,11 @@ pub fn unikernel_target_dir() -> PathBuf {
         .join("e2e-unikernels")
 }
 
+/// The sha256 of `bytes`, in hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    mirage::render::files::hex(&<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
 /// What a finished command showed.
 #[derive(Debug)]
 pub struct Output {
