@@ -39,6 +39,7 @@ load(
     _mirage_crate = "mirage_crate",
     _mirage_device = "mirage_device",
     _mirage_match = "mirage_match",
+    _mirage_release = "mirage_release",
     _mirage_runtime_arg = "mirage_runtime_arg",
     _mirage_unikernel = "mirage_unikernel",
 )
@@ -74,6 +75,7 @@ mirage_device = _mirage_device
 mirage_if = _mirage_if
 mirage_key = _mirage_key
 mirage_match = _mirage_match
+mirage_release = _mirage_release
 mirage_runtime_arg = _mirage_runtime_arg
 mirage_unikernel = _mirage_unikernel
 ramdisk = _ramdisk

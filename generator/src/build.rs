@@ -72,7 +72,7 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
     let image = dir
         .join("dist")
         .join(backend.image_name(&r.label.name, r.target));
-    let cargo = Cmd::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let cargo = Cmd::new(step::tool("CARGO", "cargo"))
         .args(["build", "--release", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")

@@ -16,6 +16,12 @@ use crate::error::{Error, IoContext, Result};
 use crate::resolve::Resolved;
 use crate::workspace::Workspace;
 
+/// The tool `$VAR` names (cargo sets `CARGO` for what it runs; Bazel's
+/// actions set `CARGO` and `RUSTC`), else `program` on PATH.
+pub fn tool(var: &str, program: &str) -> OsString {
+    std::env::var_os(var).unwrap_or_else(|| program.into())
+}
+
 /// What a backend needs to plan the steps after cargo.
 pub struct BuildCx<'a> {
     /// The workspace.

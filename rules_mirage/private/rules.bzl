@@ -10,6 +10,7 @@ alike.
 """
 
 load(":providers.bzl", "MirageInfo")
+load(":release.bzl", _mirage_release = "mirage_release")
 load(":schema.bzl", "COMMON", "SCHEMA")
 load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image")
 
@@ -99,6 +100,14 @@ _PATH_TYPES = ["path", "path_list", "path_dict"]
 # Paths the image itself opens when it runs: `bazel run` needs them too.
 _RUN_PATH_TYPES = ["run_path_dict"]
 
+def _check(rule, kwargs):
+    """Fails on an attribute `rule`'s schema does not have; returns the schema."""
+    schema = SCHEMA[rule]
+    for a in kwargs:
+        if a not in schema and a not in COMMON:
+            fail("%s() got an unknown attribute `%s` (known: %s)" % (rule, a, ", ".join(schema.keys())))
+    return schema
+
 def _declare(name, rule, kind, kwargs, extra_labels = []):
     """Checks `kwargs` against `rule`'s schema, then records the declaration.
 
@@ -109,10 +118,7 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
       kwargs: the attributes as written.
       extra_labels: labels the declaration depends on beyond its attributes.
     """
-    schema = SCHEMA[rule]
-    for a in kwargs:
-        if a not in schema and a not in COMMON:
-            fail("%s() got an unknown attribute `%s` (known: %s)" % (rule, a, ", ".join(schema.keys())))
+    schema = _check(rule, kwargs)
     deps = []
     paths = []
     run_paths = []
@@ -210,6 +216,35 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
         if not manual:
             images.append(":%s_%s" % (name, t))
     native.filegroup(name = name, srcs = images, visibility = visibility)
+
+def mirage_release(name, unikernel, targets, **kwargs):
+    """`NAME.tar.gz`: the release of `unikernel` for `targets`, as `mirage release` makes it.
+
+    Args:
+      name: the release's name.
+      unikernel: the `mirage_unikernel` released.
+      targets: the targets whose images it holds, in order.
+      **kwargs: `args` (the runtime arguments of its OCI images, which the
+        generator reads from this BUILD line), `doc`, common attributes.
+    """
+    _check("mirage_release", dict(kwargs, unikernel = unikernel, targets = targets))
+    for t in targets:
+        if t not in TARGETS:
+            fail("unknown target `%s`: expected one of %s" % (t, ", ".join(TARGETS)))
+
+    # The unikernel's declaration: `NAME_graph` beside it.
+    if ":" in unikernel:
+        graph = unikernel + "_graph"
+    else:
+        graph = "%s:%s_graph" % (unikernel, unikernel.rpartition("/")[2])
+    _mirage_release(
+        name = name,
+        graph = graph,
+        targets = targets,
+        build_file = "BUILD.bazel",
+        visibility = kwargs.get("visibility"),
+        tags = kwargs.get("tags"),
+    )
 
 def mirage_boot_test(name, image, args = [], expect = [], exit_code = 0, **kwargs):
     """`bazel test`: boots `image` with runtime `args`; checks its output and exit code.

@@ -58,4 +58,10 @@ SCHEMA = {
         "srcs": struct(type = "path_list", mandatory = False, doc = "The crate's files: its Cargo.toml and sources."),
         "crate_name": struct(type = "string", mandatory = False, doc = "The crate's Rust name, if not the package name with `_`."),
     },
+    "mirage_release": {
+        "unikernel": struct(type = "label", mandatory = True, doc = "The `mirage_unikernel` released."),
+        "targets": struct(type = "string_list", mandatory = True, doc = "The targets whose images the release holds, in order."),
+        "args": struct(type = "string_list", mandatory = False, doc = "Runtime arguments its OCI images start the unikernel with."),
+        "doc": struct(type = "string", mandatory = False, doc = "What the release is for."),
+    },
 }

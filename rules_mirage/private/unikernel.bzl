@@ -14,8 +14,92 @@ load(":toolchain.bzl", "RUST_TOOLCHAIN")
 SOLO5_TARGETS = ["hvt", "spt", "virtio", "muen", "xen", "qubes"]
 TARGETS = ["unix"] + SOLO5_TARGETS
 
+# The attributes of every rule whose action runs the generator: the
+# files any configuration reads, the generator, Solo5 and the crates.
+GENERATOR_ATTRS = {
+    "_implicit": attr.label_list(
+        default = [
+            "//rules_mirage:block",
+            "//rules_mirage:dhcp",
+            "//rules_mirage:kv_ro",
+            "//rules_mirage:net",
+            "//rules_mirage/devices:default_reporter",
+            "//runtimes/core:crate",
+            "//runtimes/solo5:crate",
+            "//runtimes/solo5-mem:crate",
+            "//runtimes/types:crate",
+            "//runtimes/unix:crate",
+            "//toolchains/solo5:crate",
+        ],
+        providers = [MirageInfo],
+    ),
+    "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
+    "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info]),
+    "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
+    "_workspace": attr.label_list(
+        default = [
+            "//:Cargo.lock",
+            "//:Cargo.toml",
+            "//:MODULE.bazel",
+            "//:WORKSPACE.bazel",
+            "//rules_mirage:defs.bzl",
+            "//rules_mirage/private:choices.bzl",
+            "//rules_mirage/private:rules.bzl",
+            "//rules_mirage/private:storage.bzl",
+            "//rules_mirage/private:web.bzl",
+        ],
+        allow_files = True,
+    ),
+}
+
 def image_name(unikernel, target):
     return unikernel if target == "unix" else "%s.%s" % (unikernel, target)
+
+def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, progress_message, files = []):
+    """Runs the generator in the execution root, as the CLI runs in a checkout.
+
+    Args:
+      ctx: the context of a rule with GENERATOR_ATTRS.
+      graph: the MirageInfo of the unikernel (or release) the command reads.
+      solo5: the Solo5 toolchain directory, or None.
+      outputs: the action's outputs.
+      command: shell run after the prelude; `"$ROOT/$GENERATOR" --rules-mirage
+        "$ROOT/$GENERATOR_HOME"` runs the generator, and `$@` holds
+        `arguments` followed by the `--setting`s of every key set on Bazel's
+        command line.
+      arguments: the command's arguments.
+      mnemonic: the action's mnemonic.
+      progress_message: what Bazel prints while it runs.
+      files: more files the command reads.
+    """
+    implicit = [d[MirageInfo] for d in ctx.attr._implicit]
+
+    # Every key set on Bazel's command line that the graph may read; the
+    # generator ignores those its graph has not.
+    keys = depset(transitive = [graph.keys] + [i.keys for i in implicit]).to_list()
+    settings = ["--setting=%s=%s" % kv for kv in sorted(keys)]
+    inputs, env = cargo_env(ctx)
+    inputs = depset(
+        inputs + files + ctx.files._workspace + [ctx.executable._mirage] + ([solo5] if solo5 else []),
+        transitive = [graph.files] + [i.files for i in implicit],
+    )
+    env = dict(env, GENERATOR = ctx.executable._mirage.path, GENERATOR_HOME = ctx.attr._mirage.label.workspace_root or ".")
+    ctx.actions.run_shell(
+        inputs = inputs,
+        outputs = outputs,
+        command = CARGO_ENV + """
+export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
+# The execution root is the workspace's root; when rules_mirage is an
+# external repository, the workspace's own marker is not an input.
+[ -e WORKSPACE.bazel ] || [ -e WORKSPACE ] || [ -e MODULE.bazel ] || : > WORKSPACE.bazel
+{solo5}
+shift
+""".format(solo5 = 'export MIRAGE_CACHE="$ROOT/%s"' % solo5.path if solo5 else "") + command,
+        arguments = [ctx.files._vendor[0].path] + arguments + settings,
+        env = env,
+        mnemonic = mnemonic,
+        progress_message = progress_message,
+    )
 
 def _mirage_image_impl(ctx):
     unikernel = ctx.attr.unikernel
@@ -30,39 +114,21 @@ def _mirage_image_impl(ctx):
     # run.sh attaches from beside itself.
     disks = ctx.actions.declare_directory(out + "disks")
     info = ctx.attr.graph[MirageInfo]
-    implicit = [d[MirageInfo] for d in ctx.attr._implicit]
-
-    # Every key set on Bazel's command line that the graph may read; the
-    # generator ignores those its graph has not.
-    keys = depset(transitive = [info.keys] + [i.keys for i in implicit]).to_list()
-    settings = ["--setting=%s=%s" % kv for kv in sorted(keys)]
     solo5 = ctx.attr._solo5[Solo5Info].cache if target in SOLO5_TARGETS else None
-    inputs, env = cargo_env(ctx)
-    inputs = depset(
-        inputs + ctx.files._workspace + [ctx.executable._mirage] + ([solo5] if solo5 else []),
-        transitive = [info.files] + [i.files for i in implicit],
-    )
     label = "//%s:%s" % (ctx.label.package, unikernel)
     dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
-    ctx.actions.run_shell(
-        inputs = inputs,
+    run_generator(
+        ctx,
+        info,
+        solo5,
         outputs = [image, main, run_sh, disks],
-        command = CARGO_ENV + """
-export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
-# The execution root is the workspace's root; when rules_mirage is an
-# external repository, the workspace's own marker is not an input.
-[ -e WORKSPACE.bazel ] || [ -e WORKSPACE ] || [ -e MODULE.bazel ] || : > WORKSPACE.bazel
-{solo5}
-shift
-"$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" build -t {target} {label} "$@" >/dev/null
+        command = """
+"$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" build -t {target} {label} "$@" >/dev/null
 cp "{dir}/main.rs" "$ROOT/{main}"
 cp "{dir}/run.sh" "$ROOT/{run_sh}"
 cp "{dir}/dist/{image_file}" "$ROOT/{image}"
 if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
 """.format(
-            solo5 = 'export MIRAGE_CACHE="$ROOT/%s"' % solo5.path if solo5 else "",
-            mirage = ctx.executable._mirage.path,
-            home = ctx.attr._mirage.label.workspace_root or ".",
             target = target,
             label = label,
             dir = dir,
@@ -72,8 +138,7 @@ if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
             image = image.path,
             disks = disks.path,
         ),
-        arguments = [ctx.files._vendor[0].path] + settings,
-        env = env,
+        arguments = [],
         mnemonic = "MirageBuild",
         progress_message = "Building %s for %s" % (label, target),
     )
@@ -104,44 +169,11 @@ MIRAGE_ROOT="$PWD" {solo5}exec "{run_sh}" "$@"
 mirage_image = rule(
     implementation = _mirage_image_impl,
     executable = True,
-    attrs = {
+    attrs = dict({
         "graph": attr.label(providers = [MirageInfo], mandatory = True),
         "target": attr.string(mandatory = True, values = TARGETS),
         "unikernel": attr.string(mandatory = True),
-        "_implicit": attr.label_list(
-            default = [
-                "//rules_mirage:block",
-                "//rules_mirage:dhcp",
-                "//rules_mirage:kv_ro",
-                "//rules_mirage:net",
-                "//rules_mirage/devices:default_reporter",
-                "//runtimes/core:crate",
-                "//runtimes/solo5:crate",
-                "//runtimes/solo5-mem:crate",
-                "//runtimes/types:crate",
-                "//runtimes/unix:crate",
-                "//toolchains/solo5:crate",
-            ],
-            providers = [MirageInfo],
-        ),
-        "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
-        "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info]),
-        "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
-        "_workspace": attr.label_list(
-            default = [
-                "//:Cargo.lock",
-                "//:Cargo.toml",
-                "//:MODULE.bazel",
-                "//:WORKSPACE.bazel",
-                "//rules_mirage:defs.bzl",
-                "//rules_mirage/private:choices.bzl",
-                "//rules_mirage/private:rules.bzl",
-                "//rules_mirage/private:storage.bzl",
-                "//rules_mirage/private:web.bzl",
-            ],
-            allow_files = True,
-        ),
-    },
+    }, **GENERATOR_ATTRS),
     toolchains = [RUST_TOOLCHAIN],
     doc = "A unikernel image for one target; `bazel run` boots it.",
 )

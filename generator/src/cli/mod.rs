@@ -111,13 +111,16 @@ enum Command {
     },
     /// Build LABEL for each target, then write its release: one
     /// deterministic NAME-VERSION.tar.gz with the images, what runs them,
-    /// SHA256SUMS, an SPDX SBOM, SLSA provenance and buildinfo.
+    /// SHA256SUMS, an SPDX SBOM, SLSA provenance and buildinfo, and beside
+    /// it NAME-VERSION.intoto.json, a statement over the tarball.
     #[command(after_help = KEYS_HELP)]
     Release {
         /// A target to release (repeat for more) [default: spt].
         #[arg(short, long = "target", value_name = "TARGET")]
         targets: Vec<String>,
-        /// The unikernel: //package:name, or :name in the current directory's package.
+        /// A mirage_release (its BUILD line gives targets and runtime
+        /// arguments), or a unikernel: //package:name, or :name in the
+        /// current directory's package.
         label: String,
         /// The directory to write the release into [default:
         /// mirage-out/releases, outside the source tree it records].
@@ -126,6 +129,14 @@ enum Command {
         /// Runtime arguments the OCI images start the unikernel with, after `--`.
         #[arg(last = true, value_name = "RUNTIME_ARGS")]
         runtime_args: Vec<String>,
+        /// The git commit the sources are at, when the workspace is no git
+        /// checkout (Bazel's sandbox) [default: `git rev-parse HEAD`].
+        #[arg(long, value_name = "COMMIT")]
+        source_commit: Option<String>,
+        /// The engine the detached statement names (Bazel's rule says
+        /// `bazel`).
+        #[arg(long, hide = true, default_value = crate::release::ENGINE)]
+        engine: String,
     },
     /// Rebuild every file of a release from the source tree in a fresh
     /// workspace and compare; exit 0 only when all are identical.
@@ -304,15 +315,21 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             label,
             out,
             runtime_args,
+            source_commit,
+            engine,
         } => release::main(
             &workspace()?,
             &cwd,
-            &label,
-            &targets,
-            keys,
-            settings,
-            out.as_deref(),
-            &runtime_args,
+            release::Request {
+                label: &label,
+                targets: &targets,
+                keys,
+                settings,
+                out: out.as_deref(),
+                runtime_args: &runtime_args,
+                source_commit,
+                engine: &engine,
+            },
         ),
         Command::Verify { release, source } => {
             let ws = match source {

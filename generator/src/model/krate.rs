@@ -19,6 +19,9 @@ pub struct Crate {
     pub package_name: String,
     /// Its directory.
     pub dir: PathBuf,
+    /// Its declared files (`srcs`), relative to `dir`; empty when the
+    /// BUILD file lists none.
+    pub srcs: Vec<String>,
     /// The label that declared it.
     pub label: Label,
     /// Where it is declared.
@@ -40,6 +43,7 @@ impl Crate {
             lib_name,
             package_name,
             dir,
+            srcs: rule.str_list("srcs").into_iter().map(str::to_owned).collect(),
             label: rule.label.clone(),
             loc: rule.loc.clone(),
         })

@@ -22,6 +22,9 @@ pub enum RuleKind {
     Crate,
     /// `mirage_unikernel`: the application and the targets it builds for.
     Unikernel,
+    /// `mirage_release`: a unikernel's release, for `mirage release` and
+    /// `bazel build`.
+    Release,
     /// `config_setting`: a condition of `select()`.
     ConfigSetting,
 }
@@ -29,13 +32,14 @@ pub enum RuleKind {
 impl RuleKind {
     /// The kinds users declare with rules_mirage's rules (not Bazel's own
     /// `config_setting`), in documentation order.
-    pub const MIRAGE: [RuleKind; 6] = [
+    pub const MIRAGE: [RuleKind; 7] = [
         RuleKind::Unikernel,
         RuleKind::Device,
         RuleKind::Match,
         RuleKind::Key,
         RuleKind::RuntimeArg,
         RuleKind::Crate,
+        RuleKind::Release,
     ];
 
     /// The Starlark function name of this kind.
@@ -47,6 +51,7 @@ impl RuleKind {
             RuleKind::RuntimeArg => "mirage_runtime_arg",
             RuleKind::Crate => "mirage_crate",
             RuleKind::Unikernel => "mirage_unikernel",
+            RuleKind::Release => "mirage_release",
             RuleKind::ConfigSetting => "config_setting",
         }
     }

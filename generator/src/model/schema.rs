@@ -162,6 +162,18 @@ const CONFIG_SETTING: &[AttrSpec] = &[attr(
     "Key to the value it must have.",
 )];
 
+const RELEASE: &[AttrSpec] = &[
+    attr("unikernel", Label, true, "The `mirage_unikernel` released."),
+    attr("targets", StrList, true, "The targets whose images the release holds, in order."),
+    attr(
+        "args",
+        StrList,
+        false,
+        "Runtime arguments its OCI images start the unikernel with.",
+    ),
+    attr("doc", Str, false, "What the release is for."),
+];
+
 /// Attributes every rule accepts, as in Bazel; the embedded engine ignores them.
 pub const COMMON: &[&str] = &["name", "visibility", "tags", "testonly"];
 
@@ -175,6 +187,7 @@ impl RuleKind {
             RuleKind::RuntimeArg => RUNTIME_ARG,
             RuleKind::Crate => CRATE,
             RuleKind::Unikernel => UNIKERNEL,
+            RuleKind::Release => RELEASE,
             RuleKind::ConfigSetting => CONFIG_SETTING,
         }
     }

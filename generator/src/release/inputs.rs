@@ -1,6 +1,7 @@
 //! The sources a release is made from: the workspace files its images'
 //! configuration and build read — the BUILD files of every declaration in
-//! each resolved graph, each crate's manifest, build script and `src/`,
+//! each resolved graph, each crate's declared `srcs` (by default its
+//! manifest, build script and `src/`),
 //! the directories embedded or archived into images, and the workspace's
 //! Cargo.toml and Cargo.lock. Files of rules_mirage itself count when it
 //! is the workspace; otherwise the generator's version stands for them.
@@ -52,22 +53,19 @@ pub fn files(ws: &Workspace, built: &[Built]) -> Result<BTreeSet<String>> {
                 continue;
             };
             let dir = dir.to_string_lossy();
-            for file in ["Cargo.toml", "build.rs"] {
-                let path = if dir.is_empty() {
-                    file.to_owned()
-                } else {
-                    format!("{dir}/{file}")
-                };
-                if ws.root.join(&path).is_file() {
-                    out.insert(path);
-                }
-            }
-            let src = if dir.is_empty() {
-                "src".to_owned()
-            } else {
-                format!("{dir}/src")
+            let in_crate = |file: &str| match dir.is_empty() {
+                true => file.to_owned(),
+                false => format!("{dir}/{file}"),
             };
-            files_under(&ws.root, &src, &mut out)?;
+            // The files its BUILD file declares (what Bazel's actions
+            // see), else those cargo reads by convention.
+            let declared: Vec<&str> = match c.srcs.is_empty() {
+                true => vec!["Cargo.toml", "build.rs", "src"],
+                false => c.srcs.iter().map(String::as_str).collect(),
+            };
+            for file in declared {
+                files_under(&ws.root, &in_crate(file), &mut out)?;
+            }
         }
         for i in &r.instances {
             for res in &i.resources {

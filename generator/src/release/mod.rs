@@ -24,6 +24,7 @@ use crate::action::{FileKind, Plan};
 use crate::error::{Error, IoContext, Result};
 use crate::render::files::hex;
 use crate::resolve::Resolved;
+use crate::step::tool;
 use crate::target::{Family, Target};
 use crate::workspace::Workspace;
 use archive::Entry;
@@ -38,8 +39,32 @@ pub struct Built {
     pub image: PathBuf,
 }
 
-/// Which engine made the release, for the provenance.
+/// The engine that runs `mirage release` unless told otherwise (Bazel's
+/// rule says `bazel`).
 pub const ENGINE: &str = "mirage-cli";
+
+/// How a release is made beyond its inputs: what the detached statement
+/// records, and what the sandbox cannot find out itself.
+pub struct Run<'a> {
+    /// Runtime arguments the OCI images start the unikernel with.
+    pub cmdline: &'a str,
+    /// The git commit of the sources, if known.
+    pub git_commit: Option<String>,
+    /// The engine that ran, for the detached statement alone: the
+    /// tarball is the same bytes from either engine.
+    pub engine: &'a str,
+}
+
+/// A made release.
+pub struct Release {
+    /// `NAME-VERSION`.
+    pub name: String,
+    /// `NAME-VERSION.tar.gz`'s bytes.
+    pub tarball: Vec<u8>,
+    /// `NAME-VERSION.intoto.json`: an in-toto statement over the tarball
+    /// naming the engine that made it.
+    pub statement: String,
+}
 
 fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -50,7 +75,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// What a command prints, or `unknown`.
-fn output_of(program: &str, args: &[&str]) -> String {
+fn output_of(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()
@@ -164,7 +189,7 @@ fn inputs(ws: &Workspace, built: &[Built]) -> Result<Inputs> {
         name: release_name(first, &graphs[0]),
         graphs,
         lock,
-        rustc: output_of("rustc", &["-vV"]),
+        rustc: output_of(tool("RUSTC", "rustc"), &["-vV"]),
         solo5,
     })
 }
@@ -207,10 +232,9 @@ pub fn sbom_json(ws: &Workspace, built: &[Built]) -> Result<String> {
     Ok(pretty(&sbom_document(built, &inputs(ws, built)?)?))
 }
 
-/// The release of `built` (one per target, same unikernel and keys),
-/// whose OCI images start the unikernel with `cmdline`: its file name and
-/// bytes.
-pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String, Vec<u8>)> {
+/// The release of `built` (one per target, same unikernel and keys).
+pub fn release(ws: &Workspace, built: &[Built], run: Run) -> Result<Release> {
+    let cmdline = run.cmdline;
     let i = inputs(ws, built)?;
     let first = &built[0];
     let name = i.name.clone();
@@ -246,13 +270,8 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
         lock_sha256: sha256(i.lock.as_bytes()),
         solo5: i.solo5.clone(),
         rustc: i.rustc.clone(),
-        cargo: output_of("cargo", &["-V"]),
-        git_commit: Some(output_of(
-            "git",
-            &["-C", &ws.root.to_string_lossy(), "rev-parse", "HEAD"],
-        ))
-        .filter(|c| c != "unknown"),
-        engine: ENGINE,
+        cargo: output_of(tool("CARGO", "cargo"), &["-V"]),
+        git_commit: run.git_commit,
         cmdline: cmdline.to_owned(),
     };
     let subjects: Vec<(String, String)> = images
@@ -269,7 +288,7 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
     text("sbom.spdx.json", pretty(&document));
     text(
         "provenance.json",
-        pretty(&provenance::statement(&facts, &subjects)),
+        pretty(&provenance::statement(&facts, &subjects, None)),
     );
     text("buildinfo", provenance::buildinfo(&facts));
     entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -285,7 +304,20 @@ pub fn release(ws: &Workspace, built: &[Built], cmdline: &str) -> Result<(String
     for e in &mut entries {
         e.path = format!("{name}/{}", e.path);
     }
-    Ok((format!("{name}.tar.gz"), archive::tar_gz(&mut entries)?))
+    let tarball = archive::tar_gz(&mut entries)?;
+    let subject = [(format!("{name}.tar.gz"), sha256(&tarball))];
+    let statement = pretty(&provenance::statement(&facts, &subject, Some(run.engine)));
+    Ok(Release {
+        name,
+        tarball,
+        statement,
+    })
+}
+
+/// The git commit of the workspace's sources, when it is a git checkout.
+pub fn git_commit(ws: &Workspace) -> Option<String> {
+    let root = ws.root.to_string_lossy();
+    Some(output_of("git", &["-C", &root, "rev-parse", "HEAD"])).filter(|c| c != "unknown")
 }
 
 fn pretty(v: &serde_json::Value) -> String {

@@ -28,8 +28,6 @@ pub struct Facts {
     pub cargo: String,
     /// `git rev-parse HEAD`, in a git checkout.
     pub git_commit: Option<String>,
-    /// The engine that built it.
-    pub engine: &'static str,
     /// The runtime arguments its OCI images start the unikernel with.
     pub cmdline: String,
 }
@@ -42,14 +40,15 @@ const BUILD_ENV: &[&str] = &[
     "CARGO_PROFILE_RELEASE_LTO",
     "CC",
     "CFLAGS",
-    "RUSTC",
     "RUSTC_WRAPPER",
     "RUSTFLAGS",
     "SOURCE_DATE_EPOCH",
 ];
 
-/// The in-toto statement over `subjects` (path in the release, sha256).
-pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
+/// The in-toto statement over `subjects` (path, sha256). The one inside
+/// the release names no `engine`, so both engines make the same bytes;
+/// the detached one over the tarball names the engine that ran.
+pub fn statement(f: &Facts, subjects: &[(String, String)], engine: Option<&str>) -> Value {
     let mut deps = vec![
         json!({"uri": "file:.", "name": "sources", "digest": {"sha256": f.tree}}),
         json!({"uri": "file:Cargo.lock", "name": "Cargo.lock", "digest": {"sha256": f.lock_sha256}}),
@@ -65,7 +64,11 @@ pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
             "digest": {"sha256": sum},
         }));
     }
-    json!({
+    let builder = match engine {
+        Some(engine) => format!("https://rules-mirage.invalid/builder/{engine}"),
+        None => "https://rules-mirage.invalid/builder/mirage-release".to_owned(),
+    };
+    let mut statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": subjects.iter().map(|(p, s)| json!({"name": p, "digest": {"sha256": s}})).collect::<Vec<_>>(),
         "predicateType": "https://slsa.dev/provenance/v1",
@@ -78,14 +81,16 @@ pub fn statement(f: &Facts, subjects: &[(String, String)]) -> Value {
                     "keys": f.keys,
                     "runtimeArgs": f.cmdline,
                 },
-                "internalParameters": {"engine": f.engine},
+                "internalParameters": {"generator": format!("mirage {}", env!("CARGO_PKG_VERSION"))},
                 "resolvedDependencies": deps,
             },
-            "runDetails": {
-                "builder": {"id": format!("https://rules-mirage.invalid/builder/{}@{}", f.engine, env!("CARGO_PKG_VERSION"))},
-            },
+            "runDetails": {"builder": {"id": builder}},
         },
-    })
+    });
+    if let Some(engine) = engine {
+        statement["predicate"]["buildDefinition"]["internalParameters"]["engine"] = json!(engine);
+    }
+    statement
 }
 
 /// The `buildinfo` text.
@@ -100,7 +105,7 @@ pub fn buildinfo(f: &Facts) -> String {
         })
         .unwrap_or_else(|| "unknown".into());
     let mut text = format!(
-        "label: {}\ntargets: {}\nkeys:{}\nsource-tree-sha256: {}\n",
+        "label: {}\ntargets: {}\nkeys:{}\nruntime-args: {}\nsource-tree-sha256: {}\n",
         f.label,
         f.targets
             .iter()
@@ -111,6 +116,7 @@ pub fn buildinfo(f: &Facts) -> String {
             .iter()
             .map(|(k, v)| format!(" --{k}={v}"))
             .collect::<String>(),
+        f.cmdline,
         f.tree
     );
     if let Some(commit) = &f.git_commit {
@@ -121,8 +127,7 @@ pub fn buildinfo(f: &Facts) -> String {
         text += &format!("solo5: {version} (solo5-sys sha256 {sum})\n");
     }
     text += &format!(
-        "engine: {} {}\nhost-os: {os}\n",
-        f.engine,
+        "generator: mirage {}\nhost-os: {os}\n",
         env!("CARGO_PKG_VERSION")
     );
     text += &format!("cargo -V: {}\nrustc -vV:\n", f.cargo);

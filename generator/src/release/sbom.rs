@@ -37,7 +37,7 @@ pub struct CrateGraph {
 /// The crate graph cargo resolves for the generated crate in `dir`, for
 /// the host triple the images are compiled for.
 pub fn crate_graph(dir: &Path) -> Result<CrateGraph> {
-    let out = Command::new("cargo")
+    let out = Command::new(crate::step::tool("CARGO", "cargo"))
         .args(["metadata", "--format-version", "1", "--offline", "--locked"])
         .args(["--filter-platform", "x86_64-unknown-linux-gnu"])
         .current_dir(dir)

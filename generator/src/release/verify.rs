@@ -172,7 +172,7 @@ fn differing_inputs(recorded: &str, rebuilt: &str) -> Vec<String> {
     let watched = [
         "keys:",
         "runtime-args:",
-        "sources-sha256:",
+        "source-tree-sha256:",
         "cargo-lock-sha256:",
         "solo5:",
         "cargo -V:",
@@ -197,12 +197,42 @@ fn differing_inputs(recorded: &str, rebuilt: &str) -> Vec<String> {
         .collect()
 }
 
+/// The release's files that its own `SHA256SUMS` does not account for:
+/// a digest that differs, a file it does not list, a listed file absent.
+fn unaccounted(files: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let sums = files
+        .get("SHA256SUMS")
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .unwrap_or_default();
+    let listed: BTreeMap<&str, &str> = sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(sum, path)| (path, sum)))
+        .collect();
+    let mut wrong: Vec<String> = files
+        .iter()
+        .filter(|(name, _)| name.as_str() != "SHA256SUMS")
+        .filter(|(name, bytes)| listed.get(name.as_str()) != Some(&super::sha256(bytes).as_str()))
+        .map(|(name, _)| name.clone())
+        .collect();
+    wrong.extend(
+        listed
+            .keys()
+            .filter(|p| !files.contains_key(**p))
+            .map(|p| p.to_string()),
+    );
+    wrong
+}
+
 /// Verifies `tarball` against the workspace at `source`; returns the
 /// exit code (0: every file rebuilt identically) after printing a report.
 pub fn verify(tarball: &[u8], source: &Path, home: &Path) -> Result<i32> {
     let files = unpack(tarball)?;
     let rec = record(&files)?;
     let mut ok = true;
+    for name in unaccounted(&files) {
+        ok = false;
+        println!("mirage verify: {name} does not match the release's SHA256SUMS");
+    }
     let work = tempfile::Builder::new()
         .prefix("mirage-verify-")
         .tempdir()

@@ -335,6 +335,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "mirage_if",
     "mirage_key",
     "mirage_match",
+    "mirage_release",
     "mirage_runtime_arg",
     "mirage_unikernel",
     "ramdisk",

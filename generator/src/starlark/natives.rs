@@ -157,6 +157,15 @@ pub fn rule_natives(builder: &mut GlobalsBuilder) {
         Ok(NoneType)
     }
 
+    /// Records a release: a unikernel, its targets and its OCI images'
+    /// runtime arguments.
+    fn mirage_release<'v>(
+        #[starlark(kwargs)] kwargs: DictRef<'v>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> anyhow::Result<NoneType> {
+        record(RuleKind::Release, kwargs, eval)
+    }
+
     /// Records a unikernel: its `main`, its arguments and its targets.
     fn mirage_unikernel<'v>(
         #[starlark(kwargs)] kwargs: DictRef<'v>,

@@ -20,7 +20,7 @@ const SOURCE_CRATE: &str = "solo5-sys";
 /// needs it written down).
 pub const SOLO5_VERSION: &str = "v0.7.2";
 /// Bumped whenever the build recipe below changes.
-const RECIPE: &str = "solo5-recipe-1";
+const RECIPE: &str = "solo5-recipe-2";
 
 /// The stamp a finished build leaves in its directory.
 pub const COMPLETE: &str = ".complete";
@@ -157,6 +157,7 @@ impl Toolchain {
         )
         .map_err(|e| format!("write version.h.distrib: {e}"))?;
         run(Command::new("./configure.sh").current_dir(&dir))?;
+        remap_paths(&dir)?;
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         run(Command::new("make")
             .arg(format!("-j{jobs}"))
@@ -292,6 +293,31 @@ impl Toolchain {
             )
         })
     }
+}
+
+/// Makes what the target compiler builds independent of where the
+/// toolchain lives: `__FILE__` of Solo5's headers (hvt's bindings assert
+/// in `hvt_abi.h`) would otherwise carry the cache directory into every
+/// hvt image, so the CLI's and Bazel's images would differ.
+fn remap_paths(dir: &Path) -> Result<(), String> {
+    let makeconf = dir.join("Makeconf");
+    let text = std::fs::read_to_string(&makeconf).map_err(|e| format!("read Makeconf: {e}"))?;
+    let flag = format!(" -ffile-prefix-map={}=/solo5", dir.display());
+    let mut found = false;
+    let text: String = text
+        .lines()
+        .map(|l| match l.starts_with("CONFIG_TARGET_CC_CFLAGS=") {
+            true => {
+                found = true;
+                format!("{l}{flag}\n")
+            }
+            false => format!("{l}\n"),
+        })
+        .collect();
+    if !found {
+        return Err("Makeconf has no CONFIG_TARGET_CC_CFLAGS line".into());
+    }
+    std::fs::write(&makeconf, text).map_err(|e| format!("write Makeconf: {e}"))
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

@@ -1,0 +1,56 @@
+"""`mirage_release` under Bazel: the release `mirage release` makes.
+
+One action runs `mirage release //PACKAGE:NAME` in the execution root, as
+the CLI does in a checkout, so both engines write the same tarball bytes.
+The git commit the provenance records comes from Bazel's stable workspace
+status (`STABLE_GIT_COMMIT`, from rules_mirage/workspace_status.sh); the
+detached statement names Bazel as the engine.
+"""
+
+load(":providers.bzl", "MirageInfo")
+load(":solo5.bzl", "Solo5Info")
+load(":toolchain.bzl", "RUST_TOOLCHAIN")
+load(":unikernel.bzl", "GENERATOR_ATTRS", "SOLO5_TARGETS", "run_generator")
+
+def _mirage_release_impl(ctx):
+    tarball = ctx.actions.declare_file(ctx.label.name + ".tar.gz")
+    statement = ctx.actions.declare_file(ctx.label.name + ".intoto.json")
+    solo5 = None
+    if [t for t in ctx.attr.targets if t in SOLO5_TARGETS]:
+        solo5 = ctx.attr._solo5[Solo5Info].cache
+    label = "//%s:%s" % (ctx.label.package, ctx.label.name)
+    run_generator(
+        ctx,
+        ctx.attr.graph[MirageInfo],
+        solo5,
+        outputs = [tarball, statement],
+        command = """
+out="$(mktemp -d)"
+commit="$(sed -n 's/^STABLE_GIT_COMMIT //p' "$ROOT/{status}")"
+"$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" release {label} -o "$out" \\
+    --engine bazel ${{commit:+--source-commit "$commit"}} "$@" >/dev/null
+cp "$out"/*.tar.gz "$ROOT/{tarball}"
+cp "$out"/*.intoto.json "$ROOT/{statement}"
+""".format(
+            status = ctx.info_file.path,
+            label = label,
+            tarball = tarball.path,
+            statement = statement.path,
+        ),
+        arguments = [],
+        mnemonic = "MirageRelease",
+        progress_message = "Releasing %s for %s" % (label, ", ".join(ctx.attr.targets)),
+        files = ctx.files.build_file + [ctx.info_file],
+    )
+    return [DefaultInfo(files = depset([tarball, statement]))]
+
+mirage_release = rule(
+    implementation = _mirage_release_impl,
+    attrs = dict({
+        "build_file": attr.label(allow_single_file = True, mandatory = True, doc = "The release's BUILD file."),
+        "graph": attr.label(providers = [MirageInfo], mandatory = True, doc = "The unikernel's `NAME_graph`."),
+        "targets": attr.string_list(mandatory = True, doc = "The targets released, in order."),
+    }, **GENERATOR_ATTRS),
+    toolchains = [RUST_TOOLCHAIN],
+    doc = "NAME.tar.gz, the release `mirage release` makes, and NAME.intoto.json, a statement over it.",
+)
