@@ -43,13 +43,13 @@ fn sha256(path: &Path) -> String {
 }
 
 /// The sources of this checkout (no build output, no tests) in a fresh
-/// directory.
-fn checkout_copy() -> tempfile::TempDir {
+/// directory; its git history too `with_git`.
+fn checkout_copy(with_git: bool) -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo()).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let skip = name.starts_with('.')
+        let skip = (name.starts_with('.') && !(with_git && name == ".git"))
             || name.starts_with("bazel-")
             || ["target", "mirage-out", "tests"].contains(&name.as_str());
         if skip {
@@ -86,7 +86,7 @@ fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: 
 
     // The CLI in a copy of the checkout: another directory, and no clash
     // with the other tests' builds of the same example.
-    let copy = checkout_copy();
+    let copy = checkout_copy(false);
     let home = copy.path().display().to_string();
     let label = format!("//{package}:{name}");
     let mut cli = vec!["--rules-mirage", &home, "build", "-t", target, &label];
@@ -149,6 +149,64 @@ fn every_example_agrees_across_engines_on_spt_and_unix() {
     }
     // Declared for spt alone: its tar archive is an output of the action.
     engines_agree("examples/kv_ro", "kv_ro_tar", "spt", &[], &[]);
+}
+
+/// `bazel build //examples/hello:release` and `mirage release
+/// //examples/hello:release` in another directory (same sources, same git
+/// commit) write the same tarball; only their detached statements differ,
+/// by the engine they name.
+#[test]
+fn release_is_the_same_bytes_from_both_engines() {
+    let _turn = turn();
+    bazel_ok(&["build", "//examples/hello:release"]);
+    let bin = repo().join("bazel-bin/examples/hello");
+
+    let copy = checkout_copy(true);
+    let home = copy.path().display().to_string();
+    let out = mirage_ok(
+        copy.path(),
+        &[
+            "--rules-mirage",
+            &home,
+            "release",
+            "//examples/hello:release",
+        ],
+    );
+    let path = out.stdout.trim().to_owned();
+    assert_eq!(path, "mirage-out/releases/hello-0.1.0.tar.gz");
+    assert_eq!(
+        sha256(&bin.join("release.tar.gz")),
+        sha256(&copy.path().join(&path)),
+        "the engines' releases differ"
+    );
+
+    let statement = |file: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    let bazel = statement(&bin.join("release.intoto.json"));
+    let cli = statement(
+        &copy
+            .path()
+            .join("mirage-out/releases/hello-0.1.0.intoto.json"),
+    );
+    assert_eq!(bazel["subject"], cli["subject"]);
+    assert_eq!(
+        bazel["subject"][0]["digest"]["sha256"],
+        sha256(&bin.join("release.tar.gz")).as_str()
+    );
+    let engine = |s: &serde_json::Value| {
+        s["predicate"]["buildDefinition"]["internalParameters"]["engine"].clone()
+    };
+    assert_eq!(engine(&bazel), "bazel");
+    assert_eq!(engine(&cli), "mirage-cli");
+    // Both know the commit: Bazel from its workspace status.
+    let commit =
+        &cli["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]["gitCommit"];
+    assert!(commit.is_string(), "no git commit recorded: {cli}");
+    assert_eq!(
+        commit,
+        &bazel["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"]["gitCommit"]
+    );
 }
 
 /// The summary line: "INFO: N processes: ...".

@@ -2,7 +2,7 @@
 //! hold; its image is the one `mirage build` makes; its SBOM validates
 //! with pyspdxtools and lists exactly the crates cargo builds.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -417,4 +417,110 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
             "{label} on {target} differs between checkouts"
         );
     }
+}
+
+/// Rewrites the release at `path` with `edit` applied to its files
+/// (paths inside `NAME/`).
+fn rewrite_release(path: &Path, edit: impl FnOnce(&mut BTreeMap<String, Vec<u8>>)) {
+    use mirage::release::{archive, verify};
+    let mut files = verify::unpack(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut files);
+    let name = path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_end_matches(".tar.gz")
+        .to_owned();
+    let mut entries: Vec<archive::Entry> = files
+        .into_iter()
+        .map(|(p, contents)| archive::Entry {
+            executable: p.contains("/dist/") || p.ends_with("run.sh"),
+            path: format!("{name}/{p}"),
+            contents,
+        })
+        .collect();
+    std::fs::write(path, archive::tar_gz(&mut entries).unwrap()).unwrap();
+}
+
+/// A release whose recorded keys did not make its images (its provenance
+/// edited, SHA256SUMS made to match) fails, naming the key; a file that
+/// does not match SHA256SUMS fails, naming the file.
+#[test]
+fn verify_names_a_differing_key_and_a_tampered_file() {
+    let dir = tempfile::Builder::new()
+        .prefix("mirage-verify-key-")
+        .tempdir()
+        .unwrap();
+    copy_checkout(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args(["release", "-t", "spt", "//examples/choice:choice"])
+        .arg("--reporter=none")
+        .current_dir(dir.path())
+        .env("MIRAGE_HOME", dir.path())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let release = dir.path().join("mirage-out/releases/choice-0.1.0.tar.gz");
+    let verify = |path: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+            .arg("verify")
+            .arg(path)
+            .current_dir(dir.path())
+            .env("MIRAGE_HOME", dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let sums = |files: &BTreeMap<String, Vec<u8>>| -> Vec<u8> {
+        files
+            .iter()
+            .filter(|(p, _)| p.as_str() != "SHA256SUMS")
+            .map(|(p, b)| format!("{}  {p}\n", sha256(b)))
+            .collect::<String>()
+            .into_bytes()
+    };
+
+    let forged = dir.path().join("forged/choice-0.1.0.tar.gz");
+    std::fs::create_dir_all(forged.parent().unwrap()).unwrap();
+    std::fs::copy(&release, &forged).unwrap();
+    rewrite_release(&forged, |files| {
+        let p = files.get_mut("provenance.json").unwrap();
+        let text = String::from_utf8_lossy(p)
+            .replace("\"reporter\": \"none\"", "\"reporter\": \"console\"");
+        assert!(text.contains("\"reporter\": \"console\""), "{text}");
+        *p = text.into_bytes();
+        let s = sums(files);
+        files.insert("SHA256SUMS".into(), s);
+    });
+    let (code, report) = verify(&forged);
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("spt/dist/choice.spt differs"), "{report}");
+    assert!(
+        report.contains("keys: recorded \"--reporter=none\", now \"--reporter=console\""),
+        "{report}"
+    );
+    assert!(!report.contains("SHA256SUMS"), "{report}");
+
+    let tampered = dir.path().join("tampered/choice-0.1.0.tar.gz");
+    std::fs::create_dir_all(tampered.parent().unwrap()).unwrap();
+    std::fs::copy(&release, &tampered).unwrap();
+    rewrite_release(&tampered, |files| {
+        files.get_mut("spt/run.sh").unwrap().extend(b"# edited\n");
+    });
+    let (code, report) = verify(&tampered);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report.contains("spt/run.sh does not match the release's SHA256SUMS"),
+        "{report}"
+    );
+    assert!(report.contains("spt/run.sh differs"), "{report}");
 }

@@ -55,8 +55,8 @@ fn contents(
         )));
     }
     let unikernel = rule.str("unikernel").unwrap_or_default();
-    let unikernel = Label::parse(unikernel, &rule.label.package())
-        .map_err(|e| Error::at(&rule.loc, e))?;
+    let unikernel =
+        Label::parse(unikernel, &rule.label.package()).map_err(|e| Error::at(&rule.loc, e))?;
     let targets = rule.str_list("targets");
     if targets.is_empty() {
         return Err(Error::at(&rule.loc, "mirage_release() lists no `targets`"));

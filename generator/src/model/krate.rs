@@ -43,7 +43,11 @@ impl Crate {
             lib_name,
             package_name,
             dir,
-            srcs: rule.str_list("srcs").into_iter().map(str::to_owned).collect(),
+            srcs: rule
+                .str_list("srcs")
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             label: rule.label.clone(),
             loc: rule.loc.clone(),
         })

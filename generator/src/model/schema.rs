@@ -164,7 +164,12 @@ const CONFIG_SETTING: &[AttrSpec] = &[attr(
 
 const RELEASE: &[AttrSpec] = &[
     attr("unikernel", Label, true, "The `mirage_unikernel` released."),
-    attr("targets", StrList, true, "The targets whose images the release holds, in order."),
+    attr(
+        "targets",
+        StrList,
+        true,
+        "The targets whose images the release holds, in order.",
+    ),
     attr(
         "args",
         StrList,
