@@ -152,7 +152,8 @@ fn every_example_agrees_across_engines_on_spt_and_unix() {
 }
 
 /// `bazel build //examples/hello:release` and `mirage release
-/// //examples/hello:release` in another directory (same sources, same git
+/// //examples/hello:release` (or `-t spt -t hvt -t virtio
+/// //examples/hello:hello`) in another directory (same sources, same git
 /// commit) write the same tarball; only their detached statements differ,
 /// by the engine they name.
 #[test]
@@ -163,22 +164,27 @@ fn release_is_the_same_bytes_from_both_engines() {
 
     let copy = checkout_copy(true);
     let home = copy.path().display().to_string();
-    let out = mirage_ok(
-        copy.path(),
-        &[
-            "--rules-mirage",
-            &home,
-            "release",
-            "//examples/hello:release",
-        ],
-    );
-    let path = out.stdout.trim().to_owned();
-    assert_eq!(path, "mirage-out/releases/hello-0.1.0.tar.gz");
-    assert_eq!(
-        sha256(&bin.join("release.tar.gz")),
-        sha256(&copy.path().join(&path)),
-        "the engines' releases differ"
-    );
+    // The rule's label, and the same release spelled out.
+    let spelled = [
+        "-t",
+        "spt",
+        "-t",
+        "hvt",
+        "-t",
+        "virtio",
+        "//examples/hello:hello",
+    ];
+    for args in [&["//examples/hello:release"][..], &spelled[..]] {
+        let command = [&["--rules-mirage", &home, "release"][..], args].concat();
+        let out = mirage_ok(copy.path(), &command);
+        let path = out.stdout.trim().to_owned();
+        assert_eq!(path, "mirage-out/releases/hello-0.1.0.tar.gz");
+        assert_eq!(
+            sha256(&bin.join("release.tar.gz")),
+            sha256(&copy.path().join(&path)),
+            "mirage {command:?} and bazel build //examples/hello:release differ"
+        );
+    }
 
     let statement = |file: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()

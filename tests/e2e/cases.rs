@@ -125,6 +125,8 @@ cases!(
     not_a_device,
     query_keys_of_echo_on_spt,
     query_runtime_args_of_echo,
+    release_fixes_its_targets,
+    release_unknown_target,
     reporter_is_not_a_parameter,
     runtime_arg_int_default,
     select_matches_nothing,

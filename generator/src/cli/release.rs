@@ -50,7 +50,7 @@ fn contents(
     }
     if !targets.is_empty() || !runtime_args.is_empty() {
         return Err(Error::user(format!(
-            "{parsed} is a mirage_release, whose BUILD line ({}) fixes its targets and runtime arguments: drop -t and --",
+            "{parsed} is a mirage_release: its targets and runtime arguments come from {}; drop -t and --",
             rule.loc
         )));
     }
