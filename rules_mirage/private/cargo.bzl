@@ -35,25 +35,38 @@ def cargo_env(ctx):
     }
     return [rust.cargo, rust.rustc] + ctx.files._vendor, env
 
-def _cargo_binary_impl(ctx):
-    out = ctx.actions.declare_file(ctx.label.name)
-    inputs, env = cargo_env(ctx)
-    script = CARGO_ENV + """
-for manifest in $(find {stub_dirs} -name Cargo.toml 2>/dev/null); do
+def stub_members(root, dirs):
+    """Shell giving the members under `dirs` that come as manifests alone an empty src/lib.rs.
+
+    Cargo loads every workspace member; a member given as its Cargo.toml
+    alone (an example, whose sources no action of this kind reads) needs a
+    target to load.
+
+    Args:
+      root: the cargo workspace's root ("" for the execution root): under
+        external/ when rules_mirage is not the main repository.
+      dirs: member directories, relative to the workspace's root.
+
+    Returns:
+      A shell snippet.
+    """
+    prefix = root + "/" if root else ""
+    return """
+for manifest in $(find {dirs} -name Cargo.toml 2>/dev/null); do
     lib="$(dirname "$manifest")/src/lib.rs"
     [ -e "$lib" ] || {{ mkdir -p "$(dirname "$lib")"; : > "$lib"; }}
 done
+""".format(dirs = " ".join([prefix + d for d in dirs]))
+
+def _cargo_binary_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name)
+    inputs, env = cargo_env(ctx)
+    script = CARGO_ENV + stub_members(ctx.file.manifest.dirname, ctx.attr.stub_members) + """
 "$CARGO" build --offline --locked --release --quiet -p {package} --bin {bin} \\
     --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
 cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
 """.format(
         package = ctx.attr.package,
-        # Members are named from the workspace's root, which is under
-        # external/ when rules_mirage is not the main repository.
-        stub_dirs = " ".join([
-            (ctx.file.manifest.dirname + "/" if ctx.file.manifest.dirname else "") + d
-            for d in ctx.attr.stub_members
-        ]),
         bin = ctx.attr.bin or ctx.label.name,
         manifest = ctx.file.manifest.path,
         out = out.path,

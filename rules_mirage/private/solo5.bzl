@@ -2,12 +2,13 @@
 
 One action runs `mirage toolchain` with MIRAGE_CACHE in its output tree:
 the same code that builds the CLI's cached toolchain, from the vendored
-solo5-sys crate. Solo5's tree refers to itself by absolute path and
-cannot move, so the action runs unsandboxed, in Bazel's execution root,
-where every later action finds it.
+solo5-sys crate. A built tree holds no absolute path (relative links; the
+compiler wrapper finds its directory when it runs), so the action is an
+ordinary sandboxed one and its output may move: to the execution root, to
+another machine, to a remote executor.
 """
 
-load(":cargo.bzl", "CARGO_ENV", "cargo_env")
+load(":cargo.bzl", "CARGO_ENV", "cargo_env", "stub_members")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 
 Solo5Info = provider(
@@ -19,9 +20,9 @@ def _solo5_toolchain_impl(ctx):
     cache = ctx.actions.declare_directory(ctx.label.name)
     inputs, env = cargo_env(ctx)
     ctx.actions.run_shell(
-        inputs = inputs + ctx.files.srcs + [ctx.executable._mirage],
+        inputs = inputs + ctx.files.srcs + ctx.files._home + [ctx.executable._mirage],
         outputs = [cache],
-        command = CARGO_ENV + """
+        command = CARGO_ENV + stub_members(ctx.label.workspace_root, ["examples"]) + """
 export MIRAGE_CACHE="$ROOT/{cache}"
 "$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" toolchain >/dev/null
 rm -f "$MIRAGE_CACHE"/*.lock
@@ -34,7 +35,6 @@ rm -f "$MIRAGE_CACHE"/*.lock
         env = env,
         mnemonic = "Solo5Toolchain",
         progress_message = "Building the Solo5 toolchain",
-        execution_requirements = {"no-sandbox": "1"},
     )
     return [Solo5Info(cache = cache), DefaultInfo(files = depset([cache]))]
 
@@ -42,6 +42,8 @@ solo5_toolchain = rule(
     implementation = _solo5_toolchain_impl,
     attrs = {
         "srcs": attr.label_list(allow_files = True, doc = "The cargo workspace (for `cargo metadata`)."),
+        # What marks a rules_mirage checkout for the generator.
+        "_home": attr.label(default = "//rules_mirage:defs.bzl", allow_single_file = True),
         "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },

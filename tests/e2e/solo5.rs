@@ -242,3 +242,60 @@ fn spt_images_are_identical_from_two_checkouts() {
         "the second checkout's own rules_mirage is used:\n{main}"
     );
 }
+
+/// A built Solo5 toolchain holds no absolute path: moved to another cache
+/// directory (as Bazel moves it out of its sandbox, or a remote worker
+/// receives it), it links the same hello.hvt and hello.spt bytes.
+#[test]
+fn a_moved_toolchain_links_the_same_images() {
+    let t = toolchain();
+    let moved = tempfile::Builder::new()
+        .prefix("mirage-moved-cache-")
+        .tempdir()
+        .unwrap();
+    let key = t.dir.file_name().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&t.dir)
+        .arg(moved.path().join(key))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for target in ["hvt", "spt"] {
+        let build = |cache: &std::path::Path| {
+            let ws = tempfile::Builder::new()
+                .prefix("mirage-moved-")
+                .tempdir()
+                .unwrap();
+            crate::support::copy_checkout(ws.path());
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
+                .args(["build", "-t", target, "//examples/hello:hello"])
+                .current_dir(ws.path())
+                .env("MIRAGE_HOME", ws.path())
+                .env("MIRAGE_CACHE", cache)
+                .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(!stderr.contains("building the Solo5"), "{stderr}");
+            let image = ws.path().join(format!(
+                "mirage-out/examples/hello/hello/{target}/dist/hello.{target}"
+            ));
+            crate::support::sha256(&std::fs::read(image).unwrap())
+        };
+        assert_eq!(
+            build(&mirage_toolchain_solo5::cache_root()),
+            build(moved.path()),
+            "hello.{target} depends on where the toolchain is"
+        );
+    }
+    // Its links point inside the tree.
+    for link in [
+        "toolchain/include/solo5",
+        "toolchain/lib/x86_64-solo5-none-static",
+    ] {
+        let to = std::fs::read_link(moved.path().join(key).join(link)).unwrap();
+        assert!(to.is_relative(), "{link} -> {}", to.display());
+    }
+}

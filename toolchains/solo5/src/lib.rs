@@ -3,8 +3,9 @@
 //!
 //! Invariant: a toolchain directory holding [`COMPLETE`] is complete and
 //! was built from exactly the sources its name records. [`Toolchain::ensure`]
-//! builds in place (Solo5's toolchain wrappers hold absolute symlinks, so
-//! the tree cannot move) under a lock, and writes the stamp last; the key is
+//! builds in place (Solo5's make refers to the tree by absolute path while
+//! it builds) under a lock, and writes the stamp last. A built tree holds
+//! no absolute path and may move (see [`relative_links`]). The key is
 //! the checksum Cargo.lock holds for `solo5-sys` plus [`RECIPE`], so new
 //! pinned sources (or a new recipe) build anew and nothing else does.
 
@@ -20,7 +21,7 @@ const SOURCE_CRATE: &str = "solo5-sys";
 /// needs it written down).
 pub const SOLO5_VERSION: &str = "v0.7.2";
 /// Bumped whenever the build recipe below changes.
-const RECIPE: &str = "solo5-recipe-2";
+const RECIPE: &str = "solo5-recipe-3";
 
 /// The stamp a finished build leaves in its directory.
 pub const COMPLETE: &str = ".complete";
@@ -146,7 +147,7 @@ impl Toolchain {
         ));
         let src = source_dir(home)?;
         // An unfinished earlier attempt is discarded; the build happens in
-        // place because the tree cannot move (see the module invariant).
+        // place (see the module invariant).
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
         }
@@ -162,6 +163,7 @@ impl Toolchain {
         run(Command::new("make")
             .arg(format!("-j{jobs}"))
             .current_dir(&dir))?;
+        relative_links(&dir)?;
         std::fs::write(dir.join(COMPLETE), format!("{SOLO5_VERSION}\n"))
             .map_err(|e| format!("write {}: {e}", dir.join(COMPLETE).display()))?;
         Ok(toolchain)
@@ -297,12 +299,13 @@ impl Toolchain {
 
 /// Makes what the target compiler builds independent of where the
 /// toolchain lives: `__FILE__` of Solo5's headers (hvt's bindings assert
-/// in `hvt_abi.h`) would otherwise carry the cache directory into every
-/// hvt image, so the CLI's and Bazel's images would differ.
+/// in `hvt_abi.h`) would otherwise carry the toolchain's directory into
+/// every hvt image. The wrapper maps its own directory, found when it
+/// runs (`$$` is make's escape for `$`), so no path is baked in.
 fn remap_paths(dir: &Path) -> Result<(), String> {
     let makeconf = dir.join("Makeconf");
     let text = std::fs::read_to_string(&makeconf).map_err(|e| format!("read Makeconf: {e}"))?;
-    let flag = format!(" -ffile-prefix-map={}=/solo5", dir.display());
+    let flag = " -ffile-prefix-map=$$(dirname $$0)/..=/solo5";
     let mut found = false;
     let text: String = text
         .lines()
@@ -318,6 +321,23 @@ fn remap_paths(dir: &Path) -> Result<(), String> {
         return Err("Makeconf has no CONFIG_TARGET_CC_CFLAGS line".into());
     }
     std::fs::write(&makeconf, text).map_err(|e| format!("write Makeconf: {e}"))
+}
+
+/// Solo5's build links `toolchain/include/solo5` and
+/// `toolchain/lib/x86_64-solo5-none-static` to its tree by absolute path;
+/// relative links let the tree move (a Bazel sandbox, a remote worker, a
+/// copied cache).
+fn relative_links(dir: &Path) -> Result<(), String> {
+    for (link, to) in [
+        ("toolchain/include/solo5", "../../include"),
+        ("toolchain/lib/x86_64-solo5-none-static", "../../bindings"),
+    ] {
+        let link = dir.join(link);
+        std::fs::remove_file(&link).map_err(|e| format!("remove {}: {e}", link.display()))?;
+        std::os::unix::fs::symlink(to, &link)
+            .map_err(|e| format!("link {}: {e}", link.display()))?;
+    }
+    Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
