@@ -12,7 +12,7 @@ alike.
 load(":providers.bzl", "MirageInfo")
 load(":release.bzl", _mirage_release = "mirage_release")
 load(":schema.bzl", "COMMON", "SCHEMA")
-load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image")
+load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image", "mirage_images")
 
 _COMMON = {
     "build_file": attr.label(allow_single_file = True, doc = "The package's BUILD file."),
@@ -166,6 +166,9 @@ def mirage_runtime_arg(name, **kwargs):
 def mirage_crate(name, srcs = [], **kwargs):
     _declare(name, "mirage_crate", "crate", dict(kwargs, srcs = srcs))
 
+# The package of rules_mirage's platforms and their config settings.
+_PLATFORMS = "@rules_mirage//rules_mirage/platforms"
+
 # Targets built by `bazel build //...` when a unikernel lists none; the
 # others exist too, tagged manual.
 _DEFAULT_TARGETS = ["spt", "unix"]
@@ -203,6 +206,7 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
         extra_labels = package_keys,
     )
     images = []
+    by_platform = {}
     for t in TARGETS:
         manual = not (t in targets if targets else t in _DEFAULT_TARGETS)
         mirage_image(
@@ -211,11 +215,29 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
             target = t,
             unikernel = name,
             tags = ["manual"] if manual else [],
+            # Under a rules_mirage platform, only that target's images.
+            target_compatible_with = select({
+                _PLATFORMS + ":is_host": [],
+                "//conditions:default": [_PLATFORMS + ":target_" + t],
+            }),
             visibility = visibility,
         )
         if not manual:
             images.append(":%s_%s" % (name, t))
-    native.filegroup(name = name, srcs = images, visibility = visibility)
+        if not targets or t in targets:
+            by_platform[_PLATFORMS + ":is_" + t] = [":%s_%s" % (name, t)]
+
+    # NAME: its default images, or under --platforms=//rules_mirage/platforms:T
+    # its T image (incompatible, so skipped by //..., if it has none).
+    mirage_images(
+        name = name,
+        srcs = select(dict(by_platform, **{_PLATFORMS + ":is_host": images, "//conditions:default": []})),
+        target_compatible_with = select(dict(
+            {p: [] for p in by_platform},
+            **{_PLATFORMS + ":is_host": [], "//conditions:default": [_PLATFORMS + ":incompatible"]}
+        )),
+        visibility = visibility,
+    )
 
 def mirage_release(name, unikernel, targets, **kwargs):
     """`NAME.tar.gz`: the release of `unikernel` for `targets`, as `mirage release` makes it.

@@ -178,6 +178,15 @@ mirage_image = rule(
     doc = "A unikernel image for one target; `bazel run` boots it.",
 )
 
+def _mirage_images_impl(ctx):
+    return [DefaultInfo(files = depset(transitive = [s[DefaultInfo].files for s in ctx.attr.srcs]))]
+
+mirage_images = rule(
+    implementation = _mirage_images_impl,
+    attrs = {"srcs": attr.label_list(doc = "Images.")},
+    doc = "A unikernel's images: a filegroup that can be incompatible with a platform.",
+)
+
 def _mirage_boot_test_impl(ctx):
     image = ctx.attr.image
     run = image[DefaultInfo].files_to_run.executable

@@ -215,6 +215,43 @@ fn release_is_the_same_bytes_from_both_engines() {
     );
 }
 
+/// `--platforms=//rules_mirage/platforms:T` picks a unikernel's T image,
+/// as `NAME_T` does; under it, `//...` skips what other targets make (the
+/// spt and unix boot tests), and a unikernel without T is incompatible.
+#[test]
+fn platforms_choose_the_target() {
+    let _turn = turn();
+    let text = bazel_ok(&[
+        "build",
+        "--platforms=//rules_mirage/platforms:hvt",
+        "//examples/hello:hello",
+    ]);
+    assert!(
+        text.contains("bazel-bin/examples/hello/hello_hvt.out/dist/hello.hvt"),
+        "{text}"
+    );
+    assert!(!text.contains("hello.spt"), "{text}");
+    let text = bazel_ok(&[
+        "test",
+        "--platforms=//rules_mirage/platforms:hvt",
+        "//examples/hello/...",
+    ]);
+    assert!(
+        text.contains("Executed 0 out of 2 tests: 2 were skipped."),
+        "{text}"
+    );
+    let (code, text) = bazel(&[
+        "build",
+        "--platforms=//rules_mirage/platforms:hvt",
+        "//examples/kv_ro:kv_ro_tar",
+    ]);
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("//examples/kv_ro:kv_ro_tar is incompatible"),
+        "{text}"
+    );
+}
+
 /// The summary line: "INFO: N processes: ...".
 fn processes(text: &str) -> &str {
     text.lines()
