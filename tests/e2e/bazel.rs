@@ -252,6 +252,33 @@ fn platforms_choose_the_target() {
     );
 }
 
+/// No action of `//examples/...` (and what they depend on: the
+/// generator, the Solo5 toolchain) names a path of this machine in its
+/// command line, environment or inputs: not the checkout, not Bazel's
+/// output base, not the home directory. They can run anywhere.
+#[test]
+fn actions_name_no_path_of_this_machine() {
+    let _turn = turn();
+    let output_base = bazel_ok(&["info", "output_base"]);
+    let output_base = output_base
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('/'))
+        .unwrap()
+        .to_owned();
+    let text = bazel_ok(&["aquery", "--output=text", "deps(//examples/...)"]);
+    assert!(
+        text.contains("Mnemonic: MirageBuild") && text.contains("Mnemonic: Solo5Toolchain"),
+        "{text}"
+    );
+    let home = std::env::var("HOME").unwrap();
+    let repo = repo().display().to_string();
+    for path in [repo.as_str(), output_base.as_str(), home.as_str()] {
+        let line = text.lines().find(|l| l.contains(path));
+        assert!(line.is_none(), "{path} in an action: {line:?}");
+    }
+}
+
 /// The summary line: "INFO: N processes: ...".
 fn processes(text: &str) -> &str {
     text.lines()
