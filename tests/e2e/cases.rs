@@ -128,6 +128,7 @@ cases!(
     release_fixes_its_targets,
     release_unknown_target,
     reporter_is_not_a_parameter,
+    runtime_arg_builtin_name,
     runtime_arg_int_default,
     select_matches_nothing,
     syntax_error,

@@ -149,3 +149,38 @@ fn choice_follows_the_reporter_key_and_remembers_it() {
         "--reporter=console (default; choices: console, none)\n"
     );
 }
+
+/// `--delay=SECONDS`, which every image takes: nothing is connected (so
+/// nothing logged) before it has passed; a bad value is refused.
+#[test]
+fn every_image_waits_for_delay_before_connecting() {
+    let start = Instant::now();
+    let out = mirage_ok(
+        &repo(),
+        &[
+            "run",
+            "-t",
+            "unix",
+            "//examples/noop:noop",
+            "--",
+            "--delay=2",
+        ],
+    );
+    assert!(start.elapsed() >= Duration::from_secs(2), "{out:?}");
+    let out = mirage(
+        &repo(),
+        &[
+            "run",
+            "-t",
+            "unix",
+            "//examples/noop:noop",
+            "--",
+            "--delay=soon",
+        ],
+    );
+    assert_eq!(out.code, 64, "{out:?}");
+    assert!(
+        out.stdout.contains("option --delay: invalid value `soon`"),
+        "{out:?}"
+    );
+}

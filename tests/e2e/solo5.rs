@@ -299,3 +299,24 @@ fn a_moved_toolchain_links_the_same_images() {
         assert!(to.is_relative(), "{link} -> {}", to.display());
     }
 }
+
+/// `--delay` on Solo5: the image waits on Solo5's clock before connecting.
+#[test]
+fn spt_images_wait_for_delay() {
+    let start = std::time::Instant::now();
+    let out = mirage_ok(
+        &repo(),
+        &[
+            "run",
+            "-t",
+            "spt",
+            "//examples/noop:noop",
+            "--",
+            "--delay=2",
+        ],
+    );
+    assert!(
+        start.elapsed() >= std::time::Duration::from_secs(2),
+        "{out:?}"
+    );
+}

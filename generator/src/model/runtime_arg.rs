@@ -48,6 +48,12 @@ impl RuntimeArg {
                 format!("runtime arg name `{name}` must be lowercase letters, digits and `-`"),
             ));
         }
+        if mirage_runtime::args::BUILTIN.contains(&name.as_str()) {
+            return Err(Error::at(
+                &rule.loc,
+                format!("runtime arg name `{name}` is taken: every image has --{name}"),
+            ));
+        }
         let kind_name = rule.str("type").unwrap_or("string");
         let kind = ArgKind::ALL
             .into_iter()

@@ -4,20 +4,27 @@
 //! As in MirageOS, `--help` prints every argument of every device and exits
 //! with [`EXIT_HELP`]; a bad argument prints why and exits with
 //! [`EXIT_BAD_ARGUMENT`]. After [`parse`] succeeds, every typed accessor of
-//! [`Values`] succeeds for every declared argument.
+//! [`Values`] succeeds for every declared argument. Every image also takes
+//! the [`BUILTIN`] options: `--help`, `--version` and `--delay`.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt::Write;
 
 use crate::info::BuildInfo;
 use crate::platform::Platform;
+
+mod help;
+pub use help::{help, version};
 
 /// Exit code after `--help`.
 pub const EXIT_HELP: i32 = 63;
 /// Exit code after a bad runtime argument.
 pub const EXIT_BAD_ARGUMENT: i32 = 64;
+
+/// Options every image takes besides its devices' (as MirageOS's
+/// runtime): no declared argument may take these names.
+pub const BUILTIN: [&str; 3] = ["help", "version", "delay"];
 
 /// The type of an argument's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,11 +91,12 @@ pub struct Spec {
     pub check: Option<Check>,
 }
 
-/// Parsed values, one per spec.
+/// Parsed values, one per spec, and `--delay`.
 #[derive(Debug)]
 pub struct Values {
     specs: &'static [Spec],
     values: Vec<String>,
+    delay_s: u64,
 }
 
 /// Why parsing stopped.
@@ -124,6 +132,22 @@ impl Values {
     pub fn bool(&self, name: &str) -> bool {
         self.raw(name) == "true"
     }
+
+    /// `--delay`: nanoseconds to wait before connecting any device, for
+    /// networks that come up late (MirageOS 4.5's `--delay`).
+    pub fn delay_ns(&self) -> u64 {
+        self.delay_s.saturating_mul(1_000_000_000)
+    }
+}
+
+/// `--delay`'s value: whole seconds, at most a day.
+fn parse_delay(value: &str) -> Result<u64, Stop> {
+    match value.parse::<u64>() {
+        Ok(s) if s <= 86_400 => Ok(s),
+        _ => Err(Stop::Bad(format!(
+            "option --delay: invalid value `{value}`, expected seconds from 0 to 86400"
+        ))),
+    }
 }
 
 fn check_value(spec: &Spec, value: &str) -> Result<(), String> {
@@ -147,6 +171,7 @@ where
     S: AsRef<str>,
 {
     let mut given: Vec<Option<String>> = specs.iter().map(|_| None).collect();
+    let mut delay_s = 0;
     let mut argv = argv.into_iter().map(|a| a.as_ref().to_string());
     while let Some(arg) = argv.next() {
         if arg == "--help" || arg == "-h" {
@@ -154,6 +179,16 @@ where
         }
         if arg == "--version" {
             return Err(Stop::Help(version(info)));
+        }
+        if arg == "--delay" || arg.starts_with("--delay=") {
+            let value = match arg.strip_prefix("--delay=") {
+                Some(v) => v.to_string(),
+                None => argv
+                    .next()
+                    .ok_or_else(|| Stop::Bad("option --delay needs a value".into()))?,
+            };
+            delay_s = parse_delay(&value)?;
+            continue;
         }
         let (i, inline) = if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
@@ -205,7 +240,11 @@ where
             },
         )
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Values { specs, values })
+    Ok(Values {
+        specs,
+        values,
+        delay_s,
+    })
 }
 
 /// Parses, or prints help or the error and exits with 63 or 64.
@@ -232,63 +271,6 @@ where
             platform.exit(EXIT_BAD_ARGUMENT)
         }
     }
-}
-
-/// The `--help` text: every argument, with type, default and owner.
-pub fn help(info: &BuildInfo, specs: &[Spec]) -> String {
-    let program = info.name();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "NAME\n       {program} - unikernel {} for target {}\n",
-        info.label, info.target
-    );
-    let _ = writeln!(out, "SYNOPSIS\n       {program} [OPTION]...\n");
-    let _ = writeln!(out, "OPTIONS");
-    for spec in specs {
-        let long = match spec.kind {
-            Kind::Bool => format!("--{}", spec.name),
-            kind => format!("--{}={}", spec.name, kind.metavar()),
-        };
-        let names = match spec.short {
-            Some(c) => format!("-{c} {}, {long}", spec.kind.metavar()),
-            None => long,
-        };
-        let default = match spec.default {
-            Some(d) => format!(" (default: {d})"),
-            None => " (required)".to_string(),
-        };
-        let _ = writeln!(out, "       {names}{default}");
-        let _ = writeln!(out, "           {} [{}]", spec.doc, spec.owner);
-    }
-    let _ = writeln!(
-        out,
-        "       -h, --help\n           Show this help and exit with {EXIT_HELP}."
-    );
-    let _ = writeln!(
-        out,
-        "       --version\n           Show what this image was built from and exit with {EXIT_HELP}."
-    );
-    out
-}
-
-/// The `--version` text: what the image was built from, to trace it to
-/// its release (whose provenance records the same Cargo.lock digest).
-pub fn version(info: &BuildInfo) -> String {
-    let keys: String = info
-        .keys
-        .iter()
-        .map(|(k, v)| format!(" --{k}={v}"))
-        .collect();
-    format!(
-        "{} {} for {}\nkeys:{keys}\ncrates: {}\ngenerator: {}\ncargo-lock-sha256: {}\n",
-        info.name(),
-        info.label,
-        info.target,
-        info.crates.join(" "),
-        info.generator,
-        info.lock_sha256
-    )
 }
 
 #[cfg(test)]
@@ -370,6 +352,28 @@ mod tests {
     }
 
     #[test]
+    fn delay_is_every_images_option() {
+        let values = parse(&INFO, SPECS, ["--delay=2", "-c", "3"]).unwrap();
+        assert_eq!(values.delay_ns(), 2_000_000_000);
+        assert_eq!(values.int("count"), 3);
+        let values = parse(&INFO, SPECS, ["--delay", "0"]).unwrap();
+        assert_eq!(values.delay_ns(), 0);
+        assert_eq!(parse(&INFO, SPECS, ["-c", "3"]).unwrap().delay_ns(), 0);
+        for bad in ["-1", "soon", "86401"] {
+            assert_eq!(
+                parse(&INFO, SPECS, [format!("--delay={bad}")]).unwrap_err(),
+                Stop::Bad(format!(
+                    "option --delay: invalid value `{bad}`, expected seconds from 0 to 86400"
+                ))
+            );
+        }
+        assert_eq!(
+            parse(&INFO, SPECS, ["--delayed"]).unwrap_err(),
+            Stop::Bad("unknown option `--delayed`".into())
+        );
+    }
+
+    #[test]
     fn help_lists_every_argument() {
         let Err(Stop::Help(text)) = parse(&INFO, SPECS, ["--help"]) else {
             panic!("expected help")
@@ -380,6 +384,7 @@ mod tests {
         );
         assert!(text.contains("-c INT, --count=INT"), "{text}");
         assert!(text.contains("[//app:quiet]"), "{text}");
+        assert!(text.contains("--delay=INT (default: 0)"), "{text}");
     }
 
     #[test]
