@@ -23,7 +23,8 @@ if [ "${SETUP_BAZEL:-0}" = 1 ]; then
     [ -d /usr/share/bazel/rules/proto ] || need_apt+=(bazel-rules-proto)
 fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
-# certificates, nginx, a browser, a TLS scanner, OCI image tools.
+# certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
+# collector.
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -31,6 +32,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v testssl >/dev/null 2>&1 || need_apt+=(testssl.sh)
     command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
     command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+    command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

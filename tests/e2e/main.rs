@@ -22,3 +22,4 @@ mod starlark_files;
 mod stdlib;
 mod storage;
 mod support;
+mod syslog;

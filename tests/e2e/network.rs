@@ -18,7 +18,7 @@ use crate::support::{mirage_ok, repo, unikernel_target_dir};
 
 /// A unikernel's output directory is one per label and target: tests that
 /// build the same one (with different keys) take turns.
-fn turn(label: &str, target: &str) -> MutexGuard<'static, ()> {
+pub(crate) fn turn(label: &str, target: &str) -> MutexGuard<'static, ()> {
     static TURNS: Mutex<BTreeMap<String, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
     let lock: &'static Mutex<()> = TURNS
         .lock()
@@ -267,13 +267,13 @@ fn ping(ns: &Netns, host: &str, count: u32) -> String {
 }
 
 /// `data` sent through `nc` in the namespace to 10.0.0.2; what came back.
-fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
+pub(crate) fn nc(ns: &Netns, port: &str, data: &[u8]) -> Vec<u8> {
     nc_to(ns, "10.0.0.2", port, data)
 }
 
 /// `data` sent through `nc` in the namespace to `host`; what came back
 /// before the unikernel closed the connection.
-fn nc_to(ns: &Netns, host: &str, port: &str, data: &[u8]) -> Vec<u8> {
+pub(crate) fn nc_to(ns: &Netns, host: &str, port: &str, data: &[u8]) -> Vec<u8> {
     let mut child = ns
         .command("nc")
         .args(["-N", "-w", "10", host, port])

@@ -22,6 +22,7 @@ pub mod kv;
 pub mod log;
 pub mod platform;
 pub mod suggest;
+pub mod syslog;
 pub mod time;
 
 use alloc::format;

@@ -61,7 +61,7 @@ impl Levels {
             .unwrap_or(LevelFilter::Info)
     }
 
-    fn max(&self) -> LevelFilter {
+    pub(crate) fn max(&self) -> LevelFilter {
         self.0
             .iter()
             .map(|(_, l)| *l)
@@ -120,22 +120,32 @@ impl<C: Console + 'static, P: PosixClock + 'static> Reporter<C, P> {
     }
 }
 
-impl<C, P> Reporter<C, P> {
-    /// The source name of a log target.
-    fn source<'a>(&self, target: &'a str) -> &'a str {
-        let first = target.split("::").next().unwrap_or(target);
-        if first == self.application {
-            "application"
-        } else {
-            first
-        }
+/// The source name of a log target: its crate, `application` for the
+/// unikernel's own (named `application`).
+pub(crate) fn source<'a>(target: &'a str, application: &str) -> &'a str {
+    let first = target.split("::").next().unwrap_or(target);
+    if first == application {
+        "application"
+    } else {
+        first
+    }
+}
+
+/// A level as MirageOS's reporter prints it.
+pub(crate) fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "ERROR",
+        Level::Warn => "WARNING",
+        Level::Info => "INFO",
+        Level::Debug => "DEBUG",
+        Level::Trace => "TRACE",
     }
 }
 
 impl<C: Console, P: PosixClock> Log for Installed<C, P> {
     fn enabled(&self, metadata: &Metadata) -> bool {
         let r = &self.0;
-        metadata.level() <= r.levels.of(r.source(metadata.target()))
+        metadata.level() <= r.levels.of(source(metadata.target(), r.application))
     }
 
     fn log(&self, record: &Record) {
@@ -143,18 +153,12 @@ impl<C: Console, P: PosixClock> Log for Installed<C, P> {
             return;
         }
         let r = &self.0;
-        let level = match record.level() {
-            Level::Error => "ERROR",
-            Level::Warn => "WARNING",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-            Level::Trace => "TRACE",
-        };
+        let level = level_name(record.level());
         let (days, ps) = r.clock.now_d_ps();
         let line = format!(
             "{}: [{level}] [{}] {}",
             rfc3339(days, ps),
-            r.source(record.target()),
+            source(record.target(), r.application),
             record.args()
         );
         r.console.log(&line);

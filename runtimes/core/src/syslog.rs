@@ -1,0 +1,332 @@
+//! The syslog reporter (Mirage's `syslog_udp` and `syslog_tcp`): every log
+//! line as an RFC 5424 message to a collector, over UDP or over TCP with
+//! octet counting (RFC 6587), alongside the console or instead of it.
+//!
+//! Invariant: logging never waits and never fails its caller. Messages
+//! wait in a bounded queue (the oldest are dropped, and counted, when the
+//! collector falls behind); one task sends them. What the stack logs while
+//! that task sends is not sent (it would feed itself).
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use log::{Log, Metadata, Record};
+use mirage_types::{Console, PosixClock, SocketAddr, Stack, TcpFlow};
+
+use crate::log::{level_name, rfc3339, source, Levels};
+
+/// Messages waiting at most; older ones are dropped first.
+const QUEUE: usize = 1024;
+/// The collector's port when `--syslog` names none.
+const DEFAULT_PORT: u16 = 514;
+/// Facility `daemon` (RFC 5424 table 1): a system service.
+const FACILITY: u8 = 3;
+
+/// How messages travel to the collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// One datagram per message.
+    Udp,
+    /// One connection, messages framed by their length (RFC 6587).
+    Tcp,
+}
+
+/// Checks `--syslog-transport`.
+pub fn check_transport(value: &str) -> Result<(), String> {
+    parse_transport(value).map(|_| ())
+}
+
+fn parse_transport(value: &str) -> Result<Transport, String> {
+    match value {
+        "udp" => Ok(Transport::Udp),
+        "tcp" => Ok(Transport::Tcp),
+        _ => Err(format!("`{value}` is not udp or tcp")),
+    }
+}
+
+/// Checks `--syslog`: an IP address, with a port or not.
+pub fn check_server(value: &str) -> Result<(), String> {
+    parse_server(value).map(|_| ())
+}
+
+/// `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; HOST an IP address
+/// (no DNS client is connected to the reporter).
+fn parse_server(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = value.trim_matches(['[', ']']).parse() {
+        return Ok(SocketAddr::new(ip, DEFAULT_PORT));
+    }
+    Err(format!(
+        "`{value}` is not IP[:PORT] (an IPv4 address, or an IPv6 one in brackets with a port)"
+    ))
+}
+
+/// The RFC 5424 message of one log line. `severity` is RFC 5424's.
+pub fn message(severity: u8, stamp: &str, hostname: &str, source: &str, text: &str) -> String {
+    // PRI VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
+    format!(
+        "<{}>1 {stamp} {} {} - - - {text}",
+        FACILITY * 8 + severity,
+        header_field(hostname, 255),
+        header_field(source, 48)
+    )
+}
+
+/// A header field: printable ASCII without spaces, at most `max` bytes,
+/// `-` when empty.
+fn header_field(value: &str, max: usize) -> String {
+    let field: String = value
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(max)
+        .collect();
+    if field.is_empty() {
+        "-".to_string()
+    } else {
+        field
+    }
+}
+
+fn severity(level: log::Level) -> u8 {
+    match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    }
+}
+
+/// The queue between the logger and the sending task.
+#[derive(Default)]
+struct Queue {
+    messages: RefCell<VecDeque<Vec<u8>>>,
+    waker: RefCell<Option<Waker>>,
+    dropped: Cell<u64>,
+    sending: Cell<bool>,
+}
+
+impl Queue {
+    fn push(&self, message: Vec<u8>) {
+        let mut messages = self.messages.borrow_mut();
+        if messages.len() == QUEUE {
+            messages.pop_front();
+            self.dropped.set(self.dropped.get() + 1);
+        }
+        messages.push_back(message);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    /// The next message, once there is one.
+    fn next(&self) -> impl Future<Output = Vec<u8>> + '_ {
+        Next(self)
+    }
+}
+
+struct Next<'a>(&'a Queue);
+
+impl Future for Next<'_> {
+    type Output = Vec<u8>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<u8>> {
+        match self.0.messages.borrow_mut().pop_front() {
+            Some(m) => Poll::Ready(m),
+            None => {
+                *self.0.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The installed logger.
+struct Installed<C, P> {
+    console: Option<C>,
+    clock: P,
+    levels: Levels,
+    hostname: String,
+    application: &'static str,
+    queue: Rc<Queue>,
+}
+
+// SAFETY: the runtime is single-threaded (see the `global` module
+// invariant), so the logger is never used from two threads.
+#[allow(unsafe_code)]
+unsafe impl<C, P> Sync for Installed<C, P> {}
+// SAFETY: as above.
+#[allow(unsafe_code)]
+unsafe impl<C, P> Send for Installed<C, P> {}
+
+impl<C: Console, P: PosixClock> Log for Installed<C, P> {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        let source = source(metadata.target(), self.application);
+        metadata.level() <= self.levels.of(source)
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let source = source(record.target(), self.application);
+        let (days, ps) = self.clock.now_d_ps();
+        let stamp = rfc3339(days, ps);
+        let text = format!("{}", record.args());
+        if let Some(console) = &self.console {
+            let level = level_name(record.level());
+            console.log(&format!("{stamp}: [{level}] [{source}] {text}"));
+        }
+        if !self.queue.sending.get() {
+            let severity = severity(record.level());
+            let m = message(severity, &stamp, &self.hostname, source, &text);
+            self.queue.push(m.into_bytes());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The syslog reporter: connect-only, like the console reporter.
+#[derive(Clone, Debug)]
+pub struct Reporter;
+
+impl Reporter {
+    /// Installs the reporter as the `log` logger and starts sending to
+    /// `server` (`--syslog`) over `transport` (`--syslog-transport`) as
+    /// `hostname` (`--syslog-hostname`, default the image's name); with
+    /// `console`, every line is written there too. `application` is the
+    /// unikernel crate's name, reported as source `application`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn connect<S, P, C>(
+        stack: S,
+        clock: P,
+        console: C,
+        levels: String,
+        server: String,
+        hostname: String,
+        transport: String,
+        alongside_console: bool,
+        application: &'static str,
+    ) -> Result<Reporter, String>
+    where
+        S: Stack + 'static,
+        P: PosixClock + 'static,
+        C: Console + 'static,
+    {
+        let levels = Levels::parse(&levels)?;
+        let server = parse_server(&server).map_err(|e| format!("--syslog: {e}"))?;
+        let transport = parse_transport(&transport)?;
+        let queue = Rc::new(Queue::default());
+        let hostname = match hostname.is_empty() {
+            true => application.to_string(),
+            false => hostname,
+        };
+        let logger = Installed {
+            console: alongside_console.then_some(console),
+            clock,
+            levels: levels.clone(),
+            hostname,
+            application,
+            queue: queue.clone(),
+        };
+        log::set_max_level(levels.max());
+        log::set_logger(Box::leak(Box::new(logger)))
+            .map_err(|_| "a logger is already installed".to_string())?;
+        crate::spawn(send(stack, server, transport, queue));
+        Ok(Reporter)
+    }
+}
+
+/// Sends every queued message, in order, for ever.
+async fn send<S: Stack>(stack: S, server: SocketAddr, transport: Transport, queue: Rc<Queue>) {
+    let mut flow: Option<S::Flow> = None;
+    loop {
+        let message = queue.next().await;
+        queue.sending.set(true);
+        match transport {
+            Transport::Udp => {
+                let _ = stack.write_udp(None, server, &message).await;
+            }
+            Transport::Tcp => {
+                let mut framed = format!("{} ", message.len()).into_bytes();
+                framed.extend_from_slice(&message);
+                // A broken connection is opened again once, for this
+                // message; the message is dropped if that fails too.
+                for _ in 0..2 {
+                    if flow.is_none() {
+                        flow = stack.connect_tcp(server).await.ok();
+                    }
+                    let Some(f) = flow.as_mut() else { break };
+                    if f.write(&framed).await.is_ok() {
+                        break;
+                    }
+                    flow = None;
+                }
+            }
+        }
+        queue.sending.set(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc5424_header_fields() {
+        assert_eq!(
+            message(
+                6,
+                "2026-11-29T20:00:00-00:00",
+                "web 1",
+                "application",
+                "hello"
+            ),
+            "<30>1 2026-11-29T20:00:00-00:00 web1 application - - - hello"
+        );
+        assert_eq!(message(3, "T", "", "", "x"), "<27>1 T - - - - - x");
+        assert_eq!(header_field(&"a".repeat(60), 48).len(), 48);
+    }
+
+    #[test]
+    fn servers_are_ip_addresses_with_or_without_ports() {
+        assert_eq!(
+            parse_server("10.0.0.1").unwrap(),
+            "10.0.0.1:514".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("10.0.0.1:5514").unwrap(),
+            "10.0.0.1:5514".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("[fd00::1]:5514").unwrap(),
+            "[fd00::1]:5514".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("fd00::1").unwrap(),
+            "[fd00::1]:514".parse().unwrap()
+        );
+        assert!(parse_server("logs.example").is_err());
+        assert!(check_transport("udp").is_ok() && check_transport("tls").is_err());
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest() {
+        let q = Queue::default();
+        for i in 0..QUEUE + 2 {
+            q.push(i.to_string().into_bytes());
+        }
+        assert_eq!(q.dropped.get(), 2);
+        assert_eq!(q.messages.borrow().front().unwrap(), b"2");
+    }
+}
