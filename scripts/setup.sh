@@ -24,7 +24,7 @@ if [ "${SETUP_BAZEL:-0}" = 1 ]; then
 fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
-# collector.
+# collector, PostgreSQL and BuildGrid (a remote execution server).
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -33,6 +33,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v umoci >/dev/null 2>&1 || need_apt+=(umoci)
     command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
     command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
+    ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"
@@ -44,6 +45,19 @@ fi
 if [ "${SETUP_PEERS:-0}" = 1 ] && ! command -v pyspdxtools >/dev/null 2>&1; then
     echo "setup: installing PyPI package: spdx-tools"
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore spdx-tools
+fi
+# BuildGrid for the remote execution test, in a venv of its own: 0.8.16
+# needs Python 3.12 (pyenv has it here; 3.11 gets only 0.4.4).
+BUILDGRID="${MIRAGE_BUILDGRID:-$HOME/.cache/rules_mirage/buildgrid}"
+if [ "${SETUP_PEERS:-0}" = 1 ] && [ ! -x "$BUILDGRID/bin/bgd" ]; then
+    py="$(command -v python3.12 || true)"
+    if [ -z "$py" ]; then
+        echo "setup: BuildGrid needs Python 3.12 (python3.12 on PATH)" >&2
+        exit 1
+    fi
+    echo "setup: installing PyPI packages buildgrid 0.8.16 and psycopg2-binary in $BUILDGRID"
+    "$py" -m venv "$BUILDGRID"
+    "$BUILDGRID/bin/pip" install --quiet --disable-pip-version-check buildgrid==0.8.16 psycopg2-binary
 fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo is missing: install the Rust toolchain pinned in rust-toolchain.toml" >&2

@@ -11,6 +11,8 @@ load(":toolchain.bzl", "RUST_TOOLCHAIN")
 CARGO_ENV = """set -eu
 export ROOT="$PWD"
 export CARGO_HOME="$(mktemp -d)"
+# Its target directory is hundreds of megabytes: gone with the action.
+trap 'rm -rf "$CARGO_HOME"' EXIT
 export HOME="$CARGO_HOME"
 export CARGO="$ROOT/$CARGO" RUSTC="$ROOT/$RUSTC"
 printf '[source.crates-io]\\nreplace-with = "vendored"\\n[source.vendored]\\ndirectory = "%s"\\n[net]\\noffline = true\\n' "$ROOT/$1" > "$CARGO_HOME/config.toml"
@@ -23,7 +25,7 @@ def cargo_env(ctx):
       ctx: the rule context (with the Rust toolchain and `_vendor`).
 
     Returns:
-      (inputs, env): the toolchain and vendored files, and the variables
+      (inputs, env): the toolchain (with its libraries) and vendored files, and the variables
       naming cargo and rustc (relative to the execution root).
     """
     rust = ctx.toolchains[RUST_TOOLCHAIN].rust
@@ -33,7 +35,7 @@ def cargo_env(ctx):
         "PATH": "/usr/bin:/bin",
         "RUSTC": rust.rustc.path,
     }
-    return [rust.cargo, rust.rustc] + ctx.files._vendor, env
+    return [rust.cargo, rust.rustc] + rust.libs + ctx.files._vendor, env
 
 def stub_members(root, dirs):
     """Shell giving the members under `dirs` that come as manifests alone an empty src/lib.rs.

@@ -25,7 +25,7 @@ def _mirage_release_impl(ctx):
         solo5,
         outputs = [tarball, statement],
         command = """
-out="$(mktemp -d)"
+out="$CARGO_HOME/release"
 commit="$(sed -n 's/^STABLE_GIT_COMMIT //p' "$ROOT/{status}")"
 "$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" release {label} -o "$out" \\
     --engine bazel ${{commit:+--source-commit "$commit"}} "$@" >/dev/null

@@ -24,15 +24,25 @@ def _mirage_rust_host_impl(rctx):
     version = _exec(rctx, [rustc, "--version"], "rustc --version")
     rctx.symlink(sysroot + "/bin/rustc", "bin/rustc")
     rctx.symlink(sysroot + "/bin/cargo", "bin/cargo")
+
+    # rustc's shared libraries and the standard library: inputs of every
+    # cargo action, so one runs wherever its inputs are (a remote worker).
+    rctx.symlink(sysroot + "/lib", "lib")
     rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
     rctx.file("BUILD.bazel", """# The host Rust toolchain: {version}.
 load("@rules_mirage//rules_mirage/private:toolchain.bzl", "mirage_rust_toolchain")
 
 package(default_visibility = ["//visibility:public"])
 
+filegroup(
+    name = "libs",
+    srcs = glob(["lib/**"]),
+)
+
 mirage_rust_toolchain(
     name = "rust",
     cargo = "bin/cargo",
+    libs = ":libs",
     rustc = "bin/rustc",
     sysroot = {sysroot},
     version = {version_str},

@@ -11,7 +11,7 @@ use crate::support::{copy_tree, mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
 /// another test.
-fn turn() -> MutexGuard<'static, ()> {
+pub(crate) fn turn() -> MutexGuard<'static, ()> {
     static BAZEL: Mutex<()> = Mutex::new(());
     BAZEL.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -15,6 +15,7 @@ mod launch_errors;
 mod network;
 mod new_user;
 mod release;
+mod remote;
 mod rustc_errors;
 mod signals;
 mod solo5;

@@ -10,19 +10,21 @@ use mirage::workspace::Workspace;
 use crate::support::repo;
 
 /// Paths that hold no public Starlark: build output, the Bazel-only
-/// private rules and packages (private/'s macros are public code) (the generator's own build, the stand-in
-/// repositories for offline Bazel), and test inputs that are wrong on
-/// purpose.
+/// private rules and packages (private/'s macros are public code; the
+/// generator's own build, the platforms, the stand-in repositories for
+/// offline Bazel), and test inputs that are wrong on purpose.
 const SKIP: &[&str] = &[
     ".git",
     "target",
     "mirage-out",
     "generator",
+    "rules_mirage/platforms",
     "rules_mirage/repositories.bzl",
     "rules_mirage/private/BUILD.bazel",
     "rules_mirage/private/cargo.bzl",
     "rules_mirage/private/extensions.bzl",
     "rules_mirage/private/providers.bzl",
+    "rules_mirage/private/release.bzl",
     "rules_mirage/private/repositories.bzl",
     "rules_mirage/private/rules.bzl",
     "rules_mirage/private/schema.bzl",

@@ -147,7 +147,7 @@ pub fn assert_hello_key_arguments(target: &str) {
 pub fn copy_checkout(to: &std::path::Path) {
     let status = std::process::Command::new("sh")
         .arg("-c")
-        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git -cf - . | tar -C \"$2\" -xf -")
+        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git --exclude='./bazel-*' -cf - . | tar -C \"$2\" -xf -")
         .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
         .status()
         .unwrap();
