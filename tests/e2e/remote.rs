@@ -28,7 +28,9 @@ fn pg_bin() -> PathBuf {
         .filter(|p| p.join("postgres").is_file())
         .collect();
     versions.sort();
-    versions.pop().expect("a PostgreSQL server in /usr/lib/postgresql")
+    versions
+        .pop()
+        .expect("a PostgreSQL server in /usr/lib/postgresql")
 }
 
 /// BuildGrid's venv (`scripts/setup.sh` makes it).
@@ -48,7 +50,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A server process, stopped by PID (with `signal`) on drop.
+/// A server in a process group of its own (BuildGrid starts helper
+/// processes), stopped with `signal` to that group, by its PID, on drop.
 struct Service {
     child: Child,
     signal: &'static str,
@@ -57,6 +60,7 @@ struct Service {
 impl Service {
     fn start(cmd: &mut Command, log: &Path, signal: &'static str) -> Service {
         let log = std::fs::File::create(log).unwrap();
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
         let child = cmd
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -68,8 +72,9 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
         let _ = Command::new("kill")
-            .args([self.signal, &self.child.id().to_string()])
+            .args([self.signal, "--", &group])
             .status();
         let _ = self.child.wait();
     }
