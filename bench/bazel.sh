@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Building hello for spt under Bazel and with the CLI, three ways:
+# Part 1. Building hello for spt under Bazel and with the CLI, three ways:
 # - cold: from nothing (Bazel: after `bazel clean`, no disk cache; CLI: an
 #   empty cargo target directory and Solo5 cache), the generator included;
 # - no-op: again, nothing changed;
 # - incremental: after editing the unikernel's Rust source.
 # Prints seconds and Bazel/CLI ratios.
+# Part 2 (skipped with BENCH_REMOTE=0). Every example's default images
+# (`//examples/...`) from an empty output base: built locally, executed
+# remotely on BuildGrid (tests/remote/grid.py, on 127.0.0.1), and built
+# again from a second checkout against that remote cache. Prints seconds,
+# ratios against the local build, and whether the images are identical.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_BAZEL=1 source scripts/setup.sh
@@ -46,4 +51,56 @@ rows.append(("incremental (edit src/lib.rs)", bazel(), cli()))
 print(f"{'hello_spt build':32} {'Bazel':>9} {'CLI':>9} {'Bazel/CLI':>10}")
 for name, b, c in rows:
     print(f"{name:32} {b:8.2f}s {c:8.2f}s {b / c:9.2f}x")
+PY
+
+[ "${BENCH_REMOTE:-1}" = 1 ] || exit 0
+cp "$src.bench-orig" "$src"   # part 2 copies the checkout as it is
+SETUP_PEERS=1 source scripts/setup.sh
+python3 tests/remote/grid.py "$work/grid" > "$work/endpoint" &
+grid=$!
+trap 'kill $grid; wait $grid; cleanup' EXIT
+until [ -s "$work/endpoint" ]; do
+    kill -0 $grid || { echo "bench: the remote execution service did not start"; exit 1; }
+    sleep 0.5
+done
+export endpoint="$(cat "$work/endpoint")"
+python3 - <<'PY'
+import glob, hashlib, os, subprocess, time
+
+work, endpoint = os.environ["work"], os.environ["endpoint"]
+targets = ["//examples/..."]
+
+def checkout(name):
+    d = f"{work}/{name}"
+    os.makedirs(d)
+    subprocess.run(f"tar --exclude=./target --exclude=./mirage-out --exclude=./.git "
+                   f"--exclude='./bazel-*' -cf - . | tar -C {d} -xf -", shell=True, check=True)
+    return d
+
+def build(d, *flags):
+    t0 = time.perf_counter()
+    subprocess.run(["bazel", f"--output_base={d}-ob", "build", "--disk_cache=", *flags, *targets],
+                   cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+def images(d):
+    found = sorted(glob.glob(f"{d}/bazel-bin/examples/*/*.out/dist/*"))
+    return {os.path.relpath(p, d): hashlib.sha256(open(p, "rb").read()).hexdigest() for p in found}
+
+rows = []
+local = checkout("local")
+rows.append(("local (linux-sandbox)", build(local)))
+remote = checkout("remote")
+rows.append(("remote execution", build(remote, "--config=remote", f"--remote_executor={endpoint}")))
+cached = checkout("cached")
+rows.append(("second checkout, remote cache", build(cached, f"--remote_cache={endpoint}")))
+same = images(local) == images(remote) == images(cached)
+base = rows[0][1]
+print(f"\n{'//examples/... from an empty output base':42} {'time':>9} {'vs local':>9}")
+for name, t in rows:
+    print(f"{name:42} {t:8.1f}s {t / base:8.2f}x")
+print(f"{len(images(local))} images; identical across the three: {same}")
+for d in (local, remote, cached):
+    subprocess.run(["bazel", f"--output_base={d}-ob", "shutdown"], cwd=d, stderr=subprocess.DEVNULL)
+    subprocess.run(["chmod", "-R", "u+w", f"{d}-ob"])
 PY

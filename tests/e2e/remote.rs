@@ -1,15 +1,14 @@
 //! Remote execution for real: PostgreSQL (Debian), BuildGrid (PyPI, in the
 //! venv `scripts/setup.sh` makes) and the test worker
-//! (`tests/remote/worker.py`) run on 127.0.0.1, started here and stopped
-//! by PID. In a copy of the checkout with an empty output base, Bazel
-//! executes every action of hello's images remotely, with no local
-//! fallback, and gets the local build's bytes; a second copy with another
-//! empty output base gets everything from the remote cache and executes
-//! nothing.
+//! (`tests/remote/worker.py`) run on 127.0.0.1, started and stopped by PID
+//! by `tests/remote/grid.py`. In a copy of the checkout with an empty
+//! output base, Bazel executes every action of hello's images remotely,
+//! with no local fallback, and gets the local build's bytes; a second copy
+//! with another empty output base gets everything from the remote cache
+//! and executes nothing.
 
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::{copy_checkout, repo, sha256};
 
@@ -20,183 +19,48 @@ const IMAGES: &[&str] = &[
     "examples/hello/hello_unix.out/dist/hello",
 ];
 
-/// PostgreSQL's programs (Debian installs them per major version).
-fn pg_bin() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is installed (Debian package postgresql)")
-        .map(|e| e.unwrap().path().join("bin"))
-        .filter(|p| p.join("postgres").is_file())
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .expect("a PostgreSQL server in /usr/lib/postgresql")
-}
-
-/// BuildGrid's venv (`scripts/setup.sh` makes it).
-fn venv() -> PathBuf {
-    std::env::var_os("MIRAGE_BUILDGRID").map_or_else(
-        || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/rules_mirage/buildgrid"),
-        PathBuf::from,
-    )
-}
-
-/// A port free on 127.0.0.1 now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server in a process group of its own (BuildGrid starts helper
-/// processes), stopped with `signal` to that group, by its PID, on drop.
-struct Service {
+/// The remote execution service (`tests/remote/grid.py`: PostgreSQL,
+/// BuildGrid, the test worker, on 127.0.0.1), stopped by PID on drop.
+struct Grid {
     child: Child,
-    signal: &'static str,
-}
-
-impl Service {
-    fn start(cmd: &mut Command, log: &Path, signal: &'static str) -> Service {
-        let log = std::fs::File::create(log).unwrap();
-        std::os::unix::process::CommandExt::process_group(cmd, 0);
-        let child = cmd
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        Service { child, signal }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args([self.signal, "--", &group])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// `program args` as user postgres (which PostgreSQL requires), exec'd
-/// in place so that its PID is the program's.
-fn as_postgres(program: &str) -> Command {
-    let mut cmd = Command::new("setpriv");
-    cmd.args([
-        "--reuid=postgres",
-        "--regid=postgres",
-        "--clear-groups",
-        "--",
-    ])
-    .arg(pg_bin().join(program));
-    cmd
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// PostgreSQL, BuildGrid and the worker; dropped in reverse order.
-struct BuildGrid {
-    port: u16,
-    _worker: Service,
-    _server: Service,
-    _postgres: Service,
+    endpoint: String,
     _dir: tempfile::TempDir,
 }
 
-impl BuildGrid {
-    fn start() -> BuildGrid {
+impl Grid {
+    fn up() -> Grid {
         let dir = tempfile::Builder::new()
-            .prefix("mirage-buildgrid-")
+            .prefix("mirage-grid-")
             .tempdir()
             .unwrap();
-        let data = dir.path().join("pg");
-        std::fs::create_dir(&data).unwrap();
-        run(Command::new("chown").arg("postgres").arg(&data));
-        run(as_postgres("initdb")
-            .args(["-A", "trust", "-U", "postgres", "-D"])
-            .arg(&data));
-        let pg_port = free_port().to_string();
-        let pg_log = dir.path().join("postgres.log");
-        // SIGINT: PostgreSQL's fast shutdown (SIGTERM waits for clients).
-        let postgres = Service::start(
-            as_postgres("postgres")
-                .arg("-D")
-                .arg(&data)
-                .args(["-h", "127.0.0.1", "-p", &pg_port, "-k"])
-                .arg(&data),
-            &pg_log,
-            "-INT",
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/remote/grid.py"))
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut endpoint = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut endpoint)
+            .unwrap();
+        assert!(
+            endpoint.starts_with("grpc://"),
+            "grid.py did not start: {endpoint:?}"
         );
-        wait_until("PostgreSQL", &pg_log, || {
-            Command::new(pg_bin().join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &pg_port])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-        run(as_postgres("createdb").args(["-h", "127.0.0.1", "-p", &pg_port, "bgd"]));
-        let database = format!("postgresql://postgres@127.0.0.1:{pg_port}/bgd");
-        let bgd = venv().join("bin/bgd");
-        run(Command::new(&bgd).args(["migrate", "apply", &database]));
-
-        let port = free_port();
-        let config = std::fs::read_to_string(repo().join("tests/remote/buildgrid.yml"))
-            .unwrap()
-            .replace("@PORT@", &port.to_string())
-            .replace("@DATABASE@", &database);
-        let config_path = dir.path().join("buildgrid.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let server_log = dir.path().join("buildgrid.log");
-        let server = Service::start(
-            Command::new(&bgd)
-                .args(["server", "start"])
-                .arg(&config_path)
-                .current_dir(dir.path()),
-            &server_log,
-            "-TERM",
-        );
-        wait_until("BuildGrid", &server_log, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        let worker = Service::start(
-            Command::new(venv().join("bin/python"))
-                .arg(repo().join("tests/remote/worker.py"))
-                .arg("--server")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("--work")
-                .arg(dir.path().join("worker")),
-            &dir.path().join("worker.log"),
-            "-TERM",
-        );
-        BuildGrid {
-            port,
-            _worker: worker,
-            _server: server,
-            _postgres: postgres,
+        Grid {
+            child,
+            endpoint: endpoint.trim().to_owned(),
             _dir: dir,
         }
+    }
+}
+
+impl Drop for Grid {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -288,8 +152,8 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
         .map(|p| sha256(&std::fs::read(repo().join("bazel-bin").join(p)).unwrap()))
         .collect();
 
-    let grid = BuildGrid::start();
-    let endpoint = format!("grpc://127.0.0.1:{}", grid.port);
+    let grid = Grid::up();
+    let endpoint = &grid.endpoint;
 
     // Every action remote: the generator, the Solo5 toolchain, the images.
     let a = Checkout::new();
