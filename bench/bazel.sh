@@ -5,12 +5,14 @@
 # - no-op: again, nothing changed;
 # - incremental: after editing the unikernel's Rust source.
 # Prints seconds and Bazel/CLI ratios.
-# Part 2 (skipped with BENCH_REMOTE=0). Every example's default images
+# Part 2. Every example's default images
 # (`//examples/...`) from an empty output base: built locally, executed
 # remotely on BuildGrid (tests/remote/grid.py, on 127.0.0.1), and built
 # again from a second checkout against that remote cache. Prints seconds,
 # ratios against the local build, and whether the images are identical.
+# Usage: bench/bazel.sh [hello] [remote]   (both parts when none is named)
 set -euo pipefail
+parts="${*:-hello remote}"
 cd "$(dirname "$0")/.."
 SETUP_BAZEL=1 source scripts/setup.sh
 cargo fetch --locked --quiet
@@ -20,6 +22,7 @@ work=$(mktemp -d)
 cleanup() { mv "$src.bench-orig" "$src"; rm -rf "$work"; }
 trap cleanup EXIT
 export work src
+if [[ " $parts " == *" hello "* ]]; then
 python3 - <<'PY'
 import os, subprocess, time
 
@@ -53,7 +56,9 @@ for name, b, c in rows:
     print(f"{name:32} {b:8.2f}s {c:8.2f}s {b / c:9.2f}x")
 PY
 
-[ "${BENCH_REMOTE:-1}" = 1 ] || exit 0
+fi
+
+[[ " $parts " == *" remote "* ]] || exit 0
 cp "$src.bench-orig" "$src"   # part 2 copies the checkout as it is
 SETUP_PEERS=1 source scripts/setup.sh
 python3 tests/remote/grid.py "$work/grid" > "$work/endpoint" &
