@@ -61,6 +61,7 @@ fi
 [[ " $parts " == *" remote "* ]] || exit 0
 cp "$src.bench-orig" "$src"   # part 2 copies the checkout as it is
 SETUP_PEERS=1 source scripts/setup.sh
+chmod 755 "$work"   # PostgreSQL runs as user postgres, in $work/grid
 python3 tests/remote/grid.py "$work/grid" > "$work/endpoint" &
 grid=$!
 trap 'kill $grid; wait $grid; cleanup' EXIT

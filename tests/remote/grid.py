@@ -10,7 +10,8 @@ test worker (worker.py), each in a process group of its own.
 
 starts them, prints the gRPC endpoint once they serve, and runs until
 SIGTERM or SIGINT, when it stops them (worker, BuildGrid, PostgreSQL) and
-waits for them. DIR holds their data and logs. Runs under any Python 3; BuildGrid
+waits for them. DIR holds their data and logs; PostgreSQL runs as user
+postgres, which must be able to reach DIR. Runs under any Python 3; BuildGrid
 runs from its venv ($MIRAGE_BUILDGRID, default
 ~/.cache/rules_mirage/buildgrid, made by scripts/setup.sh).
 """
