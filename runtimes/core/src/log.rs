@@ -81,21 +81,7 @@ pub fn check_levels(spec: &str) -> Result<(), String> {
 pub struct Reporter<C, P> {
     console: C,
     clock: P,
-    levels: Levels,
-    application: &'static str,
 }
-
-/// The single-threaded runtime has no other thread to race with (see the
-/// `global` module invariant), so the logger may claim to be shareable.
-struct Installed<C, P>(Reporter<C, P>);
-
-// SAFETY: the runtime is single-threaded, so the logger is never used from
-// two threads.
-#[allow(unsafe_code)]
-unsafe impl<C, P> Sync for Installed<C, P> {}
-// SAFETY: as above.
-#[allow(unsafe_code)]
-unsafe impl<C, P> Send for Installed<C, P> {}
 
 impl<C: Console + 'static, P: PosixClock + 'static> Reporter<C, P> {
     /// Installs the reporter as the `log` logger. `application` is the
@@ -106,18 +92,74 @@ impl<C: Console + 'static, P: PosixClock + 'static> Reporter<C, P> {
         levels: String,
         application: &'static str,
     ) -> Result<Self, String> {
-        let levels = Levels::parse(&levels)?;
-        let reporter = Reporter {
-            console,
-            clock,
-            levels,
-            application,
-        };
-        log::set_max_level(reporter.levels.max());
-        log::set_logger(Box::leak(Box::new(Installed(reporter.clone()))))
-            .map_err(|_| "a logger is already installed".to_string())?;
+        let reporter = Reporter { console, clock };
+        install(Levels::parse(&levels)?, application, reporter.clone())?;
         Ok(reporter)
     }
+}
+
+impl<C: Console + 'static, P: PosixClock + 'static> Sink for Reporter<C, P> {
+    fn write(&self, record: &Record, source: &str) {
+        let (days, ps) = self.clock.now_d_ps();
+        self.console
+            .log(&console_line(&rfc3339(days, ps), record, source));
+    }
+}
+
+/// What a reporter does with each record its levels let through (`source`
+/// is the record's, see [`source`]).
+pub(crate) trait Sink: 'static {
+    /// Reports `record`.
+    fn write(&self, record: &Record, source: &str);
+}
+
+/// An installed reporter: a sink behind per-source levels. The
+/// single-threaded runtime has no other thread to race with (see the
+/// `global` module invariant), so the logger may claim to be shareable.
+struct Installed<S> {
+    levels: Levels,
+    application: &'static str,
+    sink: S,
+}
+
+// SAFETY: the runtime is single-threaded, so the logger is never used from
+// two threads.
+#[allow(unsafe_code)]
+unsafe impl<S> Sync for Installed<S> {}
+// SAFETY: as above.
+#[allow(unsafe_code)]
+unsafe impl<S> Send for Installed<S> {}
+
+impl<S: Sink> Log for Installed<S> {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= self.levels.of(source(metadata.target(), self.application))
+    }
+
+    fn log(&self, record: &Record) {
+        if self.enabled(record.metadata()) {
+            self.sink
+                .write(record, source(record.target(), self.application));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs `sink` behind `levels` as the `log` logger. `application` is
+/// the unikernel crate's name, reported as source `application`.
+pub(crate) fn install<S: Sink>(
+    levels: Levels,
+    application: &'static str,
+    sink: S,
+) -> Result<(), String> {
+    log::set_max_level(levels.max());
+    let installed = Installed {
+        levels,
+        application,
+        sink,
+    };
+    log::set_logger(Box::leak(Box::new(installed)))
+        .map_err(|_| "a logger is already installed".to_string())
 }
 
 /// The source name of a log target: its crate, `application` for the
@@ -131,40 +173,16 @@ pub(crate) fn source<'a>(target: &'a str, application: &str) -> &'a str {
     }
 }
 
-/// A level as MirageOS's reporter prints it.
-pub(crate) fn level_name(level: Level) -> &'static str {
-    match level {
+/// The console's line for `record`: `STAMP: [LEVEL] [SOURCE] TEXT`.
+pub(crate) fn console_line(stamp: &str, record: &Record, source: &str) -> String {
+    let level = match record.level() {
         Level::Error => "ERROR",
         Level::Warn => "WARNING",
         Level::Info => "INFO",
         Level::Debug => "DEBUG",
         Level::Trace => "TRACE",
-    }
-}
-
-impl<C: Console, P: PosixClock> Log for Installed<C, P> {
-    fn enabled(&self, metadata: &Metadata) -> bool {
-        let r = &self.0;
-        metadata.level() <= r.levels.of(source(metadata.target(), r.application))
-    }
-
-    fn log(&self, record: &Record) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
-        let r = &self.0;
-        let level = level_name(record.level());
-        let (days, ps) = r.clock.now_d_ps();
-        let line = format!(
-            "{}: [{level}] [{}] {}",
-            rfc3339(days, ps),
-            source(record.target(), r.application),
-            record.args()
-        );
-        r.console.log(&line);
-    }
-
-    fn flush(&self) {}
+    };
+    format!("{stamp}: [{level}] [{source}] {}", record.args())
 }
 
 /// The proleptic Gregorian `(year, month, day)` of `days` since

@@ -7,7 +7,6 @@
 //! collector falls behind); one task sends them. What the stack logs while
 //! that task sends is not sent (it would feed itself).
 
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::rc::Rc;
@@ -18,10 +17,10 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use log::{Log, Metadata, Record};
+use log::Record;
 use mirage_types::{Console, PosixClock, SocketAddr, Stack, TcpFlow};
 
-use crate::log::{level_name, rfc3339, source, Levels};
+use crate::log::{console_line, install, rfc3339, Levels, Sink};
 
 /// Messages waiting at most; older ones are dropped first.
 const QUEUE: usize = 1024;
@@ -150,50 +149,34 @@ impl Future for Next<'_> {
     }
 }
 
-/// The installed logger.
-struct Installed<C, P> {
+/// What the reporter does with each record: the console's line, if
+/// alongside it, and an RFC 5424 message for the sending task.
+struct Syslog<C, P> {
     console: Option<C>,
     clock: P,
-    levels: Levels,
     hostname: String,
-    application: &'static str,
     queue: Rc<Queue>,
 }
 
-// SAFETY: the runtime is single-threaded (see the `global` module
-// invariant), so the logger is never used from two threads.
-#[allow(unsafe_code)]
-unsafe impl<C, P> Sync for Installed<C, P> {}
-// SAFETY: as above.
-#[allow(unsafe_code)]
-unsafe impl<C, P> Send for Installed<C, P> {}
-
-impl<C: Console, P: PosixClock> Log for Installed<C, P> {
-    fn enabled(&self, metadata: &Metadata) -> bool {
-        let source = source(metadata.target(), self.application);
-        metadata.level() <= self.levels.of(source)
-    }
-
-    fn log(&self, record: &Record) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
-        let source = source(record.target(), self.application);
+impl<C: Console + 'static, P: PosixClock + 'static> Sink for Syslog<C, P> {
+    fn write(&self, record: &Record, source: &str) {
         let (days, ps) = self.clock.now_d_ps();
         let stamp = rfc3339(days, ps);
-        let text = format!("{}", record.args());
         if let Some(console) = &self.console {
-            let level = level_name(record.level());
-            console.log(&format!("{stamp}: [{level}] [{source}] {text}"));
+            console.log(&console_line(&stamp, record, source));
         }
         if !self.queue.sending.get() {
-            let severity = severity(record.level());
-            let m = message(severity, &stamp, &self.hostname, source, &text);
+            let text = format!("{}", record.args());
+            let m = message(
+                severity(record.level()),
+                &stamp,
+                &self.hostname,
+                source,
+                &text,
+            );
             self.queue.push(m.into_bytes());
         }
     }
-
-    fn flush(&self) {}
 }
 
 /// The syslog reporter: connect-only, like the console reporter.
@@ -231,17 +214,13 @@ impl Reporter {
             true => application.to_string(),
             false => hostname,
         };
-        let logger = Installed {
+        let sink = Syslog {
             console: alongside_console.then_some(console),
             clock,
-            levels: levels.clone(),
             hostname,
-            application,
             queue: queue.clone(),
         };
-        log::set_max_level(levels.max());
-        log::set_logger(Box::leak(Box::new(logger)))
-            .map_err(|_| "a logger is already installed".to_string())?;
+        install(levels, application, sink)?;
         crate::spawn(send(stack, server, transport, queue));
         Ok(Reporter)
     }
