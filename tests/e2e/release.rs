@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{copy_checkout, sha256, unikernel_target_dir};
+use crate::support::{
+    copy_checkout, mirage_in_checkout, mirage_in_checkout_ok, sha256, unikernel_target_dir,
+};
 
 /// Where `mirage release` writes hello's release by default.
 const RELEASE: &str = "mirage-out/releases/hello-0.1.0.tar.gz";
@@ -14,28 +16,16 @@ const RELEASE: &str = "mirage-out/releases/hello-0.1.0.tar.gz";
 /// `mirage release -t spt -t unix //examples/hello:hello` in checkout
 /// `dir`; returns the tarball's bytes.
 fn release(dir: &Path) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args([
-            "release",
-            "-t",
-            "spt",
-            "-t",
-            "unix",
-            "//examples/hello:hello",
-        ])
-        .args(["--", "--hello=Hi"])
-        .current_dir(dir)
-        .env("MIRAGE_HOME", dir)
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout.trim(), RELEASE);
+    let args = [
+        "release",
+        "-t",
+        "spt",
+        "-t",
+        "unix",
+        "//examples/hello:hello",
+    ];
+    let out = mirage_in_checkout_ok(dir, &[&args[..], &["--", "--hello=Hi"]].concat());
+    assert_eq!(out.stdout.trim(), RELEASE);
     std::fs::read(dir.join(RELEASE)).unwrap()
 }
 
@@ -167,19 +157,11 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
     assert!(described, "no package for the spt image with its digest");
 
     // `mirage query sbom` prints the SBOM of one target's image.
-    let query = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["query", "sbom", "-t", "spt", "//examples/hello:hello"])
-        .current_dir(a.path())
-        .env("MIRAGE_HOME", a.path())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
-        .output()
-        .unwrap();
-    assert!(
-        query.status.success(),
-        "{}",
-        String::from_utf8_lossy(&query.stderr)
+    let query = mirage_in_checkout_ok(
+        a.path(),
+        &["query", "sbom", "-t", "spt", "//examples/hello:hello"],
     );
-    let alone: serde_json::Value = serde_json::from_slice(&query.stdout).unwrap();
+    let alone: serde_json::Value = serde_json::from_str(&query.stdout).unwrap();
     let alone = alone["packages"].as_array().unwrap();
     assert!(alone.iter().any(|p| p["name"] == "spt/dist/hello.spt"
         && p["checksums"][0]["checksumValue"] == image_sha.as_str()));
@@ -293,17 +275,9 @@ fn verify_rebuilds_a_release_and_names_what_differs() {
         .tempdir()
         .unwrap();
     copy_checkout(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["release", "-t", "spt", "//examples/hello:hello"])
-        .current_dir(dir.path())
-        .env("MIRAGE_HOME", dir.path())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    mirage_in_checkout_ok(
+        dir.path(),
+        &["release", "-t", "spt", "//examples/hello:hello"],
     );
     let (code, report) = verify(dir.path(), dir.path());
     assert_eq!(code, 0, "{report}");
@@ -453,33 +427,20 @@ fn verify_names_a_differing_key_and_a_tampered_file() {
         .tempdir()
         .unwrap();
     copy_checkout(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["release", "-t", "spt", "//examples/choice:choice"])
-        .arg("--reporter=none")
-        .current_dir(dir.path())
-        .env("MIRAGE_HOME", dir.path())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    mirage_in_checkout_ok(
+        dir.path(),
+        &[
+            "release",
+            "-t",
+            "spt",
+            "//examples/choice:choice",
+            "--reporter=none",
+        ],
     );
     let release = dir.path().join("mirage-out/releases/choice-0.1.0.tar.gz");
     let verify = |path: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-            .arg("verify")
-            .arg(path)
-            .current_dir(dir.path())
-            .env("MIRAGE_HOME", dir.path())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        let out = mirage_in_checkout(dir.path(), &["verify", path.to_str().unwrap()]);
+        (out.code, out.stdout + &out.stderr)
     };
     let sums = |files: &BTreeMap<String, Vec<u8>>| -> Vec<u8> {
         files

@@ -40,10 +40,31 @@ pub struct Output {
 
 /// `mirage ARGS` in `cwd`, with rules_mirage from this checkout.
 pub fn mirage(cwd: &Path, args: &[&str]) -> Output {
+    mirage_with_home(&repo(), cwd, args)
+}
+
+/// `mirage ARGS` run in `checkout`, a copy of this one that is its own
+/// rules_mirage home ([`copy_checkout`]).
+pub fn mirage_in_checkout(checkout: &Path, args: &[&str]) -> Output {
+    mirage_with_home(checkout, checkout, args)
+}
+
+/// Like [`mirage_in_checkout`], asserting exit code 0.
+pub fn mirage_in_checkout_ok(checkout: &Path, args: &[&str]) -> Output {
+    let out = mirage_in_checkout(checkout, args);
+    assert_eq!(
+        out.code, 0,
+        "mirage {args:?} failed:\n{}{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+fn mirage_with_home(home: &Path, cwd: &Path, args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
         .args(args)
         .current_dir(cwd)
-        .env("MIRAGE_HOME", repo())
+        .env("MIRAGE_HOME", home)
         .env("CARGO_TARGET_DIR", unikernel_target_dir())
         .output()
         .expect("run mirage");
