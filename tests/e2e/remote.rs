@@ -24,7 +24,7 @@ const IMAGES: &[&str] = &[
 struct Grid {
     child: Child,
     endpoint: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Grid {
@@ -50,7 +50,7 @@ impl Grid {
         Grid {
             child,
             endpoint: endpoint.trim().to_owned(),
-            _dir: dir,
+            dir,
         }
     }
 }
@@ -61,6 +61,19 @@ impl Drop for Grid {
             .arg(self.child.id().to_string())
             .status();
         let _ = self.child.wait();
+        // A failed build is explained by the services' logs, which go
+        // with their directory.
+        if std::thread::panicking() {
+            for name in ["buildgrid", "worker"] {
+                let log = std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                eprintln!("--- {name}.log, last lines:");
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
     }
 }
 
@@ -86,25 +99,39 @@ impl Checkout {
     }
 
     /// `bazel build FLAGS TARGETS` without the local disk cache; returns
-    /// the process summary line.
+    /// the process summary line. A transfer failure between Bazel and the
+    /// service (Bazel's remote error, "Exit 34") is reported and the build
+    /// is run once more, from where it stopped: the fixture service is
+    /// not what is under test, and actions that failed still fail.
     fn build(&self, flags: &[&str]) -> String {
-        let out = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .args(["build", "--disk_cache="])
-            .args(flags)
-            .args(TARGETS)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "bazel build {flags:?}:\n{text}");
-        text.lines()
-            .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
-            .unwrap_or_else(|| panic!("no process summary:\n{text}"))
-            .to_owned()
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let out = Command::new("bazel")
+                .arg(format!(
+                    "--output_base={}",
+                    self.output_base.path().display()
+                ))
+                .args(["build", "--disk_cache=", "--verbose_failures"])
+                .args(flags)
+                .args(TARGETS)
+                .current_dir(self.dir.path())
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stderr).into_owned();
+            // --verbose_failures gives one stack trace per failed transfer.
+            let head: String = text.lines().take(150).collect::<Vec<_>>().join("\n");
+            if !out.status.success() && text.contains("(Exit 34)") && attempts == 1 {
+                eprintln!("bazel build {flags:?}: transfer failure, once more:\n{head}");
+                continue;
+            }
+            assert!(out.status.success(), "bazel build {flags:?}:\n{head}");
+            return text
+                .lines()
+                .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
+                .unwrap_or_else(|| panic!("no process summary:\n{text}"))
+                .to_owned();
+        }
     }
 
     fn image(&self, path: &str) -> String {
