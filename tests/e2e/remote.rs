@@ -5,7 +5,8 @@
 //! output base, Bazel executes every action of hello's images remotely,
 //! with no local fallback, and gets the local build's bytes; a second copy
 //! with another empty output base gets everything from the remote cache
-//! and executes nothing.
+//! and executes nothing. The same holds with a plain HTTP cache: nginx
+//! accepting WebDAV PUT.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -159,10 +160,8 @@ impl Drop for Checkout {
     }
 }
 
-#[test]
-fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
-    let _turn = crate::bazel::turn();
-    // The local build, for its bytes.
+/// The local build's image digests, in the order of `IMAGES`.
+fn local_images() -> Vec<String> {
     let local = Command::new("bazel")
         .arg("build")
         .args(TARGETS)
@@ -174,11 +173,36 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
         "{}",
         String::from_utf8_lossy(&local.stderr)
     );
-    let local: Vec<String> = IMAGES
+    IMAGES
         .iter()
         .map(|p| sha256(&std::fs::read(repo().join("bazel-bin").join(p)).unwrap()))
-        .collect();
+        .collect()
+}
 
+/// A fresh checkout builds with `--remote_cache=CACHE`: every action
+/// comes from the cache (none executed) and the images are `local`'s.
+fn all_from_cache(cache: &str, local: &[String]) {
+    let b = Checkout::new();
+    let summary = b.build(&[&format!("--remote_cache={cache}")]);
+    assert!(summary.contains("remote cache hit"), "{summary}");
+    for executed in [
+        "linux-sandbox",
+        "local",
+        "processwrapper-sandbox",
+        " remote,",
+        " remote.",
+    ] {
+        assert!(!summary.contains(executed), "{summary}");
+    }
+    for (path, local) in IMAGES.iter().zip(local) {
+        assert_eq!(&b.image(path), local, "{path}: cached and local differ");
+    }
+}
+
+#[test]
+fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
+    let _turn = crate::bazel::turn();
+    let local = local_images();
     let grid = Grid::up();
     let endpoint = &grid.endpoint;
 
@@ -199,20 +223,79 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
     }
 
     // Another checkout, another empty output base: all from the cache.
-    let b = Checkout::new();
-    let cache = format!("--remote_cache={endpoint}");
-    let summary = b.build(&[&cache]);
-    assert!(summary.contains("remote cache hit"), "{summary}");
-    for executed in [
-        "linux-sandbox",
-        "local",
-        "processwrapper-sandbox",
-        " remote,",
-        " remote.",
-    ] {
-        assert!(!summary.contains(executed), "{summary}");
+    all_from_cache(endpoint, &local);
+}
+
+/// nginx as a plain HTTP cache: WebDAV PUT into a scratch directory, GET
+/// from it, on a free port of 127.0.0.1; stopped by its PID on drop.
+struct WebDav {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl WebDav {
+    fn start() -> WebDav {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let conf = format!(
+            "worker_processes 1;\ndaemon off;\nuser root;\npid {d}/nginx.pid;\n\
+             error_log {d}/error.log;\nevents {{}}\nhttp {{\n    access_log off;\n\
+             client_body_temp_path {d}/body;\n    client_max_body_size 0;\n\
+             server {{\n        listen 127.0.0.1:{port};\n        root {d}/www;\n\
+             dav_methods PUT;\n        create_full_put_path on;\n    }}\n}}\n"
+        );
+        std::fs::create_dir(dir.path().join("www")).unwrap();
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new("nginx")
+            .args(["-e", "stderr", "-c"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("nginx is installed");
+        let cache = WebDav {
+            child,
+            url: format!("http://127.0.0.1:{port}/cache"),
+            dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return cache;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nginx did not listen on 127.0.0.1:{port}");
     }
-    for (path, local) in IMAGES.iter().zip(&local) {
-        assert_eq!(&b.image(path), local, "{path}: cached and local differ");
+}
+
+impl Drop for WebDav {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
+}
+
+#[test]
+fn an_http_cache_that_accepts_put_serves_a_second_checkout() {
+    let _turn = crate::bazel::turn();
+    let local = local_images();
+    let cache = WebDav::start();
+    // A checkout builds locally and fills the cache...
+    let a = Checkout::new();
+    let summary = a.build(&[&format!("--remote_cache={}", cache.url)]);
+    assert!(!summary.contains("remote cache hit"), "{summary}");
+    let stored = std::fs::read_dir(cache.dir.path().join("www/cache/cas"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(stored > 0, "nothing was PUT into the cache");
+    // ...another one gets everything from it.
+    all_from_cache(&cache.url, &local);
 }
