@@ -96,6 +96,7 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
 
 /// Builds the committed output `dir` of `r`; returns the image path.
 pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<PathBuf> {
+    crate::lockfile::check(ws)?;
     let (steps, image) = plan(ws, r, dir)?;
     eprintln!("mirage: building {} for {} with cargo", r.label, r.target);
     step::run(ws, r, &steps, verbose)?;

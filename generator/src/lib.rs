@@ -11,6 +11,7 @@ pub mod error;
 pub mod graph;
 pub mod label;
 pub mod launch;
+pub mod lockfile;
 pub mod model;
 pub mod paths;
 pub mod release;

@@ -6,6 +6,10 @@ crates come from `cargo vendor --locked --offline`, which reads the local
 cargo registry cache filled by `cargo fetch`.
 """
 
+# What both engines say, after the lock's path, when it no longer matches
+# the manifests; a test compares the two.
+STALE_LOCK = "does not match the Cargo.toml files of its workspace: update it (`cargo update --workspace --offline`) and build again"
+
 def _which(rctx, tool):
     path = rctx.which(tool)
     if not path:
@@ -67,12 +71,13 @@ def _mirage_crates_vendor_impl(rctx):
     # Read so that a change of the lock file vendors again.
     rctx.read(Label("//:Cargo.lock"))
     cargo = _which(rctx, "cargo")
-    _exec(
-        rctx,
-        [cargo, "vendor", "--locked", "--offline", "--versioned-dirs", "--manifest-path", manifest, "vendor"],
-        "cargo vendor (run `cargo fetch --locked` once to fill the registry cache)",
-        quiet = True,
-    )
+    vendor = [cargo, "vendor", "--locked", "--offline", "--versioned-dirs", "--manifest-path", manifest, "vendor"]
+    result = rctx.execute(vendor, quiet = True)
+    if result.return_code != 0 and "--locked was passed" in result.stderr:
+        # The CLI's words for the same lock (generator/src/lockfile.rs).
+        fail("Cargo.lock " + STALE_LOCK)
+    if result.return_code != 0:
+        fail("rules_mirage: cargo vendor (run `cargo fetch --locked` once to fill the registry cache) failed:\n" + result.stderr)
     rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
     rctx.file("BUILD.bazel", """# Every crate of rules_mirage's Cargo.lock, vendored offline.
 package(default_visibility = ["//visibility:public"])

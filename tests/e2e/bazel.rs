@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::support::{copy_tree, mirage_ok, repo};
+use crate::support::{copy_checkout, copy_tree, mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
 /// another test.
@@ -63,6 +63,108 @@ fn checkout_copy(with_git: bool) -> tempfile::TempDir {
         }
     }
     copy
+}
+
+/// A copy of the checkout (without its tests) with its own (empty) Bazel
+/// output base; Bazel's server there is shut down on drop.
+pub(crate) struct Checkout {
+    dir: tempfile::TempDir,
+    output_base: tempfile::TempDir,
+}
+
+impl Checkout {
+    pub(crate) fn new() -> Checkout {
+        let dir = tempfile::Builder::new()
+            .prefix("mirage-bazel-")
+            .tempdir()
+            .unwrap();
+        copy_checkout(dir.path());
+        let output_base = tempfile::Builder::new()
+            .prefix("mirage-bazel-ob-")
+            .tempdir()
+            .unwrap();
+        Checkout { dir, output_base }
+    }
+
+    /// Its directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `bazel ARGS` there: exit code and everything it printed.
+    pub(crate) fn bazel(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new("bazel")
+            .arg(format!(
+                "--output_base={}",
+                self.output_base.path().display()
+            ))
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// `bazel build FLAGS TARGETS` without the local disk cache; returns
+    /// the process summary line. A transfer failure between Bazel and the
+    /// service (Bazel's remote error, "Exit 34") is reported and the build
+    /// is run once more, from where it stopped: the fixture service is
+    /// not what is under test, and actions that failed still fail.
+    pub(crate) fn build(&self, flags: &[&str], targets: &[&str]) -> String {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let args = [
+                &["build", "--disk_cache=", "--verbose_failures"],
+                flags,
+                targets,
+            ]
+            .concat();
+            let (code, text) = self.bazel(&args);
+            // --verbose_failures gives one stack trace per failed transfer.
+            let head: String = text.lines().take(150).collect::<Vec<_>>().join("\n");
+            if code != 0 && text.contains("(Exit 34)") && attempts == 1 {
+                eprintln!("bazel build {flags:?}: transfer failure, once more:\n{head}");
+                continue;
+            }
+            assert_eq!(code, 0, "bazel build {flags:?}:\n{head}");
+            return text
+                .lines()
+                .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
+                .unwrap_or_else(|| panic!("no process summary:\n{text}"))
+                .to_owned();
+        }
+    }
+
+    /// The sha256 of `bazel-bin/PATH`.
+    pub(crate) fn image(&self, path: &str) -> String {
+        let bin = self.dir.path().join("bazel-bin");
+        sha256(&bin.join(path))
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let _ = Command::new("bazel")
+            .arg(format!(
+                "--output_base={}",
+                self.output_base.path().display()
+            ))
+            .arg("shutdown")
+            .current_dir(self.dir.path())
+            .status();
+        // Bazel leaves its outputs read-only.
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+w")
+            .arg(self.output_base.path())
+            .status();
+    }
 }
 
 /// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
@@ -355,4 +457,38 @@ fn bad_input_fails_with_its_build_line() {
         ),
         "{text}"
     );
+}
+
+/// A dependency added to a crate's Cargo.toml without updating Cargo.lock
+/// stops the build under both engines, with the same message, and the
+/// CLI writes no image.
+#[test]
+fn a_stale_cargo_lock_stops_both_engines_with_the_same_message() {
+    let checkout = Checkout::new();
+    let manifest = checkout.path().join("examples/hello/Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    // memchr is in Cargo.lock, but not among hello's dependencies there.
+    text.push_str("memchr = { version = \"2\", default-features = false }\n");
+    std::fs::write(&manifest, text).unwrap();
+    let message = "Cargo.lock does not match the Cargo.toml files of its workspace: \
+                   update it (`cargo update --workspace --offline`) and build again";
+
+    let cli = crate::support::mirage_in_checkout(
+        checkout.path(),
+        &["build", "-t", "unix", "//examples/hello:hello"],
+    );
+    assert_eq!(cli.code, 2, "{}", cli.stderr);
+    assert_eq!(
+        cli.stderr.trim_end().lines().last(),
+        Some(&*format!("mirage: error: {message}"))
+    );
+    assert!(!checkout
+        .path()
+        .join("mirage-out/examples/hello/hello/unix/dist")
+        .exists());
+
+    let _turn = turn();
+    let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_unix"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains(message), "{text}");
 }

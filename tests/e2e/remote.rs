@@ -11,7 +11,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{copy_checkout, repo, sha256};
+use crate::bazel::Checkout;
+use crate::support::{repo, sha256};
 
 /// hello's images, built every way.
 const TARGETS: &[&str] = &["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
@@ -78,88 +79,6 @@ impl Drop for Grid {
     }
 }
 
-/// A copy of the checkout with its own (empty) Bazel output base; Bazel's
-/// server there is shut down on drop.
-struct Checkout {
-    dir: tempfile::TempDir,
-    output_base: tempfile::TempDir,
-}
-
-impl Checkout {
-    fn new() -> Checkout {
-        let dir = tempfile::Builder::new()
-            .prefix("mirage-remote-")
-            .tempdir()
-            .unwrap();
-        copy_checkout(dir.path());
-        let output_base = tempfile::Builder::new()
-            .prefix("mirage-remote-ob-")
-            .tempdir()
-            .unwrap();
-        Checkout { dir, output_base }
-    }
-
-    /// `bazel build FLAGS TARGETS` without the local disk cache; returns
-    /// the process summary line. A transfer failure between Bazel and the
-    /// service (Bazel's remote error, "Exit 34") is reported and the build
-    /// is run once more, from where it stopped: the fixture service is
-    /// not what is under test, and actions that failed still fail.
-    fn build(&self, flags: &[&str]) -> String {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let out = Command::new("bazel")
-                .arg(format!(
-                    "--output_base={}",
-                    self.output_base.path().display()
-                ))
-                .args(["build", "--disk_cache=", "--verbose_failures"])
-                .args(flags)
-                .args(TARGETS)
-                .current_dir(self.dir.path())
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stderr).into_owned();
-            // --verbose_failures gives one stack trace per failed transfer.
-            let head: String = text.lines().take(150).collect::<Vec<_>>().join("\n");
-            if !out.status.success() && text.contains("(Exit 34)") && attempts == 1 {
-                eprintln!("bazel build {flags:?}: transfer failure, once more:\n{head}");
-                continue;
-            }
-            assert!(out.status.success(), "bazel build {flags:?}:\n{head}");
-            return text
-                .lines()
-                .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
-                .unwrap_or_else(|| panic!("no process summary:\n{text}"))
-                .to_owned();
-        }
-    }
-
-    fn image(&self, path: &str) -> String {
-        let bin = self.dir.path().join("bazel-bin");
-        sha256(&std::fs::read(bin.join(path)).unwrap())
-    }
-}
-
-impl Drop for Checkout {
-    fn drop(&mut self) {
-        let _ = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .arg("shutdown")
-            .current_dir(self.dir.path())
-            .status();
-        // Bazel leaves its outputs read-only.
-        let _ = Command::new("chmod")
-            .arg("-R")
-            .arg("u+w")
-            .arg(self.output_base.path())
-            .status();
-    }
-}
-
 /// The local build's image digests, in the order of `IMAGES`.
 fn local_images() -> Vec<String> {
     let local = Command::new("bazel")
@@ -183,7 +102,7 @@ fn local_images() -> Vec<String> {
 /// comes from the cache (none executed) and the images are `local`'s.
 fn all_from_cache(cache: &str, local: &[String]) {
     let b = Checkout::new();
-    let summary = b.build(&[&format!("--remote_cache={cache}")]);
+    let summary = b.build(&[&format!("--remote_cache={cache}")], TARGETS);
     assert!(summary.contains("remote cache hit"), "{summary}");
     for executed in [
         "linux-sandbox",
@@ -209,11 +128,14 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
     // Every action remote: the generator, the Solo5 toolchain, the images.
     let a = Checkout::new();
     let executor = format!("--remote_executor={endpoint}");
-    let summary = a.build(&[
-        &executor,
-        "--spawn_strategy=remote",
-        "--remote_timeout=3600",
-    ]);
+    let summary = a.build(
+        &[
+            &executor,
+            "--spawn_strategy=remote",
+            "--remote_timeout=3600",
+        ],
+        TARGETS,
+    );
     assert!(summary.contains(" remote"), "{summary}");
     for local_strategy in ["linux-sandbox", "local", "processwrapper-sandbox"] {
         assert!(!summary.contains(local_strategy), "{summary}");
@@ -290,7 +212,7 @@ fn an_http_cache_that_accepts_put_serves_a_second_checkout() {
     let cache = WebDav::start();
     // A checkout builds locally and fills the cache...
     let a = Checkout::new();
-    let summary = a.build(&[&format!("--remote_cache={}", cache.url)]);
+    let summary = a.build(&[&format!("--remote_cache={}", cache.url)], TARGETS);
     assert!(!summary.contains("remote cache hit"), "{summary}");
     let stored = std::fs::read_dir(cache.dir.path().join("www/cache/cas"))
         .map(|d| d.count())
