@@ -237,6 +237,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("examples/echo", "echo"),
     ("examples/static_website", "static_website"),
     ("examples/static_website", "static_website_tls"),
+    ("examples/dns", "dns"),
 ];
 
 /// The images `bazel test //...` builds (spt and unix, every example)

@@ -112,6 +112,7 @@ cases!(
     load_missing_file,
     main_choice_reporter_console,
     main_choice_reporter_none,
+    main_dns_spt,
     main_echo_direct_stack_on_spt,
     main_echo_socket_stack_on_unix,
     main_hello_key_unix,

@@ -5,6 +5,7 @@
 mod bazel;
 mod cases;
 mod describe;
+mod dns;
 mod dry_run;
 mod examples_unix;
 mod external;

@@ -234,14 +234,34 @@ impl Running {
     pub(crate) fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits up to 60 s for the unikernel to exit by itself: its exit code
+    /// and console output.
+    pub(crate) fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status.code().unwrap_or(-1), self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after 60 s:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // The tender is a grandchild: end the whole process group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.child.wait();
+        // The tender is a grandchild: end the whole process group, unless
+        // it has already ended and been waited for.
+        if let Ok(None) = self.child.try_wait() {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = self.child.wait();
+        }
         let _ = std::fs::remove_file(&self.log);
     }
 }

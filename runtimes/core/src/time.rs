@@ -1,7 +1,7 @@
 //! Sleeping on the executor's timers: the `default_time` device.
 
 use core::future::Future;
-use core::pin::Pin;
+use core::pin::{pin, Pin};
 use core::task::{Context, Poll};
 
 use crate::executor;
@@ -60,4 +60,24 @@ impl mirage_types::Time for Time {
     fn sleep_ns(&self, ns: u64) -> impl Future<Output = ()> {
         sleep_ns(ns)
     }
+}
+
+/// `fut`'s output, unless `ns` nanoseconds pass first (`None`).
+pub async fn within<T: mirage_types::Time, F: Future>(
+    time: &T,
+    ns: u64,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    let mut sleep = pin!(time.sleep_ns(ns));
+    core::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -6,10 +6,8 @@
 //! slow and idle clients cannot hold the server (slowloris).
 
 use alloc::vec::Vec;
-use core::future::Future;
-use core::pin::pin;
-use core::task::Poll;
 
+use mirage_runtime::time::within;
 use mirage_types::{MonotonicClock, PosixClock, TcpFlow, Time};
 
 use crate::date::imf_fixdate;
@@ -29,22 +27,6 @@ pub struct Config<T, M, P> {
     pub limits: Limits,
     /// How long a request may take to arrive, and a connection may idle.
     pub timeout_ns: u64,
-}
-
-/// `fut`, unless `ns` nanoseconds pass first.
-pub(crate) async fn within<T: Time, F: Future>(time: &T, ns: u64, fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
-    let mut sleep = pin!(time.sleep_ns(ns));
-    core::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-            return Poll::Ready(Some(v));
-        }
-        if sleep.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 /// Why reading stopped.

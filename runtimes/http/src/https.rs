@@ -6,7 +6,9 @@ use alloc::rc::Rc;
 
 use mirage_types::{MonotonicClock, PosixClock, Stack, Time, TlsServer};
 
-use crate::connection::{self, within};
+use mirage_runtime::time::within;
+
+use crate::connection;
 use crate::{Handler, Http, HttpServer};
 
 /// The `https_server` device: HTTP/1.1 over TLS server `L`.

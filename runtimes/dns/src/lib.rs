@@ -1,0 +1,408 @@
+//! A DNS client over any `stackv4v6`, after Mirage's `generic_dns_client`.
+//!
+//! A [`Client`] looks up A and AAAA records: a query over UDP to each server
+//! of `--dns-servers` in turn, each given `--dns-timeout` seconds and tried
+//! `--dns-retries` more times; a truncated answer is asked again over TCP
+//! (RFC 7766). Answers are cached for their TTL, negative ones for their
+//! SOA minimum. Errors say what happened: the name does not exist, it has
+//! no record of that kind, a server failed or refused, or no answer came.
+//! Messages are built and parsed by simple-dns; what a server sends never
+//! panics the image. Queries carry a random ID from the `random` device
+//! and leave from one random port, and only the asked server's answer to
+//! that ID counts.
+#![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod cache;
+mod wire;
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt::{self, Display};
+use core::future::Future;
+use core::net::{IpAddr, SocketAddr};
+use core::task::{Context, Poll, Waker};
+
+use mirage_runtime::time::within;
+use mirage_types::{Datagram, MonotonicClock, Random, Stack, TcpFlow, Time};
+
+use wire::Outcome;
+
+/// The record kinds looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// IPv4 addresses.
+    A,
+    /// IPv6 addresses.
+    Aaaa,
+}
+
+impl Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::A => "A",
+            Kind::Aaaa => "AAAA",
+        })
+    }
+}
+
+/// Why a lookup failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DnsError {
+    /// Not a domain name.
+    BadName(String),
+    /// The name does not exist (NXDOMAIN).
+    NxDomain(String),
+    /// The name has no record of this kind.
+    NoRecords(String, Kind),
+    /// A server failed (SERVFAIL), refused, or answered another code.
+    Server(String, SocketAddr, &'static str),
+    /// No server answered, after this many queries.
+    Timeout(String, usize),
+}
+
+impl Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsError::BadName(name) => write!(f, "`{name}` is not a domain name"),
+            DnsError::NxDomain(name) => write!(f, "{name} does not exist (NXDOMAIN)"),
+            DnsError::NoRecords(name, kind) => write!(f, "{name} has no {kind} record"),
+            DnsError::Server(name, server, what) => write!(f, "{server} {what} for {name}"),
+            DnsError::Timeout(name, queries) => {
+                write!(
+                    f,
+                    "no answer for {name} after {queries} queries to --dns-servers"
+                )
+            }
+        }
+    }
+}
+
+/// The `dns_client` device type (Mirage's `Dns_client.S`).
+pub trait Dns: Clone {
+    /// `name`'s addresses of `kind` (an IP address is its own answer).
+    fn getaddrinfo(
+        &self,
+        name: &str,
+        kind: Kind,
+    ) -> impl Future<Output = Result<Vec<IpAddr>, DnsError>>;
+
+    /// `name`'s IPv6 addresses, then its IPv4 ones; an error only when it
+    /// has neither (the IPv4 lookup's, unless that found no records).
+    fn resolve(&self, name: &str) -> impl Future<Output = Result<Vec<IpAddr>, DnsError>> {
+        async move {
+            let v6 = self.getaddrinfo(name, Kind::Aaaa).await;
+            let v4 = self.getaddrinfo(name, Kind::A).await;
+            match (v6, v4) {
+                (Ok(mut six), Ok(four)) => {
+                    six.extend(four);
+                    Ok(six)
+                }
+                (Ok(six), Err(_)) => Ok(six),
+                (Err(_), Ok(four)) => Ok(four),
+                (Err(six), Err(DnsError::NoRecords(..))) => Err(six),
+                (Err(_), Err(four)) => Err(four),
+            }
+        }
+    }
+}
+
+/// Checks `--dns-servers`.
+pub fn check_servers(value: &str) -> Result<(), String> {
+    parse_servers(value).map(|_| ())
+}
+
+/// `--dns-servers`: comma-separated `IP`, `IP:PORT` or `[IPV6]:PORT`
+/// (port 53 when none).
+fn parse_servers(value: &str) -> Result<Vec<SocketAddr>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<SocketAddr>()
+                .or_else(|_| {
+                    s.trim_matches(['[', ']'])
+                        .parse()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| {
+                    format!("`{s}` is not IP[:PORT] (an IPv6 address in brackets with a port)")
+                })
+        })
+        .collect()
+}
+
+/// Datagrams to the client's port, until a lookup takes them.
+#[derive(Default)]
+struct Inbox {
+    datagrams: VecDeque<Datagram>,
+    waiting: Vec<Waker>,
+}
+
+/// Datagrams kept at most; older ones are dropped first.
+const INBOX: usize = 64;
+
+impl Inbox {
+    /// `server`'s answer to query `id`, once it has come.
+    fn take(
+        &mut self,
+        server: SocketAddr,
+        id: u16,
+        kind: Kind,
+        cx: &mut Context<'_>,
+    ) -> Poll<(bool, Outcome)> {
+        let found = self.datagrams.iter().enumerate().find_map(|(i, d)| {
+            (d.src == server)
+                .then(|| wire::answer(&d.data, id, kind))
+                .flatten()
+                .map(|a| (i, a))
+        });
+        if let Some((i, answer)) = found {
+            self.datagrams.remove(i);
+            return Poll::Ready(answer);
+        }
+        if !self.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            self.waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// The `dns_client` device.
+pub struct Client<S, T, M, R> {
+    inner: Rc<Inner<S, T, M, R>>,
+}
+
+impl<S, T, M, R> Clone for Client<S, T, M, R> {
+    fn clone(&self) -> Self {
+        Client {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<S, T, M, R> {
+    stack: S,
+    time: T,
+    mclock: M,
+    random: R,
+    servers: Vec<SocketAddr>,
+    timeout_ns: u64,
+    tries: usize,
+    port: u16,
+    inbox: Rc<RefCell<Inbox>>,
+    cache: RefCell<cache::Cache>,
+}
+
+impl<S, T, M, R> Client<S, T, M, R>
+where
+    S: Stack + 'static,
+    T: Time,
+    M: MonotonicClock,
+    R: Random,
+{
+    /// Connects the device: `servers` from `--dns-servers`, `timeout_s`
+    /// from `--dns-timeout`, `retries` from `--dns-retries`.
+    pub async fn connect(
+        stack: S,
+        time: T,
+        mclock: M,
+        random: R,
+        servers: String,
+        timeout_s: i64,
+        retries: i64,
+    ) -> Result<Self, String> {
+        let servers = parse_servers(&servers).map_err(|e| format!("--dns-servers: {e}"))?;
+        if servers.is_empty() {
+            return Err("--dns-servers: give at least one server, IP[:PORT]".to_string());
+        }
+        let timeout_s = u64::try_from(timeout_s)
+            .ok()
+            .filter(|&t| t > 0)
+            .ok_or("--dns-timeout must be a positive number of seconds")?;
+        let retries = usize::try_from(retries).map_err(|_| "--dns-retries must be >= 0")?;
+        let mut port = [0; 2];
+        random.generate(&mut port);
+        // An ephemeral port (RFC 6335), unpredictable to spoofers.
+        let port = 49152 + u16::from_be_bytes(port) % 16384;
+        let inbox = Rc::new(RefCell::new(Inbox::default()));
+        let mailbox = inbox.clone();
+        stack.listen_udp(port, move |datagram| {
+            let inbox = mailbox.clone();
+            async move {
+                let mut inbox = inbox.borrow_mut();
+                if inbox.datagrams.len() == INBOX {
+                    inbox.datagrams.pop_front();
+                }
+                inbox.datagrams.push_back(datagram);
+                inbox.waiting.drain(..).for_each(Waker::wake);
+            }
+        });
+        let list: Vec<String> = servers.iter().map(ToString::to_string).collect();
+        log::info!("dns: servers {}", list.join(", "));
+        Ok(Client {
+            inner: Rc::new(Inner {
+                stack,
+                time,
+                mclock,
+                random,
+                servers,
+                timeout_ns: timeout_s * 1_000_000_000,
+                tries: retries + 1,
+                port,
+                inbox,
+                cache: RefCell::new(cache::Cache::default()),
+            }),
+        })
+    }
+
+    fn id(&self) -> u16 {
+        let mut id = [0; 2];
+        self.inner.random.generate(&mut id);
+        u16::from_be_bytes(id)
+    }
+
+    /// One query over UDP to `server`, and its answer in time.
+    async fn udp(&self, server: SocketAddr, name: &str, kind: Kind) -> Option<(bool, Outcome)> {
+        let i = &self.inner;
+        let id = self.id();
+        let query = wire::query(id, name, kind)?;
+        if let Err(e) = i.stack.write_udp(Some(i.port), server, &query).await {
+            log::debug!("dns: {server}: {e}");
+            return None;
+        }
+        let reply = core::future::poll_fn(|cx| i.inbox.borrow_mut().take(server, id, kind, cx));
+        within(&i.time, i.timeout_ns, reply).await
+    }
+
+    /// The same over TCP, for answers too large for a datagram.
+    async fn tcp(&self, server: SocketAddr, name: &str, kind: Kind) -> Option<(bool, Outcome)> {
+        let i = &self.inner;
+        let id = self.id();
+        let query = wire::query(id, name, kind)?;
+        let exchange = async {
+            let mut flow = i.stack.connect_tcp(server).await.ok()?;
+            let mut message = Vec::with_capacity(query.len() + 2);
+            message.extend_from_slice(&(query.len() as u16).to_be_bytes());
+            message.extend_from_slice(&query);
+            flow.write(&message).await.ok()?;
+            let mut got = Vec::new();
+            loop {
+                if let [hi, lo, rest @ ..] = &got[..] {
+                    let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+                    if rest.len() >= len {
+                        let answer = wire::answer(&rest[..len], id, kind);
+                        flow.close().await;
+                        return answer;
+                    }
+                }
+                got.extend(flow.read().await.ok()??);
+            }
+        };
+        within(&i.time, i.timeout_ns, exchange).await.flatten()
+    }
+
+    /// Asks the servers in turn until one answers.
+    async fn ask(&self, name: &str, kind: Kind) -> Result<(Vec<IpAddr>, u32), (DnsError, u32)> {
+        let i = &self.inner;
+        let mut failed = None;
+        let mut queries = 0;
+        for _ in 0..i.tries {
+            for &server in &i.servers {
+                queries += 1;
+                log::debug!("dns: {kind} {name}? to {server}");
+                let answer = match self.udp(server, name, kind).await {
+                    Some((true, _)) => self.tcp(server, name, kind).await,
+                    answer => answer,
+                };
+                let Some((_, outcome)) = answer else { continue };
+                let owned = name.to_string();
+                let what = match outcome {
+                    Outcome::Addresses(ips, ttl) => return Ok((ips, ttl)),
+                    Outcome::NxDomain(ttl) => {
+                        return Err((DnsError::NxDomain(owned), ttl.unwrap_or(0)))
+                    }
+                    Outcome::NoData(ttl) => {
+                        return Err((DnsError::NoRecords(owned, kind), ttl.unwrap_or(0)))
+                    }
+                    Outcome::ServFail => "failed (SERVFAIL)",
+                    Outcome::Refused => "refused (REFUSED)",
+                    Outcome::Other(_) => "answered with an error",
+                };
+                // Another server may do better.
+                failed = Some(DnsError::Server(owned, server, what));
+            }
+        }
+        Err((
+            failed.unwrap_or(DnsError::Timeout(name.to_string(), queries)),
+            0,
+        ))
+    }
+}
+
+impl<S, T, M, R> Dns for Client<S, T, M, R>
+where
+    S: Stack + 'static,
+    T: Time,
+    M: MonotonicClock,
+    R: Random,
+{
+    async fn getaddrinfo(&self, name: &str, kind: Kind) -> Result<Vec<IpAddr>, DnsError> {
+        if let Ok(ip) = name.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return match (ip, kind) {
+                (IpAddr::V4(_), Kind::A) | (IpAddr::V6(_), Kind::Aaaa) => Ok(alloc::vec![ip]),
+                _ => Err(DnsError::NoRecords(name.to_string(), kind)),
+            };
+        }
+        let name = name.strip_suffix('.').unwrap_or(name);
+        if wire::query(0, name, kind).is_none() {
+            return Err(DnsError::BadName(name.to_string()));
+        }
+        let now = self.inner.mclock.elapsed_ns();
+        if let Some(known) = self.inner.cache.borrow_mut().get(name, kind, now) {
+            return known;
+        }
+        let (answer, ttl) = match self.ask(name, kind).await {
+            Ok((ips, ttl)) => (Ok(ips), ttl),
+            Err((e, ttl)) => (Err(e), ttl),
+        };
+        let now = self.inner.mclock.elapsed_ns();
+        self.inner
+            .cache
+            .borrow_mut()
+            .put(name, kind, now, ttl, answer.clone());
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_ip_and_port_lists() {
+        assert_eq!(
+            parse_servers("10.0.0.1, 10.0.0.2:5353,[fd00::1]:53,fd00::2").unwrap(),
+            [
+                "10.0.0.1:53".parse().unwrap(),
+                "10.0.0.2:5353".parse().unwrap(),
+                "[fd00::1]:53".parse().unwrap(),
+                "[fd00::2]:53".parse().unwrap(),
+            ]
+        );
+        assert_eq!(
+            check_servers("ns.example"),
+            Err(
+                "`ns.example` is not IP[:PORT] (an IPv6 address in brackets with a port)"
+                    .to_string()
+            )
+        );
+    }
+}
