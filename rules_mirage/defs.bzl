@@ -57,7 +57,9 @@ load(
 )
 load(
     "//rules_mirage/private:web.bzl",
+    _http_client = "http_client",
     _https_server = "https_server",
+    _tls_client = "tls_client",
     _tls_server = "tls_server",
 )
 
@@ -67,6 +69,7 @@ direct_kv_ro = _direct_kv_ro
 direct_kv_rw = _direct_kv_rw
 generic_block = _generic_block
 generic_kv_ro = _generic_kv_ro
+http_client = _http_client
 https_server = _https_server
 kv_rw_mem = _kv_rw_mem
 mirage_boot_test = _mirage_boot_test
@@ -80,4 +83,5 @@ mirage_runtime_arg = _mirage_runtime_arg
 mirage_unikernel = _mirage_unikernel
 ramdisk = _ramdisk
 tar_kv_ro = _tar_kv_ro
+tls_client = _tls_client
 tls_server = _tls_server

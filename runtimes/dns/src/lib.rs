@@ -16,7 +16,10 @@
 extern crate alloc;
 
 mod cache;
+mod eyeballs;
 mod wire;
+
+pub use eyeballs::HappyEyeballs;
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -65,6 +68,8 @@ pub enum DnsError {
     Server(String, SocketAddr, &'static str),
     /// No server answered, after this many queries.
     Timeout(String, usize),
+    /// `--dns-servers` names no server.
+    NoServers(String),
 }
 
 impl Display for DnsError {
@@ -74,6 +79,7 @@ impl Display for DnsError {
             DnsError::NxDomain(name) => write!(f, "{name} does not exist (NXDOMAIN)"),
             DnsError::NoRecords(name, kind) => write!(f, "{name} has no {kind} record"),
             DnsError::Server(name, server, what) => write!(f, "{server} {what} for {name}"),
+            DnsError::NoServers(name) => write!(f, "cannot look up {name}: no --dns-servers given"),
             DnsError::Timeout(name, queries) => {
                 write!(
                     f,
@@ -220,9 +226,6 @@ where
         retries: i64,
     ) -> Result<Self, String> {
         let servers = parse_servers(&servers).map_err(|e| format!("--dns-servers: {e}"))?;
-        if servers.is_empty() {
-            return Err("--dns-servers: give at least one server, IP[:PORT]".to_string());
-        }
         let timeout_s = u64::try_from(timeout_s)
             .ok()
             .filter(|&t| t > 0)
@@ -246,7 +249,10 @@ where
             }
         });
         let list: Vec<String> = servers.iter().map(ToString::to_string).collect();
-        log::info!("dns: servers {}", list.join(", "));
+        match list.is_empty() {
+            true => log::info!("dns: no --dns-servers: only IP addresses resolve"),
+            false => log::info!("dns: servers {}", list.join(", ")),
+        }
         Ok(Client {
             inner: Rc::new(Inner {
                 stack,
@@ -312,6 +318,9 @@ where
     /// Asks the servers in turn until one answers.
     async fn ask(&self, name: &str, kind: Kind) -> Result<(Vec<IpAddr>, u32), (DnsError, u32)> {
         let i = &self.inner;
+        if i.servers.is_empty() {
+            return Err((DnsError::NoServers(name.to_string()), 0));
+        }
         let mut failed = None;
         let mut queries = 0;
         for _ in 0..i.tries {

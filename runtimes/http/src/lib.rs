@@ -14,17 +14,20 @@
 
 extern crate alloc;
 
+pub mod client;
 mod connection;
 mod date;
 mod https;
 pub mod request;
 pub mod response;
+pub mod url;
 
 use alloc::rc::Rc;
 use core::future::Future;
 
 use mirage_types::{MonotonicClock, PosixClock, Stack, Time};
 
+pub use client::{Client, ClientResponse, HttpClient};
 pub use https::HttpsServer;
 pub use request::{Method, Request};
 pub use response::Response;

@@ -1,19 +1,52 @@
-//! A TLS connection over a TCP flow, driving rustls's unbuffered API:
-//! the records received wait in `incoming` until they are whole, the
-//! records to send are encoded into `outgoing` and written to the flow.
+//! A TLS connection over a TCP flow, driving rustls's unbuffered API, the
+//! same for both sides: the records received wait in `incoming` until
+//! they are whole, the records to send are encoded into `outgoing` and
+//! written to the flow.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use mirage_types::{NetError, TcpFlow};
+use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
 
-/// A TLS server connection: a [`TcpFlow`] of plaintext.
-pub struct TlsFlow<F> {
+/// A side of a connection: rustls gives each its own record processing.
+pub trait Side {
+    /// The side's connection data.
+    type Data;
+    /// rustls's `process_tls_records` of this side.
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
+}
+
+impl Side for UnbufferedServerConnection {
+    type Data = rustls::server::ServerConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+}
+
+impl Side for UnbufferedClientConnection {
+    type Data = rustls::client::ClientConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+}
+
+/// A TLS connection, server side by default: a [`TcpFlow`] of plaintext.
+pub struct TlsFlow<F, C = UnbufferedServerConnection> {
     flow: F,
-    conn: UnbufferedServerConnection,
+    conn: C,
     /// Bytes received and not yet processed (a partial record).
     incoming: Vec<u8>,
     /// Encoding space for the records to send.
@@ -45,12 +78,9 @@ fn tls_error(e: impl core::fmt::Display) -> NetError {
     NetError::Device(format!("tls: {e}"))
 }
 
-impl<F: TcpFlow> TlsFlow<F> {
-    /// Completes the server handshake over `flow`.
-    pub(crate) async fn handshake(
-        flow: F,
-        conn: UnbufferedServerConnection,
-    ) -> Result<TlsFlow<F>, NetError> {
+impl<F: TcpFlow, C: Side> TlsFlow<F, C> {
+    /// Completes the handshake of `conn` over `flow`.
+    pub(crate) async fn handshake(flow: F, conn: C) -> Result<TlsFlow<F, C>, NetError> {
         let mut tls = TlsFlow {
             flow,
             conn,
@@ -86,8 +116,7 @@ impl<F: TcpFlow> TlsFlow<F> {
     async fn process(&mut self, action: Action<'_>) -> Result<Next, NetError> {
         let mut encoded = 0;
         loop {
-            let UnbufferedStatus { mut discard, state } =
-                self.conn.process_tls_records(&mut self.incoming);
+            let UnbufferedStatus { mut discard, state } = self.conn.process(&mut self.incoming);
             let next = match state.map_err(tls_error)? {
                 ConnectionState::ReadTraffic(mut records) => {
                     while let Some(record) = records.next_record() {
@@ -158,7 +187,7 @@ impl<F: TcpFlow> TlsFlow<F> {
     }
 }
 
-impl<F: TcpFlow> TcpFlow for TlsFlow<F> {
+impl<F: TcpFlow, C: Side> TcpFlow for TlsFlow<F, C> {
     async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
         loop {
             if !self.plain.is_empty() {

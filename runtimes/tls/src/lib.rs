@@ -1,5 +1,6 @@
-//! TLS servers over any TCP flow, after Mirage's `tls_mirage`: rustls
-//! (no_std, ring's primitives), TLS 1.2 and 1.3, ALPN `http/1.1`.
+//! TLS servers and clients over any TCP flow, after Mirage's `tls_mirage`:
+//! rustls (no_std, ring's primitives), TLS 1.2 and 1.3, ALPN `http/1.1`.
+//! Clients ([`TlsClient`]) verify the server's certificate (see `client`).
 //!
 //! A [`TlsServer`] reads its certificate chain and private key from a
 //! kv_ro store when it connects (`server.pem`, `server.key`, as
@@ -14,6 +15,7 @@
 
 extern crate alloc;
 
+mod client;
 mod flow;
 mod provider;
 #[cfg(test)]
@@ -30,6 +32,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ServerConfig, UnbufferedServerConnection};
 
+pub use client::{TlsClient, CA_KEY};
 pub use flow::TlsFlow;
 
 /// The store key of the certificate chain (PEM, leaf first).

@@ -302,6 +302,32 @@ pub trait TlsServer: Clone + 'static {
     fn accept<F: TcpFlow>(&self, flow: F) -> impl Future<Output = Result<Self::Flow<F>, NetError>>;
 }
 
+/// A TLS client (`Tls_mirage`'s client side): wraps connected TCP flows.
+pub trait TlsClient: Clone + 'static {
+    /// An established TLS connection over flow `F`: a flow of plaintext.
+    type Flow<F: TcpFlow>: TcpFlow;
+    /// Completes the handshake over `flow` with server `host` (a DNS name
+    /// or an IP address), whose certificate must be valid for it.
+    fn connect<F: TcpFlow>(
+        &self,
+        host: &str,
+        flow: F,
+    ) -> impl Future<Output = Result<Self::Flow<F>, NetError>>;
+}
+
+/// TCP connections by host name (the `happy_eyeballs` device type).
+pub trait Connect: Clone + 'static {
+    /// Its connections.
+    type Flow: TcpFlow + 'static;
+    /// A connection to `host` (a name or an IP address) on `port`; the
+    /// error says what failed (lookup, refusals, timeout).
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Self::Flow, alloc::string::String>>;
+}
+
 /// Which IP versions a stack speaks: `--ipv4-only` and `--ipv6-only`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpVersions {

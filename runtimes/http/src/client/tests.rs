@@ -1,0 +1,111 @@
+//! The response reader on canned server bytes: every framing, errors,
+//! and fixed-seed fuzzing.
+
+use super::*;
+use alloc::vec;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use mirage_runtime::fuzz::Rng;
+use mirage_types::NetError;
+
+/// A server's bytes, handed out in the given chunk sizes.
+struct Canned {
+    data: Vec<u8>,
+    chunks: Vec<usize>,
+}
+
+impl TcpFlow for Canned {
+    async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
+        if self.data.is_empty() {
+            return Ok(None);
+        }
+        let n = self
+            .chunks
+            .pop()
+            .unwrap_or(usize::MAX)
+            .clamp(1, self.data.len());
+        Ok(Some(self.data.drain(..n).collect()))
+    }
+    async fn write(&mut self, _: &[u8]) -> Result<(), NetError> {
+        Ok(())
+    }
+    async fn close(&mut self) {}
+    fn peer(&self) -> String {
+        "canned".into()
+    }
+}
+
+/// Canned flows never wait: one poll finishes.
+fn answer(data: &[u8], chunks: Vec<usize>, max_body: usize) -> Result<Parts, String> {
+    let flow = Canned {
+        data: data.to_vec(),
+        chunks,
+    };
+    let mut fut = pin!(talk(flow, b"GET / HTTP/1.1\r\n\r\n", &[], "GET", max_body));
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r,
+        Poll::Pending => panic!("a canned flow waited"),
+    }
+}
+
+#[test]
+fn bodies_framed_every_way() {
+    let length = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA";
+    assert_eq!(answer(length, vec![1, 3, 2], 100).unwrap().3, b"hello");
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
+    assert_eq!(answer(chunked, vec![7; 9], 100).unwrap().3, b"hello");
+    let closed = b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nhello";
+    let (status, reason, headers, body) = answer(closed, vec![], 100).unwrap();
+    assert_eq!(
+        (status, &*reason, body.as_slice()),
+        (200, "OK", &b"hello"[..])
+    );
+    assert_eq!(headers, [("Server".to_string(), "x".to_string())]);
+    let interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    assert_eq!(answer(interim, vec![], 100).unwrap().0, 204);
+}
+
+#[test]
+fn bad_responses_are_errors() {
+    assert_eq!(
+        answer(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\nx",
+            vec![],
+            100
+        ),
+        Err("a body of 500 bytes, over --http-client-max-body".into())
+    );
+    assert_eq!(
+        answer(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
+            vec![],
+            100
+        ),
+        Err("the server closed after 2 of 5 bytes".into())
+    );
+    assert!(answer(b"SMTP ready\r\n\r\n", vec![], 100).is_err());
+    assert_eq!(
+        answer(b"", vec![], 100),
+        Err("the server closed before a response".into())
+    );
+}
+
+/// Mangled responses in random pieces: an answer or an error, never a
+/// panic.
+#[test]
+fn fuzzed_responses_never_panic() {
+    let base: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let mut rng = Rng::new(0x4854_5450);
+    let mut whole = 0;
+    for _ in 0..20_000 {
+        let mut data = base.to_vec();
+        let edits = 1 + rng.below(6);
+        rng.mutate(&mut data, edits, b"\r\n:0 fF;");
+        let chunks = (0..rng.below(8)).map(|_| rng.below(20)).collect();
+        if answer(&data, chunks, 64).is_ok() {
+            whole += 1;
+        }
+    }
+    assert!(whole > 0);
+}
