@@ -238,6 +238,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("examples/static_website", "static_website"),
     ("examples/static_website", "static_website_tls"),
     ("examples/dns", "dns"),
+    ("examples/http_fetch", "http_fetch"),
 ];
 
 /// The images `bazel test //...` builds (spt and unix, every example)

@@ -119,6 +119,7 @@ cases!(
     main_hello_key_virtio,
     main_hello_spt,
     main_hello_unix,
+    main_http_fetch_spt,
     main_noop_spt,
     main_noop_unix,
     missing_argument,

@@ -15,14 +15,15 @@ use crate::support::mirage_ok;
 const BIG: usize = 40;
 
 /// dnsmasq on 10.0.0.1:53 in the client's namespace, authoritative for
-/// `.test`; stopped by its PID on drop.
-struct Dnsmasq {
+/// `.test`: big.test, and host `records` (`NAME,ADDRESS...`); stopped by
+/// its PID on drop.
+pub(crate) struct Dnsmasq {
     child: Child,
     _dir: tempfile::TempDir,
 }
 
 impl Dnsmasq {
-    fn start(ns: &Netns) -> Dnsmasq {
+    pub(crate) fn start(ns: &Netns, records: &[&str]) -> Dnsmasq {
         let dir = tempfile::Builder::new()
             .prefix("mirage-dnsmasq-")
             .tempdir()
@@ -44,11 +45,9 @@ impl Dnsmasq {
                 "--listen-address=10.0.0.1",
                 "--port=53",
                 "--local=/test/",
-                "--host-record=web.test,10.0.0.7,fd00::7",
-                "--host-record=v4.test,10.0.0.8",
-                "--host-record=v6.test,fd00::9",
                 "--log-queries",
             ])
+            .args(records.iter().map(|r| format!("--host-record={r}")))
             .arg(format!("--addn-hosts={}", hosts.display()))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
             .arg(format!("--log-facility={}", log.display()))
@@ -84,7 +83,14 @@ fn lookup(ns: &Netns, stack: Stack, args: &[&str]) -> (i32, String) {
 
 fn resolves_names_against_dnsmasq(stack: Stack) {
     let ns = Netns::for_stack("dns", stack);
-    let _dnsmasq = Dnsmasq::start(&ns);
+    let _dnsmasq = Dnsmasq::start(
+        &ns,
+        &[
+            "web.test,10.0.0.7,fd00::7",
+            "v4.test,10.0.0.8",
+            "v6.test,fd00::9",
+        ],
+    );
 
     let (code, out) = lookup(
         &ns,

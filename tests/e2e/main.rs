@@ -11,6 +11,7 @@ mod examples_unix;
 mod external;
 mod fuzz;
 mod http;
+mod http_fetch;
 mod https;
 mod launch_errors;
 mod network;

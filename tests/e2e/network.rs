@@ -64,7 +64,7 @@ impl Stack {
 
     /// Runtime args giving the unikernel fd00::2: the direct stack's own
     /// address (the socket stack has the host's).
-    fn ipv6_args(self) -> &'static [&'static str] {
+    pub(crate) fn ipv6_args(self) -> &'static [&'static str] {
         if self.direct() {
             &["--ipv6=fd00::2/64"]
         } else {

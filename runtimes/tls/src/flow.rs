@@ -4,7 +4,7 @@
 //! written to the flow.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use mirage_types::{NetError, TcpFlow};
@@ -78,6 +78,57 @@ fn tls_error(e: impl core::fmt::Display) -> NetError {
     NetError::Device(format!("tls: {e}"))
 }
 
+/// A handshake failure, in words a user acts on: rustls shows some
+/// certificate problems only in debug form.
+fn handshake_error(e: rustls::Error) -> NetError {
+    use rustls::CertificateError as C;
+    let date = |t: rustls::pki_types::UnixTime| {
+        let secs = t.as_secs();
+        mirage_runtime::log::rfc3339((secs / 86_400) as i64, secs % 86_400 * 1_000_000_000_000)
+    };
+    let why = match &e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::NotValidForNameContext {
+                expected,
+                presented,
+            } => {
+                // rustls gives the names in debug form: DnsName("x").
+                let bare = |n: &str| {
+                    let inner = n
+                        .split_once('(')
+                        .map_or(n, |(_, rest)| rest.trim_end_matches(')'));
+                    inner.trim_matches('"').to_string()
+                };
+                let presented: Vec<String> = presented.iter().map(|n| bare(n)).collect();
+                let expected = match expected {
+                    rustls::pki_types::ServerName::DnsName(d) => d.as_ref().to_string(),
+                    other => bare(&format!("{other:?}")),
+                };
+                format!(
+                    "the server's certificate is for {}, not {expected}",
+                    presented.join(", ")
+                )
+            }
+            C::NotValidForName => "the server's certificate is not for this name".into(),
+            C::ExpiredContext { not_after, .. } => {
+                format!("the server's certificate expired at {}", date(*not_after))
+            }
+            C::Expired => "the server's certificate has expired".into(),
+            C::NotValidYetContext { not_before, .. } => {
+                format!(
+                    "the server's certificate is valid from {} only",
+                    date(*not_before)
+                )
+            }
+            C::NotValidYet => "the server's certificate is not valid yet".into(),
+            C::UnknownIssuer => "the server's certificate is signed by no trusted CA".into(),
+            other => format!("the server's certificate: {other:?}"),
+        },
+        other => other.to_string(),
+    };
+    NetError::Device(format!("tls: {why}"))
+}
+
 impl<F: TcpFlow, C: Side> TlsFlow<F, C> {
     /// Completes the handshake of `conn` over `flow`.
     pub(crate) async fn handshake(flow: F, conn: C) -> Result<TlsFlow<F, C>, NetError> {
@@ -117,7 +168,7 @@ impl<F: TcpFlow, C: Side> TlsFlow<F, C> {
         let mut encoded = 0;
         loop {
             let UnbufferedStatus { mut discard, state } = self.conn.process(&mut self.incoming);
-            let next = match state.map_err(tls_error)? {
+            let next = match state.map_err(handshake_error)? {
                 ConnectionState::ReadTraffic(mut records) => {
                     while let Some(record) = records.next_record() {
                         let record = record.map_err(tls_error)?;
