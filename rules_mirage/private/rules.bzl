@@ -140,7 +140,9 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
         kind = kind,
         type = kwargs.get("type", ""),
         deps = deps,
-        data = _package_files(paths),
+        # The package's own .bzl files: the generator loads the macros a
+        # BUILD file uses when it evaluates it inside the action.
+        data = _package_files(paths) + native.glob(["**/*.bzl"], allow_empty = True),
         run_data = _package_files(run_paths),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),

@@ -407,7 +407,9 @@ fn after_bazel_clean_every_action_comes_from_the_disk_cache() {
     }
 }
 
-/// A package made from `tests/bazel/CASE` for one test; removed on drop.
+/// A package made from `tests/bazel/CASE` for one test (each `NAME.in`
+/// there becomes `NAME`, `BUILD.in` becomes `BUILD.bazel`); removed on
+/// drop.
 struct TempPackage(PathBuf);
 
 impl TempPackage {
@@ -415,10 +417,26 @@ impl TempPackage {
         let dir = repo().join(format!("tests/bazel-{case}-tmp"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let from = repo().join("tests/bazel").join(case);
-        std::fs::copy(from.join("BUILD.in"), dir.join("BUILD.bazel")).unwrap();
-        std::fs::copy(from.join("Cargo.toml.in"), dir.join("Cargo.toml")).unwrap();
+        copy_cases(&repo().join("tests/bazel").join(case), &dir);
         TempPackage(dir)
+    }
+}
+
+fn copy_cases(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(to.join(&name)).unwrap();
+            copy_cases(&entry.path(), &to.join(&name));
+            continue;
+        }
+        let name = match name.strip_suffix(".in") {
+            Some("BUILD") => "BUILD.bazel",
+            Some(stem) => stem,
+            None => continue,
+        };
+        std::fs::copy(entry.path(), to.join(name)).unwrap();
     }
 }
 
@@ -459,6 +477,35 @@ fn bad_input_fails_with_its_build_line() {
         ),
         "{text}"
     );
+}
+
+/// A macro in the unikernel's own package is an input of its image: an
+/// edit to it rebuilds the image, which then does what the macro says.
+#[test]
+fn an_edited_macro_rebuilds_the_image() {
+    let _turn = turn();
+    let pkg = TempPackage::new("macro");
+    let greeting = || {
+        bazel_ok(&["build", "//tests/bazel-macro-tmp:m_unix"]);
+        let image = repo().join("bazel-bin/tests/bazel-macro-tmp/m_unix.out/dist/m");
+        let out = Command::new(&image).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| l.split_once("[application] ").map(|(_, g)| g.to_owned()))
+            .unwrap_or_else(|| panic!("no greeting:\n{text}"))
+    };
+    assert_eq!(greeting(), "first greeting");
+    let macros = pkg.0.join("macros.bzl");
+    let text = std::fs::read_to_string(&macros).unwrap();
+    let edited = text.replace("default = greeting,", "default = greeting + \", edited\",");
+    assert_ne!(text, edited);
+    std::fs::write(&macros, edited).unwrap();
+    assert_eq!(greeting(), "first greeting, edited");
 }
 
 /// A dependency added to a crate's Cargo.toml without updating Cargo.lock
