@@ -5,75 +5,53 @@
 //! reports a name that does not exist, and gives up on a server that does
 //! not answer.
 
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::network::{Netns, Running, Stack};
-use crate::support::mirage_ok;
+use crate::support::{mirage_ok, Daemon};
 
 /// big.test's addresses: more than a 512-byte UDP answer holds.
 const BIG: usize = 40;
 
 /// dnsmasq on 10.0.0.1:53 in the client's namespace, authoritative for
-/// `.test`: big.test, and host `records` (`NAME,ADDRESS...`); stopped by
-/// its PID on drop.
-pub(crate) struct Dnsmasq {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Dnsmasq {
-    pub(crate) fn start(ns: &Netns, records: &[&str]) -> Dnsmasq {
-        let dir = tempfile::Builder::new()
-            .prefix("mirage-dnsmasq-")
-            .tempdir()
-            .unwrap();
-        let hosts = dir.path().join("hosts");
-        let big: String = (1..=BIG)
-            .map(|i| format!("10.0.1.{i} big.test\n"))
-            .collect();
-        std::fs::write(&hosts, big).unwrap();
-        let log = dir.path().join("dnsmasq.log");
-        let child = ns
-            .command("dnsmasq")
-            .args([
-                "--keep-in-foreground",
-                "--user=root",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                "--listen-address=10.0.0.1",
-                "--port=53",
-                "--local=/test/",
-                "--log-queries",
-            ])
-            .args(records.iter().map(|r| format!("--host-record={r}")))
-            .arg(format!("--addn-hosts={}", hosts.display()))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!("--log-facility={}", log.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq is installed (Debian package dnsmasq)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains(&format!("read {}", hosts.display()))
-        {
-            assert!(Instant::now() < deadline, "dnsmasq did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Dnsmasq { child, _dir: dir }
+/// `.test`: big.test, and host `records` (`NAME,ADDRESS...`).
+pub(crate) fn dnsmasq(ns: &Netns, records: &[&str]) -> Daemon {
+    let dir = tempfile::Builder::new()
+        .prefix("mirage-dnsmasq-")
+        .tempdir()
+        .unwrap();
+    let hosts = dir.path().join("hosts");
+    let big: String = (1..=BIG)
+        .map(|i| format!("10.0.1.{i} big.test\n"))
+        .collect();
+    std::fs::write(&hosts, big).unwrap();
+    let log = dir.path().join("dnsmasq.log");
+    let mut cmd = ns.command("dnsmasq");
+    cmd.args([
+        "--keep-in-foreground",
+        "--user=root",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=10.0.0.1",
+        "--port=53",
+        "--local=/test/",
+        "--log-queries",
+    ])
+    .args(records.iter().map(|r| format!("--host-record={r}")))
+    .arg(format!("--addn-hosts={}", hosts.display()))
+    .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+    .arg(format!("--log-facility={}", log.display()));
+    let daemon = Daemon::spawn(cmd, dir, "dnsmasq (Debian package dnsmasq-base)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(&format!("read {}", hosts.display()))
+    {
+        assert!(Instant::now() < deadline, "dnsmasq did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
+    daemon
 }
 
 /// The dns example on `stack` with runtime `args`: exit code and console.
@@ -83,7 +61,7 @@ fn lookup(ns: &Netns, stack: Stack, args: &[&str]) -> (i32, String) {
 
 fn resolves_names_against_dnsmasq(stack: Stack) {
     let ns = Netns::for_stack("dns", stack);
-    let _dnsmasq = Dnsmasq::start(
+    let _dnsmasq = dnsmasq(
         &ns,
         &[
             "web.test,10.0.0.7,fd00::7",

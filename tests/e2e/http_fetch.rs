@@ -6,12 +6,12 @@
 //! certificate for another name and an expired one with a clear message.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::network::{Netns, Running, Stack};
-use crate::support::{repo, sha256};
+use crate::support::{repo, sha256, Daemon};
 
 const LABEL: &str = "//examples/http_fetch:http_fetch";
 
@@ -109,66 +109,43 @@ fn certs() -> &'static Path {
 }
 
 /// nginx in the client's namespace: HTTP on port 80 (v4 and v6), HTTPS
-/// for web.test on 443, for other.test on 8443, expired on 9443; stopped
-/// by its PID on drop.
-struct Nginx {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(ns: &Netns) -> Nginx {
-        let dir = tempfile::tempdir().unwrap();
-        let (c, d) = (certs().display(), dir.path().display());
-        let tls = |port: u16, cert: &str| {
-            format!(
-                "server {{ listen 10.0.0.1:{port} ssl; listen [fd00::1]:{port} ssl; root {c}/www;\n\
-                 ssl_certificate {c}/{cert}.pem; ssl_certificate_key {c}/{cert}.key; }}\n"
-            )
-        };
-        let conf = format!(
-            "worker_processes 1;\ndaemon off;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d};\n\
-             server {{ listen 10.0.0.1:80; listen [fd00::1]:80; root {c}/www;\n\
-             location = /moved {{ return 301 https://web.test/big.bin; }} }}\n{}{}{}}}\n",
-            tls(443, "web"),
-            tls(8443, "other"),
-            tls(9443, "expired"),
-        );
-        let path = dir.path().join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = ns
-            .command("nginx")
-            .args(["-e", "stderr", "-c"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx is installed");
-        let nginx = Nginx { child, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let up = ns
-                .command("curl")
-                .args(["-sf", "-o", "/dev/null", "http://10.0.0.1/big.bin"])
-                .status()
-                .unwrap()
-                .success();
-            if up {
-                return nginx;
-            }
-            assert!(Instant::now() < deadline, "nginx did not start");
-            std::thread::sleep(Duration::from_millis(50));
+/// for web.test on 443, for other.test on 8443, expired on 9443.
+fn nginx(ns: &Netns) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, d) = (certs().display(), dir.path().display());
+    let tls = |port: u16, cert: &str| {
+        format!(
+            "server {{ listen 10.0.0.1:{port} ssl; listen [fd00::1]:{port} ssl; root {c}/www;\n\
+             ssl_certificate {c}/{cert}.pem; ssl_certificate_key {c}/{cert}.key; }}\n"
+        )
+    };
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d};\n\
+         server {{ listen 10.0.0.1:80; listen [fd00::1]:80; root {c}/www;\n\
+         location = /moved {{ return 301 https://web.test/big.bin; }} }}\n{}{}{}}}\n",
+        tls(443, "web"),
+        tls(8443, "other"),
+        tls(9443, "expired"),
+    );
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut cmd = ns.command("nginx");
+    cmd.args(["-e", "stderr", "-c"]).arg(&path);
+    let nginx = Daemon::spawn(cmd, dir, "nginx");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let up = ns
+            .command("curl")
+            .args(["-sf", "-o", "/dev/null", "http://10.0.0.1/big.bin"])
+            .status()
+            .unwrap()
+            .success();
+        if up {
+            return nginx;
         }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
+        assert!(Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -184,8 +161,8 @@ fn fetches_over_http_and_https(stack: Stack) {
     let file = std::fs::read(certs().join("www/big.bin")).unwrap();
     let body = format!("body: 1048576 bytes, sha256 {}", sha256(&file));
     let ns = Netns::for_stack("fetch", stack);
-    let _dns = crate::dns::Dnsmasq::start(&ns, &["web.test,10.0.0.1,fd00::1"]);
-    let _nginx = Nginx::start(&ns);
+    let _dns = crate::dns::dnsmasq(&ns, &["web.test,10.0.0.1,fd00::1"]);
+    let _nginx = nginx(&ns);
 
     for uri in ["http://web.test/big.bin", "https://web.test/big.bin"] {
         let (code, out) = fetch(&ns, stack, uri);

@@ -6,12 +6,12 @@
 //! testssl.sh's ratings.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Once;
 
 use crate::http::{curl, raw, status};
 use crate::network::{Netns, Running, Stack};
-use crate::support::repo;
+use crate::support::{repo, Daemon};
 
 const SITE: &str = "//examples/static_website:static_website_tls";
 const URL: &str = "https://10.0.0.2:8443";
@@ -203,55 +203,32 @@ fn static_website_tls_redirects_http_on_unix_sockets() {
 }
 
 /// nginx (one worker) serving the example's files over HTTPS with the same
-/// certificate, on 127.0.0.1:9443 in the client's namespace; stopped by
-/// its PID on drop.
-struct Nginx {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(ns: &Netns) -> Nginx {
-        let dir = tempfile::tempdir().unwrap();
-        let certs = certs();
-        let conf = format!(
-            "worker_processes 1;\ndaemon off;\nuser root;\npid {d}/nginx.pid;\n\
-             error_log {d}/error.log;\nevents {{}}\nhttp {{\n    include /etc/nginx/mime.types;\n\
-             access_log off;\n    client_body_temp_path {d};\n    server {{\n\
-             listen 127.0.0.1:9443 ssl;\n        ssl_certificate {c}/server.pem;\n\
-             ssl_certificate_key {c}/server.key;\n        root {h};\n    }}\n}}\n",
-            d = dir.path().display(),
-            c = certs.display(),
-            h = repo().join("examples/static_website/htdocs").display(),
-        );
-        let path = dir.path().join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
-        let child = ns
-            .command("nginx")
-            .args(["-e", "stderr", "-c"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx is installed");
-        let nginx = Nginx { child, _dir: dir };
-        for _ in 0..100 {
-            if status(ns, &["-k", "https://127.0.0.1:9443/"]) == "200" {
-                return nginx;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+/// certificate, on 127.0.0.1:9443 in the client's namespace.
+fn nginx(ns: &Netns) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs();
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\nuser root;\npid {d}/nginx.pid;\n\
+         error_log {d}/error.log;\nevents {{}}\nhttp {{\n    include /etc/nginx/mime.types;\n\
+         access_log off;\n    client_body_temp_path {d};\n    server {{\n\
+         listen 127.0.0.1:9443 ssl;\n        ssl_certificate {c}/server.pem;\n\
+         ssl_certificate_key {c}/server.key;\n        root {h};\n    }}\n}}\n",
+        d = dir.path().display(),
+        c = certs.display(),
+        h = repo().join("examples/static_website/htdocs").display(),
+    );
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut cmd = ns.command("nginx");
+    cmd.args(["-e", "stderr", "-c"]).arg(&path);
+    let nginx = Daemon::spawn(cmd, dir, "nginx");
+    for _ in 0..100 {
+        if status(ns, &["-k", "https://127.0.0.1:9443/"]) == "200" {
+            return nginx;
         }
-        panic!("nginx did not answer on 127.0.0.1:9443");
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
+    panic!("nginx did not answer on 127.0.0.1:9443");
 }
 
 /// A headless Chromium screenshot of `url`, trusting only the example's key.
@@ -298,7 +275,7 @@ fn screenshot(ns: &Netns, url: &str) -> Vec<u8> {
 fn chromium_renders_as_from_nginx(stack: Stack) {
     let ns = Netns::for_stack("chromium", stack);
     let _site = boot(&ns, stack, &[]);
-    let _nginx = Nginx::start(&ns);
+    let _nginx = nginx(&ns);
     let ours = screenshot(&ns, &format!("{URL}/"));
     let theirs = screenshot(&ns, "https://127.0.0.1:9443/");
     // An error page would differ, its URL in it; and it has no image.

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use crate::bazel::Checkout;
-use crate::support::{repo, sha256};
+use crate::support::{repo, sha256, Daemon};
 
 /// hello's images, built every way.
 const TARGETS: &[&str] = &["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
@@ -149,11 +149,10 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
 }
 
 /// nginx as a plain HTTP cache: WebDAV PUT into a scratch directory, GET
-/// from it, on a free port of 127.0.0.1; stopped by its PID on drop.
+/// from it, on a free port of 127.0.0.1.
 struct WebDav {
-    child: Child,
+    nginx: Daemon,
     url: String,
-    dir: tempfile::TempDir,
 }
 
 impl WebDav {
@@ -175,16 +174,11 @@ impl WebDav {
         std::fs::create_dir(dir.path().join("www")).unwrap();
         let path = dir.path().join("nginx.conf");
         std::fs::write(&path, conf).unwrap();
-        let child = Command::new("nginx")
-            .args(["-e", "stderr", "-c"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("nginx is installed");
+        let mut cmd = Command::new("nginx");
+        cmd.args(["-e", "stderr", "-c"]).arg(&path);
         let cache = WebDav {
-            child,
+            nginx: Daemon::spawn(cmd, dir, "nginx"),
             url: format!("http://127.0.0.1:{port}/cache"),
-            dir,
         };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -193,15 +187,6 @@ impl WebDav {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("nginx did not listen on 127.0.0.1:{port}");
-    }
-}
-
-impl Drop for WebDav {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
     }
 }
 
@@ -214,7 +199,7 @@ fn an_http_cache_that_accepts_put_serves_a_second_checkout() {
     let a = Checkout::new();
     let summary = a.build(&[&format!("--remote_cache={}", cache.url)], TARGETS);
     assert!(!summary.contains("remote cache hit"), "{summary}");
-    let stored = std::fs::read_dir(cache.dir.path().join("www/cache/cas"))
+    let stored = std::fs::read_dir(cache.nginx.dir().join("www/cache/cas"))
         .map(|d| d.count())
         .unwrap_or(0);
     assert!(stored > 0, "nothing was PUT into the cache");

@@ -1,7 +1,7 @@
 //! Shared helpers: running `mirage`, temporary workspaces, golden files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// The rules_mirage checkout under test.
 pub fn repo() -> PathBuf {
@@ -173,4 +173,39 @@ pub fn copy_checkout(to: &std::path::Path) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A server a test started (nginx, dnsmasq, rsyslog), with the scratch
+/// directory it works in: on drop it is stopped by its PID and waited
+/// for, then the directory goes.
+pub struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    /// Spawns `cmd`, its output discarded, working in `dir`; `what` names
+    /// the Debian package when it is missing.
+    pub fn spawn(mut cmd: Command, dir: tempfile::TempDir, what: &str) -> Daemon {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} is installed: {e}"));
+        Daemon { child, dir }
+    }
+
+    /// Its scratch directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
 }

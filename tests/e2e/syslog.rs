@@ -4,19 +4,19 @@
 //! sends its log lines there from spt and from unix (socket stack).
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::network::{nc, Netns, Running, Stack};
+use crate::support::Daemon;
 
 /// The collector's port, on 10.0.0.1 in the client's namespace.
 const PORT: &str = "5514";
 
 /// rsyslogd in the foreground in the client's namespace, writing
-/// `HOSTNAME APP-NAME SEVERITY MSG` lines to a file; stopped on drop.
+/// `HOSTNAME APP-NAME SEVERITY MSG` lines to a file.
 struct Rsyslog {
-    child: Child,
-    _dir: tempfile::TempDir,
+    _rsyslogd: Daemon,
     out: PathBuf,
 }
 
@@ -44,20 +44,14 @@ template(name="line" type="string" string="%hostname% %app-name% %syslogseverity
             ),
         )
         .unwrap();
-        let child = ns
-            .command("rsyslogd")
-            .arg("-n")
+        let mut cmd = ns.command("rsyslogd");
+        cmd.arg("-n")
             .arg("-f")
             .arg(&conf)
             .arg("-i")
-            .arg(dir.path().join("rsyslogd.pid"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rsyslog is installed (Debian package rsyslog)");
+            .arg(dir.path().join("rsyslogd.pid"));
         let r = Rsyslog {
-            child,
-            _dir: dir,
+            _rsyslogd: Daemon::spawn(cmd, dir, "rsyslog (Debian package rsyslog)"),
             out,
         };
         // Ready once a probe over TCP comes through.
@@ -94,15 +88,6 @@ template(name="line" type="string" string="%hostname% %app-name% %syslogseverity
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Rsyslog {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
     }
 }
 

@@ -81,3 +81,13 @@ pub async fn within<T: mirage_types::Time, F: Future>(
     })
     .await
 }
+
+/// A runtime arg of seconds that must be positive (timeouts), in
+/// nanoseconds; the error names `arg`.
+pub fn positive_seconds_ns(value: i64, arg: &str) -> Result<u64, alloc::string::String> {
+    u64::try_from(value)
+        .ok()
+        .filter(|&s| s > 0)
+        .map(|s| s.saturating_mul(1_000_000_000))
+        .ok_or_else(|| alloc::format!("--{arg} must be a positive number of seconds"))
+}

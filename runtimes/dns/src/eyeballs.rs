@@ -14,7 +14,7 @@ use core::net::{IpAddr, SocketAddr};
 use core::pin::{pin, Pin};
 use core::task::Poll;
 
-use mirage_runtime::time::within;
+use mirage_runtime::time::{positive_seconds_ns, within};
 use mirage_types::{Connect, Stack, Time};
 
 use crate::{Dns, Kind};
@@ -39,10 +39,7 @@ impl<S: Stack, D: Dns, T: Time> HappyEyeballs<S, D, T> {
         timeout_s: i64,
         delay_ms: i64,
     ) -> Result<Self, String> {
-        let timeout_s = u64::try_from(timeout_s)
-            .ok()
-            .filter(|&t| t > 0)
-            .ok_or("--happy-eyeballs-timeout must be a positive number of seconds")?;
+        let timeout_ns = positive_seconds_ns(timeout_s, "happy-eyeballs-timeout")?;
         let delay_ms =
             u64::try_from(delay_ms).map_err(|_| "--happy-eyeballs-delay must be >= 0")?;
         Ok(HappyEyeballs {
@@ -50,7 +47,7 @@ impl<S: Stack, D: Dns, T: Time> HappyEyeballs<S, D, T> {
             dns,
             time,
             delay_ns: delay_ms * 1_000_000,
-            timeout_ns: timeout_s * 1_000_000_000,
+            timeout_ns,
         })
     }
 

@@ -32,7 +32,7 @@ use core::future::Future;
 use core::net::{IpAddr, SocketAddr};
 use core::task::{Context, Poll, Waker};
 
-use mirage_runtime::time::within;
+use mirage_runtime::time::{positive_seconds_ns, within};
 use mirage_types::{Datagram, MonotonicClock, Random, Stack, TcpFlow, Time};
 
 use wire::Outcome;
@@ -226,10 +226,7 @@ where
         retries: i64,
     ) -> Result<Self, String> {
         let servers = parse_servers(&servers).map_err(|e| format!("--dns-servers: {e}"))?;
-        let timeout_s = u64::try_from(timeout_s)
-            .ok()
-            .filter(|&t| t > 0)
-            .ok_or("--dns-timeout must be a positive number of seconds")?;
+        let timeout_ns = positive_seconds_ns(timeout_s, "dns-timeout")?;
         let retries = usize::try_from(retries).map_err(|_| "--dns-retries must be >= 0")?;
         let mut port = [0; 2];
         random.generate(&mut port);
@@ -260,7 +257,7 @@ where
                 mclock,
                 random,
                 servers,
-                timeout_ns: timeout_s * 1_000_000_000,
+                timeout_ns,
                 tries: retries + 1,
                 port,
                 inbox,

@@ -23,8 +23,10 @@ pub mod response;
 pub mod url;
 
 use alloc::rc::Rc;
+use alloc::string::String;
 use core::future::Future;
 
+use mirage_runtime::time::positive_seconds_ns;
 use mirage_types::{MonotonicClock, PosixClock, Stack, Time};
 
 pub use client::{Client, ClientResponse, HttpClient};
@@ -78,11 +80,8 @@ where
         pclock: P,
         timeout_s: i64,
         max_body: i64,
-    ) -> Result<Self, &'static str> {
-        let timeout_s = u64::try_from(timeout_s)
-            .ok()
-            .filter(|&t| t > 0)
-            .ok_or("--http-timeout must be a positive number of seconds")?;
+    ) -> Result<Self, String> {
+        let timeout_ns = positive_seconds_ns(timeout_s, "http-timeout")?;
         let max_body = usize::try_from(max_body).map_err(|_| "--http-max-body must be >= 0")?;
         Ok(HttpServer {
             stack,
@@ -94,7 +93,7 @@ where
                     max_head: MAX_HEAD,
                     max_body,
                 },
-                timeout_ns: timeout_s.saturating_mul(1_000_000_000),
+                timeout_ns,
             }),
         })
     }

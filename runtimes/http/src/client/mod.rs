@@ -13,7 +13,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::future::Future;
 
-use mirage_runtime::time::within;
+use mirage_runtime::time::{positive_seconds_ns, within};
 use mirage_types::{Connect, TcpFlow, Time, TlsClient};
 
 use crate::request::decode_chunked;
@@ -91,18 +91,15 @@ impl<C: Connect, L: TlsClient, T: Time> Client<C, L, T> {
         time: T,
         timeout_s: i64,
         max_body: i64,
-    ) -> Result<Self, &'static str> {
-        let timeout_s = u64::try_from(timeout_s)
-            .ok()
-            .filter(|&t| t > 0)
-            .ok_or("--http-client-timeout must be a positive number of seconds")?;
+    ) -> Result<Self, String> {
+        let timeout_ns = positive_seconds_ns(timeout_s, "http-client-timeout")?;
         let max_body =
             usize::try_from(max_body).map_err(|_| "--http-client-max-body must be >= 0")?;
         Ok(Client {
             connect,
             tls,
             time,
-            timeout_ns: timeout_s * 1_000_000_000,
+            timeout_ns,
             max_body,
         })
     }
