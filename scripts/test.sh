@@ -18,7 +18,8 @@ cargo fetch --locked --quiet
 bazel test --nocache_test_results //...
 step "tests"
 # The hvt test says which path it took (full suite or smoke) and why: show it.
-cargo test --workspace -- --skip solo5::hvt_boots_where_kvm_allows
+# Every test binary runs even when one fails: one CI run shows every failure.
+cargo test --workspace --no-fail-fast -- --skip solo5::hvt_boots_where_kvm_allows
 cargo test -p mirage --test e2e solo5::hvt_boots_where_kvm_allows -- --nocapture
 step "README hello"
 bash scripts/hello.sh | tee /tmp/rules_mirage-hello.out

@@ -27,7 +27,7 @@ pub fn target_dir(ws: &Workspace) -> PathBuf {
 /// Where cargo keeps crate sources: each registry's unpacked sources
 /// under `$CARGO_HOME` (default `~/.cargo`), and `$MIRAGE_CRATES`, the
 /// vendored copy Bazel builds with. Crates are `NAME-VERSION` in each.
-fn crate_source_dirs() -> Vec<PathBuf> {
+pub fn crate_source_dirs() -> Vec<PathBuf> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
@@ -42,7 +42,9 @@ fn crate_source_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-fn rustflags(ws: &Workspace) -> String {
+/// The flags of every rustc invocation (cargo's encoded form: 0x1f
+/// between flags): the path remapping and no build id.
+pub fn rustflags(ws: &Workspace) -> String {
     let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
     if !ws.home_is_root() {
         flags.push(format!(

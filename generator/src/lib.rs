@@ -14,6 +14,7 @@ pub mod launch;
 pub mod lockfile;
 pub mod model;
 pub mod paths;
+pub mod plan;
 pub mod release;
 pub mod render;
 pub mod resolve;

@@ -16,6 +16,7 @@ mod https;
 mod launch_errors;
 mod network;
 mod new_user;
+mod plan;
 mod release;
 mod remote;
 mod rustc_errors;

@@ -305,6 +305,16 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             print!("{}", crate::release::sbom_json(&ws, &built)?);
             Ok(0)
         }
+        Command::Query {
+            what: query::Query::Plan,
+            sel,
+        } => {
+            let ws = workspace()?;
+            let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            configure::commit(&ws, &r, &plan)?;
+            print!("{}", crate::plan::plan_json(&ws, &r, &plan)?);
+            Ok(0)
+        }
         Command::Query { what, sel } => {
             let (r, plan) = configure::configure(&workspace()?, &cwd, &sel, keys, settings)?;
             print!("{}", query::answer(what, &r, &plan)?);

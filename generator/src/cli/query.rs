@@ -26,6 +26,9 @@ pub enum Query {
     Crates,
     /// The SPDX SBOM of the image (built if needed), as in its release.
     Sbom,
+    /// The crate-level build plan (JSON): every crate, the shared flags,
+    /// the link steps.
+    Plan,
 }
 
 /// The text `mirage query what` prints.
@@ -66,6 +69,11 @@ pub fn answer(what: Query, r: &Resolved, plan: &Plan) -> Result<String> {
             .collect(),
         // The SBOM describes a built image: `cli::main` builds first.
         Query::Sbom => return Err(Error::system("mirage query sbom needs the image built")),
+        Query::Plan => {
+            return Err(Error::system(
+                "mirage query plan needs the output committed",
+            ))
+        }
         Query::Crates => r
             .crates
             .iter()

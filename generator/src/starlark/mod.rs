@@ -327,6 +327,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "direct_kv_rw",
     "generic_block",
     "generic_kv_ro",
+    "http_client",
     "https_server",
     "kv_rw_mem",
     "mirage_boot_test",
@@ -340,6 +341,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "mirage_unikernel",
     "ramdisk",
     "tar_kv_ro",
+    "tls_client",
     "tls_server",
 ];
 
