@@ -1,17 +1,21 @@
-//! The response reader on canned server bytes: every framing, errors,
-//! and fixed-seed fuzzing.
+//! The exchange on canned server bytes: what a POST sends, every
+//! response framing, errors, and fixed-seed fuzzing.
 
 use super::*;
+use alloc::rc::Rc;
 use alloc::vec;
+use core::cell::RefCell;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use mirage_runtime::fuzz::Rng;
 use mirage_types::NetError;
 
-/// A server's bytes, handed out in the given chunk sizes.
+/// A server's bytes, handed out in the given chunk sizes; what the
+/// client sends is kept.
 struct Canned {
     data: Vec<u8>,
     chunks: Vec<usize>,
+    sent: Rc<RefCell<Vec<u8>>>,
 }
 
 impl TcpFlow for Canned {
@@ -26,7 +30,8 @@ impl TcpFlow for Canned {
             .clamp(1, self.data.len());
         Ok(Some(self.data.drain(..n).collect()))
     }
-    async fn write(&mut self, _: &[u8]) -> Result<(), NetError> {
+    async fn write(&mut self, data: &[u8]) -> Result<(), NetError> {
+        self.sent.borrow_mut().extend_from_slice(data);
         Ok(())
     }
     async fn close(&mut self) {}
@@ -40,6 +45,7 @@ fn answer(data: &[u8], chunks: Vec<usize>, max_body: usize) -> Result<Parts, Str
     let flow = Canned {
         data: data.to_vec(),
         chunks,
+        sent: Rc::default(),
     };
     let mut fut = pin!(talk(flow, b"GET / HTTP/1.1\r\n\r\n", &[], "GET", max_body));
     match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -108,4 +114,31 @@ fn fuzzed_responses_never_panic() {
         }
     }
     assert!(whole > 0);
+}
+
+#[test]
+fn a_post_sends_its_head_and_body() {
+    let url = Url::parse("http://[fd00::1]:8080/form?x").unwrap();
+    let head = request_head("POST", &url, &[("Content-Type", "text/plain")], 5);
+    let sent = Rc::default();
+    let flow = Canned {
+        data: b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        chunks: vec![],
+        sent: Rc::clone(&sent),
+    };
+    let mut fut = pin!(talk(flow, &head, b"hello", "POST", 10));
+    let Poll::Ready(Ok((status, ..))) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    else {
+        panic!("no answer");
+    };
+    assert_eq!(status, 201);
+    let sent = String::from_utf8(sent.borrow().clone()).unwrap();
+    assert!(
+        sent.starts_with("POST /form?x HTTP/1.1\r\nHost: [fd00::1]:8080\r\n"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"),
+        "{sent}"
+    );
 }
