@@ -13,7 +13,7 @@ use crate::support::{mirage_ok, Daemon};
 /// big.test's addresses: more than a 512-byte UDP answer holds.
 const BIG: usize = 40;
 
-/// dnsmasq on 10.0.0.1:53 in the client's namespace, authoritative for
+/// dnsmasq on 10.0.0.1:53 and [fd00::1]:53 in the client's namespace, authoritative for
 /// `.test`: big.test, and host `records` (`NAME,ADDRESS...`).
 pub(crate) fn dnsmasq(ns: &Netns, records: &[&str]) -> Daemon {
     let dir = tempfile::Builder::new()
@@ -33,7 +33,7 @@ pub(crate) fn dnsmasq(ns: &Netns, records: &[&str]) -> Daemon {
         "--no-resolv",
         "--no-hosts",
         "--bind-interfaces",
-        "--listen-address=10.0.0.1",
+        "--listen-address=10.0.0.1,fd00::1",
         "--port=53",
         "--local=/test/",
         "--log-queries",
@@ -56,7 +56,9 @@ pub(crate) fn dnsmasq(ns: &Netns, records: &[&str]) -> Daemon {
 
 /// The dns example on `stack` with runtime `args`: exit code and console.
 fn lookup(ns: &Netns, stack: Stack, args: &[&str]) -> (i32, String) {
-    Running::start(ns, stack, "//examples/dns:dns", &[], args, "").finish()
+    let mut args = args.to_vec();
+    args.extend(stack.ipv6_args());
+    Running::start(ns, stack, "//examples/dns:dns", &[], &args, "").finish()
 }
 
 fn resolves_names_against_dnsmasq(stack: Stack) {
@@ -96,6 +98,16 @@ fn resolves_names_against_dnsmasq(stack: Stack) {
     let mut want: Vec<String> = (1..=BIG).map(|i| format!("10.0.1.{i}")).collect();
     want.sort();
     assert_eq!(got, want, "{out}");
+
+    // The server over IPv6.
+    let (code, out) = lookup(
+        &ns,
+        stack,
+        &["--dns-servers=[fd00::1]:53", "--names=v4.test"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("dns: servers [fd00::1]:53"), "{out}");
+    assert!(out.contains("[application] v4.test: 10.0.0.8\n"), "{out}");
 
     // A name that does not exist: a clear error, exit 1.
     let (code, out) = lookup(
