@@ -2,8 +2,10 @@
 //! 1 MB file over HTTP and HTTPS in the test's namespace, with a
 //! certificate signed by a CA made here; dnsmasq resolves web.test. The
 //! http_fetch example, on spt and on unix (socket stack), fetches it by
-//! name over both, follows a redirect from HTTP to HTTPS, and refuses a
-//! certificate for another name and an expired one with a clear message.
+//! name over both, falls back from an IPv6 address that answers nothing
+//! to IPv4 (Happy Eyeballs), follows a redirect from HTTP to HTTPS, and
+//! refuses a certificate for another name and an expired one with a clear
+//! message.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -151,9 +153,15 @@ fn nginx(ns: &Netns) -> Daemon {
 
 /// http_fetch on `stack` fetching `uri`: exit code and console.
 fn fetch(ns: &Netns, stack: Stack, uri: &str) -> (i32, String) {
+    fetch_with(ns, stack, uri, &[])
+}
+
+/// The same with more runtime `args`.
+fn fetch_with(ns: &Netns, stack: Stack, uri: &str, more: &[&str]) -> (i32, String) {
     let uri = format!("--uri={uri}");
     let mut args = vec!["--dns-servers=10.0.0.1", &uri];
     args.extend(stack.ipv6_args());
+    args.extend(more);
     Running::start(ns, stack, LABEL, &[], &args, "").finish()
 }
 
@@ -161,7 +169,11 @@ fn fetches_over_http_and_https(stack: Stack) {
     let file = std::fs::read(certs().join("www/big.bin")).unwrap();
     let body = format!("body: 1048576 bytes, sha256 {}", sha256(&file));
     let ns = Netns::for_stack("fetch", stack);
-    let _dns = crate::dns::dnsmasq(&ns, &["web.test,10.0.0.1,fd00::1"]);
+    // dual.test's IPv6 address answers nothing.
+    let _dns = crate::dns::dnsmasq(
+        &ns,
+        &["web.test,10.0.0.1,fd00::1", "dual.test,10.0.0.1,fd00::99"],
+    );
     let _nginx = nginx(&ns);
 
     for uri in ["http://web.test/big.bin", "https://web.test/big.bin"] {
@@ -173,6 +185,20 @@ fn fetches_over_http_and_https(stack: Stack) {
         );
         assert!(out.contains(&body), "{uri}: {out}");
     }
+
+    // Happy eyeballs: IPv6 first; while that attempt hangs, IPv4 starts
+    // and wins, well within the 5 s the whole may take.
+    let (code, out) = fetch_with(
+        &ns,
+        stack,
+        "http://dual.test/big.bin",
+        &["-l", "mirage_dns:debug", "--happy-eyeballs-timeout=5"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let six = out.find("happy eyeballs: trying [fd00::99]:80");
+    let four = out.find("happy eyeballs: trying 10.0.0.1:80");
+    assert!(six.is_some() && six < four, "{out}");
+    assert!(out.contains(&body), "{out}");
 
     // HTTP redirects to HTTPS.
     let (code, out) = fetch(&ns, stack, "http://web.test/moved");
