@@ -1,13 +1,14 @@
 //! Bazel reads the same BUILD files (Debian's bazel-bootstrap 4.2, offline,
 //! as set up by WORKSPACE.bazel and .bazelrc): its generated main.rs and
-//! image bytes equal the CLI's, a rebuild after `bazel clean` comes whole
-//! from the disk cache, and bad input names its BUILD line.
+//! image bytes equal the CLI's, releases too, a rebuild after `bazel clean`
+//! comes whole from the disk cache, and bad input names its BUILD line.
+//! Hermeticity has its own module (`bazel_hermetic`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::support::{copy_checkout, copy_tree, mirage_ok, repo};
+use crate::support::{copy_tree, mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
 /// another test.
@@ -17,7 +18,7 @@ pub(crate) fn turn() -> MutexGuard<'static, ()> {
 }
 
 /// `bazel ARGS` in the repository: exit code and everything it printed.
-fn bazel(args: &[&str]) -> (i32, String) {
+pub(crate) fn bazel(args: &[&str]) -> (i32, String) {
     let out = Command::new("bazel")
         .args(args)
         .current_dir(repo())
@@ -31,7 +32,7 @@ fn bazel(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-fn bazel_ok(args: &[&str]) -> String {
+pub(crate) fn bazel_ok(args: &[&str]) -> String {
     let (code, text) = bazel(args);
     assert_eq!(code, 0, "bazel {args:?}:\n{text}");
     text
@@ -63,108 +64,6 @@ fn checkout_copy(with_git: bool) -> tempfile::TempDir {
         }
     }
     copy
-}
-
-/// A copy of the checkout (without its tests) with its own (empty) Bazel
-/// output base; Bazel's server there is shut down on drop.
-pub(crate) struct Checkout {
-    dir: tempfile::TempDir,
-    output_base: tempfile::TempDir,
-}
-
-impl Checkout {
-    pub(crate) fn new() -> Checkout {
-        let dir = tempfile::Builder::new()
-            .prefix("mirage-bazel-")
-            .tempdir()
-            .unwrap();
-        copy_checkout(dir.path());
-        let output_base = tempfile::Builder::new()
-            .prefix("mirage-bazel-ob-")
-            .tempdir()
-            .unwrap();
-        Checkout { dir, output_base }
-    }
-
-    /// Its directory.
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `bazel ARGS` there: exit code and everything it printed.
-    pub(crate) fn bazel(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
-    }
-
-    /// `bazel build FLAGS TARGETS` without the local disk cache; returns
-    /// the process summary line. A transfer failure between Bazel and the
-    /// service (Bazel's remote error, "Exit 34") is reported and the build
-    /// is run once more, from where it stopped: the fixture service is
-    /// not what is under test, and actions that failed still fail.
-    pub(crate) fn build(&self, flags: &[&str], targets: &[&str]) -> String {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let args = [
-                &["build", "--disk_cache=", "--verbose_failures"],
-                flags,
-                targets,
-            ]
-            .concat();
-            let (code, text) = self.bazel(&args);
-            // --verbose_failures gives one stack trace per failed transfer.
-            let head: String = text.lines().take(150).collect::<Vec<_>>().join("\n");
-            if code != 0 && text.contains("(Exit 34)") && attempts == 1 {
-                eprintln!("bazel build {flags:?}: transfer failure, once more:\n{head}");
-                continue;
-            }
-            assert_eq!(code, 0, "bazel build {flags:?}:\n{head}");
-            return text
-                .lines()
-                .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
-                .unwrap_or_else(|| panic!("no process summary:\n{text}"))
-                .to_owned();
-        }
-    }
-
-    /// The sha256 of `bazel-bin/PATH`.
-    pub(crate) fn image(&self, path: &str) -> String {
-        let bin = self.dir.path().join("bazel-bin");
-        sha256(&bin.join(path))
-    }
-}
-
-impl Drop for Checkout {
-    fn drop(&mut self) {
-        let _ = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .arg("shutdown")
-            .current_dir(self.dir.path())
-            .status();
-        // Bazel leaves its outputs read-only.
-        let _ = Command::new("chmod")
-            .arg("-R")
-            .arg("u+w")
-            .arg(self.output_base.path())
-            .status();
-    }
 }
 
 /// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
@@ -319,71 +218,6 @@ fn release_is_the_same_bytes_from_both_engines() {
     );
 }
 
-/// `--platforms=//rules_mirage/platforms:T` picks a unikernel's T image,
-/// as `NAME_T` does; under it, `//...` skips what other targets make (the
-/// spt and unix boot tests), and a unikernel without T is incompatible.
-#[test]
-fn platforms_choose_the_target() {
-    let _turn = turn();
-    let text = bazel_ok(&[
-        "build",
-        "--platforms=//rules_mirage/platforms:hvt",
-        "//examples/hello:hello",
-    ]);
-    assert!(
-        text.contains("bazel-bin/examples/hello/hello_hvt.out/dist/hello.hvt"),
-        "{text}"
-    );
-    assert!(!text.contains("hello.spt"), "{text}");
-    let text = bazel_ok(&[
-        "test",
-        "--platforms=//rules_mirage/platforms:hvt",
-        "//examples/hello/...",
-    ]);
-    assert!(
-        text.contains("Executed 0 out of 2 tests: 2 were skipped."),
-        "{text}"
-    );
-    let (code, text) = bazel(&[
-        "build",
-        "--platforms=//rules_mirage/platforms:hvt",
-        "//examples/kv_ro:kv_ro_tar",
-    ]);
-    assert_ne!(code, 0, "{text}");
-    assert!(
-        text.contains("//examples/kv_ro:kv_ro_tar is incompatible"),
-        "{text}"
-    );
-}
-
-/// No action of `//examples/...` (and what they depend on: the
-/// generator, the Solo5 toolchain) names a path of this machine in its
-/// command line, environment or inputs: not the checkout, not Bazel's
-/// output base, not the home directory. They can run anywhere.
-#[test]
-fn actions_name_no_path_of_this_machine() {
-    let _turn = turn();
-    let output_base = bazel_ok(&["info", "output_base"]);
-    let output_base = output_base
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('/'))
-        .unwrap()
-        .to_owned();
-    let text = bazel_ok(&["aquery", "--output=text", "deps(//examples/...)"]);
-    assert!(
-        text.contains("Mnemonic: MirageBuild") && text.contains("Mnemonic: Solo5Toolchain"),
-        "{text}"
-    );
-    let home = std::env::var("HOME").unwrap();
-    let repo = repo().display().to_string();
-    for path in [repo.as_str(), output_base.as_str(), home.as_str()] {
-        let line = text.lines().find(|l| l.contains(path));
-        assert!(line.is_none(), "{path} in an action: {line:?}");
-    }
-}
-
-/// The summary line: "INFO: N processes: ...".
 fn processes(text: &str) -> &str {
     text.lines()
         .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))
@@ -410,10 +244,10 @@ fn after_bazel_clean_every_action_comes_from_the_disk_cache() {
 /// A package made from `tests/bazel/CASE` for one test (each `NAME.in`
 /// there becomes `NAME`, `BUILD.in` becomes `BUILD.bazel`); removed on
 /// drop.
-struct TempPackage(PathBuf);
+pub(crate) struct TempPackage(pub(crate) PathBuf);
 
 impl TempPackage {
-    fn new(case: &str) -> TempPackage {
+    pub(crate) fn new(case: &str) -> TempPackage {
         let dir = repo().join(format!("tests/bazel-{case}-tmp"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -477,67 +311,4 @@ fn bad_input_fails_with_its_build_line() {
         ),
         "{text}"
     );
-}
-
-/// A macro in the unikernel's own package is an input of its image: an
-/// edit to it rebuilds the image, which then does what the macro says.
-#[test]
-fn an_edited_macro_rebuilds_the_image() {
-    let _turn = turn();
-    let pkg = TempPackage::new("macro");
-    let greeting = || {
-        bazel_ok(&["build", "//tests/bazel-macro-tmp:m_unix"]);
-        let image = repo().join("bazel-bin/tests/bazel-macro-tmp/m_unix.out/dist/m");
-        let out = Command::new(&image).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines()
-            .find_map(|l| l.split_once("[application] ").map(|(_, g)| g.to_owned()))
-            .unwrap_or_else(|| panic!("no greeting:\n{text}"))
-    };
-    assert_eq!(greeting(), "first greeting");
-    let macros = pkg.0.join("macros.bzl");
-    let text = std::fs::read_to_string(&macros).unwrap();
-    let edited = text.replace("default = greeting,", "default = greeting + \", edited\",");
-    assert_ne!(text, edited);
-    std::fs::write(&macros, edited).unwrap();
-    assert_eq!(greeting(), "first greeting, edited");
-}
-
-/// A dependency added to a crate's Cargo.toml without updating Cargo.lock
-/// stops the build under both engines, with the same message, and the
-/// CLI writes no image.
-#[test]
-fn a_stale_cargo_lock_stops_both_engines_with_the_same_message() {
-    let checkout = Checkout::new();
-    let manifest = checkout.path().join("examples/hello/Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    // memchr is in Cargo.lock, but not among hello's dependencies there.
-    text.push_str("memchr = { version = \"2\", default-features = false }\n");
-    std::fs::write(&manifest, text).unwrap();
-    let message = "Cargo.lock does not match the Cargo.toml files of its workspace: \
-                   update it (`cargo update --workspace --offline`) and build again";
-
-    let cli = crate::support::mirage_in_checkout(
-        checkout.path(),
-        &["build", "-t", "unix", "//examples/hello:hello"],
-    );
-    assert_eq!(cli.code, 2, "{}", cli.stderr);
-    assert_eq!(
-        cli.stderr.trim_end().lines().last(),
-        Some(&*format!("mirage: error: {message}"))
-    );
-    assert!(!checkout
-        .path()
-        .join("mirage-out/examples/hello/hello/unix/dist")
-        .exists());
-
-    let _turn = turn();
-    let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_unix"]);
-    assert_ne!(code, 0, "{text}");
-    assert!(text.contains(message), "{text}");
 }

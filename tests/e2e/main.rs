@@ -3,6 +3,7 @@
 //! sees: exit codes, messages with their file:line, console output.
 
 mod bazel;
+mod bazel_hermetic;
 mod cases;
 mod describe;
 mod dns;

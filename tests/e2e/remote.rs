@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::bazel::Checkout;
+use crate::bazel_hermetic::Checkout;
 use crate::support::{repo, sha256, Daemon};
 
 /// hello's images, built every way.

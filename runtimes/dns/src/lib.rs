@@ -17,9 +17,12 @@ extern crate alloc;
 
 mod cache;
 mod eyeballs;
+mod servers;
 mod wire;
 
 pub use eyeballs::HappyEyeballs;
+pub use servers::check_servers;
+use servers::parse_servers;
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -117,32 +120,6 @@ pub trait Dns: Clone {
             }
         }
     }
-}
-
-/// Checks `--dns-servers`.
-pub fn check_servers(value: &str) -> Result<(), String> {
-    parse_servers(value).map(|_| ())
-}
-
-/// `--dns-servers`: comma-separated `IP`, `IP:PORT` or `[IPV6]:PORT`
-/// (port 53 when none).
-fn parse_servers(value: &str) -> Result<Vec<SocketAddr>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<SocketAddr>()
-                .or_else(|_| {
-                    s.trim_matches(['[', ']'])
-                        .parse()
-                        .map(|ip| SocketAddr::new(ip, 53))
-                })
-                .map_err(|_| {
-                    format!("`{s}` is not IP[:PORT] (an IPv6 address in brackets with a port)")
-                })
-        })
-        .collect()
 }
 
 /// Datagrams to the client's port, until a lookup takes them.
@@ -385,30 +362,5 @@ where
             .borrow_mut()
             .put(name, kind, now, ttl, answer.clone());
         answer
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn servers_are_ip_and_port_lists() {
-        assert_eq!(
-            parse_servers("10.0.0.1, 10.0.0.2:5353,[fd00::1]:53,fd00::2").unwrap(),
-            [
-                "10.0.0.1:53".parse().unwrap(),
-                "10.0.0.2:5353".parse().unwrap(),
-                "[fd00::1]:53".parse().unwrap(),
-                "[fd00::2]:53".parse().unwrap(),
-            ]
-        );
-        assert_eq!(
-            check_servers("ns.example"),
-            Err(
-                "`ns.example` is not IP[:PORT] (an IPv6 address in brackets with a port)"
-                    .to_string()
-            )
-        );
     }
 }
