@@ -1,7 +1,8 @@
 //! The syslog reporter against a real collector: rsyslog (Debian) listens
 //! on UDP and TCP in the test's namespace and writes what it receives to a
 //! file; the network example, configured `--reporter=syslog` or `both`,
-//! sends its log lines there from spt and from unix (socket stack).
+//! sends its log lines there from spt and from unix (socket stack), to the
+//! collector by name (dnsmasq) or by address.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -92,12 +93,20 @@ template(name="line" type="string" string="%hostname% %app-name% %syslogseverity
 }
 
 /// The network example on `stack` logs to rsyslog over `transport`, with
-/// its lines on the console too when `reporter` is `both`.
+/// its lines on the console too when `reporter` is `both`. Over UDP the
+/// collector is named by host name (dnsmasq answers for logs.test), over
+/// TCP by address.
 fn network_example_logs_to_rsyslog(stack: Stack, reporter: &str, transport: &str) {
     let ns = Netns::for_stack(&format!("syslog-{transport}"), stack);
     let rsyslog = Rsyslog::start(&ns);
+    let _dns = crate::dns::dnsmasq(&ns, &["logs.test,10.0.0.1"]);
     let key = format!("--reporter={reporter}");
-    let server = format!("--syslog=10.0.0.1:{PORT}");
+    let host = if transport == "udp" {
+        "logs.test"
+    } else {
+        "10.0.0.1"
+    };
+    let server = format!("--syslog={host}:{PORT}");
     let via = format!("--syslog-transport={transport}");
     let ready = if reporter == "both" {
         "listening on port 8080"
@@ -114,6 +123,7 @@ fn network_example_logs_to_rsyslog(stack: Stack, reporter: &str, transport: &str
             "*:debug",
             "--port=8080",
             &server,
+            "--dns-servers=10.0.0.1",
             &via,
             "--syslog-hostname=web1",
         ],
@@ -153,16 +163,17 @@ fn unix_logs_to_rsyslog_over_tcp_alone() {
     network_example_logs_to_rsyslog(Stack::UnixSocket, "syslog", "tcp");
 }
 
-/// A collector that is not an IP address, and a transport that is neither
-/// udp nor tcp, are refused at boot with their reason (exit 64).
+/// A collector that is neither an IP address nor a host name, and a
+/// transport that is neither udp nor tcp, are refused at boot with their
+/// reason (exit 64).
 #[test]
 fn bad_syslog_arguments_are_refused_at_boot() {
     let label = "//examples/network:network";
     let _turn = crate::network::turn(label, "unix");
     for (arg, why) in [
         (
-            "--syslog=logs.example",
-            "option --syslog: `logs.example` is not IP[:PORT]",
+            "--syslog=logs..example",
+            "option --syslog: `logs..example` is not HOST[:PORT]",
         ),
         (
             "--syslog-transport=tls",

@@ -18,7 +18,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use log::Record;
-use mirage_types::{Console, PosixClock, SocketAddr, Stack, TcpFlow};
+use mirage_types::{Console, Dns, PosixClock, SocketAddr, Stack, TcpFlow};
 
 use crate::log::{console_line, install, rfc3339, Levels, Sink};
 
@@ -51,23 +51,44 @@ fn parse_transport(value: &str) -> Result<Transport, String> {
     }
 }
 
-/// Checks `--syslog`: an IP address, with a port or not.
+/// Checks `--syslog`: a host (an IP address or a name), with a port or not.
 pub fn check_server(value: &str) -> Result<(), String> {
     parse_server(value).map(|_| ())
 }
 
+/// Where `--syslog` points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Server {
+    /// An address.
+    At(SocketAddr),
+    /// A name the DNS client looks up when the reporter connects, and a
+    /// port.
+    Named(String, u16),
+}
+
 /// `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address; HOST an IP address
-/// (no DNS client is connected to the reporter).
-fn parse_server(value: &str) -> Result<SocketAddr, String> {
+/// or a DNS name.
+fn parse_server(value: &str) -> Result<Server, String> {
     if let Ok(addr) = value.parse::<SocketAddr>() {
-        return Ok(addr);
+        return Ok(Server::At(addr));
     }
     if let Ok(ip) = value.trim_matches(['[', ']']).parse() {
-        return Ok(SocketAddr::new(ip, DEFAULT_PORT));
+        return Ok(Server::At(SocketAddr::new(ip, DEFAULT_PORT)));
     }
-    Err(format!(
-        "`{value}` is not IP[:PORT] (an IPv4 address, or an IPv6 one in brackets with a port)"
-    ))
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()),
+        None => (value, Some(DEFAULT_PORT)),
+    };
+    let name_like = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    match port {
+        Some(port) if name_like => Ok(Server::Named(host.to_string(), port)),
+        _ => Err(format!(
+            "`{value}` is not HOST[:PORT] (an IP address or a name; IPv6 in brackets with a port)"
+        )),
+    }
 }
 
 /// The RFC 5424 message of one log line. `severity` is RFC 5424's.
@@ -187,13 +208,15 @@ impl Reporter {
     /// Installs the reporter as the `log` logger and starts sending to
     /// `server` (`--syslog`) over `transport` (`--syslog-transport`) as
     /// `hostname` (`--syslog-hostname`, default the image's name); with
-    /// `console`, every line is written there too. `application` is the
+    /// `console`, every line is written there too. A server given by name
+    /// is looked up with `dns` once, here. `application` is the
     /// unikernel crate's name, reported as source `application`.
     #[allow(clippy::too_many_arguments)]
-    pub async fn connect<S, P, C>(
+    pub async fn connect<S, P, C, D>(
         stack: S,
         clock: P,
         console: C,
+        dns: D,
         levels: String,
         server: String,
         hostname: String,
@@ -205,9 +228,23 @@ impl Reporter {
         S: Stack + 'static,
         P: PosixClock + 'static,
         C: Console + 'static,
+        D: Dns,
     {
         let levels = Levels::parse(&levels)?;
-        let server = parse_server(&server).map_err(|e| format!("--syslog: {e}"))?;
+        let server = match parse_server(&server).map_err(|e| format!("--syslog: {e}"))? {
+            Server::At(addr) => addr,
+            Server::Named(host, port) => {
+                let found = dns
+                    .resolve(&host)
+                    .await
+                    .map_err(|e| format!("--syslog: {e}"))?;
+                // The first address: IPv6 first, as Happy Eyeballs would.
+                let ip = found
+                    .first()
+                    .ok_or_else(|| format!("--syslog: {host} has no address"))?;
+                SocketAddr::new(*ip, port)
+            }
+        };
         let transport = parse_transport(&transport)?;
         let queue = Rc::new(Queue::default());
         let hostname = match hostname.is_empty() {
@@ -281,21 +318,31 @@ mod tests {
     fn servers_are_ip_addresses_with_or_without_ports() {
         assert_eq!(
             parse_server("10.0.0.1").unwrap(),
-            "10.0.0.1:514".parse().unwrap()
+            Server::At("10.0.0.1:514".parse().unwrap())
         );
         assert_eq!(
             parse_server("10.0.0.1:5514").unwrap(),
-            "10.0.0.1:5514".parse().unwrap()
+            Server::At("10.0.0.1:5514".parse().unwrap())
         );
         assert_eq!(
             parse_server("[fd00::1]:5514").unwrap(),
-            "[fd00::1]:5514".parse().unwrap()
+            Server::At("[fd00::1]:5514".parse().unwrap())
         );
         assert_eq!(
             parse_server("fd00::1").unwrap(),
-            "[fd00::1]:514".parse().unwrap()
+            Server::At("[fd00::1]:514".parse().unwrap())
         );
-        assert!(parse_server("logs.example").is_err());
+        assert_eq!(
+            parse_server("logs.example:5514").unwrap(),
+            Server::Named("logs.example".into(), 5514)
+        );
+        assert_eq!(
+            parse_server("logs").unwrap(),
+            Server::Named("logs".into(), 514)
+        );
+        for bad in ["logs..example", "logs example", "logs:port", ":514"] {
+            assert!(parse_server(bad).is_err(), "{bad}");
+        }
         assert!(check_transport("udp").is_ok() && check_transport("tls").is_err());
     }
 

@@ -31,32 +31,14 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt::{self, Display};
-use core::future::Future;
 use core::net::{IpAddr, SocketAddr};
 use core::task::{Context, Poll, Waker};
 
 use mirage_runtime::time::{positive_seconds_ns, within};
 use mirage_types::{Datagram, MonotonicClock, Random, Stack, TcpFlow, Time};
+pub use mirage_types::{Dns, Kind};
 
 use wire::Outcome;
-
-/// The record kinds looked up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    /// IPv4 addresses.
-    A,
-    /// IPv6 addresses.
-    Aaaa,
-}
-
-impl Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::A => "A",
-            Kind::Aaaa => "AAAA",
-        })
-    }
-}
 
 /// Why a lookup failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,35 +70,6 @@ impl Display for DnsError {
                     f,
                     "no answer for {name} after {queries} queries to --dns-servers"
                 )
-            }
-        }
-    }
-}
-
-/// The `dns_client` device type (Mirage's `Dns_client.S`).
-pub trait Dns: Clone {
-    /// `name`'s addresses of `kind` (an IP address is its own answer).
-    fn getaddrinfo(
-        &self,
-        name: &str,
-        kind: Kind,
-    ) -> impl Future<Output = Result<Vec<IpAddr>, DnsError>>;
-
-    /// `name`'s IPv6 addresses, then its IPv4 ones; an error only when it
-    /// has neither (the IPv4 lookup's, unless that found no records).
-    fn resolve(&self, name: &str) -> impl Future<Output = Result<Vec<IpAddr>, DnsError>> {
-        async move {
-            let v6 = self.getaddrinfo(name, Kind::Aaaa).await;
-            let v4 = self.getaddrinfo(name, Kind::A).await;
-            match (v6, v4) {
-                (Ok(mut six), Ok(four)) => {
-                    six.extend(four);
-                    Ok(six)
-                }
-                (Ok(six), Err(_)) => Ok(six),
-                (Err(_), Ok(four)) => Ok(four),
-                (Err(six), Err(DnsError::NoRecords(..))) => Err(six),
-                (Err(_), Err(four)) => Err(four),
             }
         }
     }
@@ -333,10 +286,12 @@ where
 impl<S, T, M, R> Dns for Client<S, T, M, R>
 where
     S: Stack + 'static,
-    T: Time,
-    M: MonotonicClock,
-    R: Random,
+    T: Time + 'static,
+    M: MonotonicClock + 'static,
+    R: Random + 'static,
 {
+    type Error = DnsError;
+
     async fn getaddrinfo(&self, name: &str, kind: Kind) -> Result<Vec<IpAddr>, DnsError> {
         if let Ok(ip) = name.trim_matches(['[', ']']).parse::<IpAddr>() {
             return match (ip, kind) {

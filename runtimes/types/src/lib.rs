@@ -14,6 +14,10 @@
 
 extern crate alloc;
 
+mod dns;
+
+pub use dns::{Dns, Kind};
+
 use core::fmt::Display;
 use core::future::Future;
 
