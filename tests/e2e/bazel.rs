@@ -218,6 +218,7 @@ fn release_is_the_same_bytes_from_both_engines() {
     );
 }
 
+/// The summary line: "INFO: N processes: ...".
 fn processes(text: &str) -> &str {
     text.lines()
         .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))

@@ -169,13 +169,14 @@ fn actions_name_no_path_of_this_machine() {
     );
     let home = std::env::var("HOME").unwrap();
     let repo = repo().display().to_string();
+    // As directories: HOME=/root is not in examples/http_fetch/roots/.
     for path in [repo.as_str(), output_base.as_str(), home.as_str()] {
-        let line = text.lines().find(|l| l.contains(path));
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        let line = text.lines().find(|l| l.contains(&dir));
         assert!(line.is_none(), "{path} in an action: {line:?}");
     }
 }
 
-/// The summary line: "INFO: N processes: ...".
 /// A macro in the unikernel's own package is an input of its image: an
 /// edit to it rebuilds the image, which then does what the macro says.
 #[test]
