@@ -141,8 +141,10 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
         type = kwargs.get("type", ""),
         deps = deps,
         # The package's own .bzl files: the generator loads the macros a
-        # BUILD file uses when it evaluates it inside the action.
-        data = _package_files(paths) + native.glob(["**/*.bzl"], allow_empty = True),
+        # BUILD file uses when it evaluates it inside the action. Top level
+        # only: below a workspace's root lies mirage-out/, whose outputs
+        # link back to the root.
+        data = _package_files(paths) + native.glob(["*.bzl"], allow_empty = True),
         run_data = _package_files(run_paths),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),
