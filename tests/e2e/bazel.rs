@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::support::{copy_tree, mirage_ok, repo};
+use crate::support::{mirage_ok, repo};
 
 /// Bazel commands take turns: `bazel clean` would pull outputs from under
 /// another test.
@@ -43,29 +43,6 @@ fn sha256(path: &Path) -> String {
     crate::support::sha256(&bytes)
 }
 
-/// The sources of this checkout (no build output, no tests) in a fresh
-/// directory; its git history too `with_git`.
-fn checkout_copy(with_git: bool) -> tempfile::TempDir {
-    let copy = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo()).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let skip = (name.starts_with('.') && !(with_git && name == ".git"))
-            || name.starts_with("bazel-")
-            || ["target", "mirage-out", "tests"].contains(&name.as_str());
-        if skip {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(copy.path().join(&name)).unwrap();
-            copy_tree(&entry.path(), &copy.path().join(&name));
-        } else {
-            std::fs::copy(entry.path(), copy.path().join(&name)).unwrap();
-        }
-    }
-    copy
-}
-
 /// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
 /// `//PACKAGE:NAME` with the CLI (`keys`) in a copy of the checkout: same
 /// main.rs, same image bytes.
@@ -87,7 +64,8 @@ fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: 
 
     // The CLI in a copy of the checkout: another directory, and no clash
     // with the other tests' builds of the same example.
-    let copy = checkout_copy(false);
+    let copy = tempfile::tempdir().unwrap();
+    crate::support::copy_checkout(copy.path());
     let home = copy.path().display().to_string();
     let label = format!("//{package}:{name}");
     let mut cli = vec!["--rules-mirage", &home, "build", "-t", target, &label];
@@ -165,7 +143,8 @@ fn release_is_the_same_bytes_from_both_engines() {
     bazel_ok(&["build", "//examples/hello:release"]);
     let bin = repo().join("bazel-bin/examples/hello");
 
-    let copy = checkout_copy(true);
+    let copy = tempfile::tempdir().unwrap();
+    crate::support::copy_checkout_with_git(copy.path());
     let home = copy.path().display().to_string();
     // The rule's label, and the same release spelled out.
     let spelled = [

@@ -164,12 +164,27 @@ pub fn assert_hello_key_arguments(target: &str) {
     );
 }
 
-/// Copies the checkout's sources (not its build output) to `to`.
+/// Copies the checkout's sources (not its build output, nor the packages
+/// Bazel tests make for themselves) to `to`.
 pub fn copy_checkout(to: &std::path::Path) {
-    let status = std::process::Command::new("sh")
+    copy_sources(to, &["--exclude=./.git"]);
+}
+
+/// Like [`copy_checkout`], with the git history (a release records the
+/// commit).
+pub fn copy_checkout_with_git(to: &std::path::Path) {
+    copy_sources(to, &[]);
+}
+
+fn copy_sources(to: &std::path::Path, more: &[&str]) {
+    let status = Command::new("sh")
         .arg("-c")
-        .arg("tar -C \"$1\" --exclude=./target --exclude=./mirage-out --exclude=./.git --exclude='./bazel-*' -cf - . | tar -C \"$2\" -xf -")
+        .arg(
+            "from=$1 to=$2; shift 2; tar -C \"$from\" --exclude=./target --exclude=./mirage-out \
+             --exclude='./bazel-*' --exclude='./tests/bazel-*-tmp' \"$@\" -cf - . | tar -C \"$to\" -xf -",
+        )
         .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
+        .args(more)
         .status()
         .unwrap();
     assert!(status.success());
