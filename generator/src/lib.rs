@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod build;
+pub mod cargo_meta;
 pub mod cli;
 pub mod config;
 pub mod describe;

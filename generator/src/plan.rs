@@ -28,7 +28,7 @@ use crate::workspace::Workspace;
 /// The plan of `r`, configured into `plan` (committed), as JSON.
 pub fn plan_json(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<String> {
     crate::lockfile::check(ws)?;
-    let meta = metadata(&plan.dir)?;
+    let meta = crate::cargo_meta::metadata(&plan.dir, false)?;
     let (steps, _) = crate::build::plan(ws, r, &plan.dir)?;
     // The link steps' scratch directory is named after the process.
     let scratch = steps.iter().find_map(|s| match s {
@@ -61,25 +61,6 @@ pub fn plan_json(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<String> {
         "{}\n",
         serde_json::to_string_pretty(&out).unwrap_or_default()
     ))
-}
-
-/// `cargo metadata` of the generated crate in `dir`, for the host triple
-/// images are compiled for.
-fn metadata(dir: &Path) -> Result<Value> {
-    let out = Command::new(crate::step::tool("CARGO", "cargo"))
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .args(["--filter-platform", "x86_64-unknown-linux-gnu"])
-        .current_dir(dir)
-        .output()
-        .map_err(|e| Error::system(format!("cargo metadata: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::system(format!(
-            "cargo metadata in {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| Error::system(format!("cargo metadata: {e}")))
 }
 
 /// The `[profile.release]` settings of the generated Cargo.toml.

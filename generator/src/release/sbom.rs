@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -37,21 +36,7 @@ pub struct CrateGraph {
 /// The crate graph cargo resolves for the generated crate in `dir`, for
 /// the host triple the images are compiled for.
 pub fn crate_graph(dir: &Path) -> Result<CrateGraph> {
-    let out = Command::new(crate::step::tool("CARGO", "cargo"))
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .args(["--filter-platform", "x86_64-unknown-linux-gnu"])
-        .current_dir(dir)
-        .output()
-        .map_err(|e| Error::system(format!("cargo metadata: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::system(format!(
-            "cargo metadata in {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    let meta: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::system(format!("cargo metadata: {e}")))?;
+    let meta = crate::cargo_meta::metadata(dir, true)?;
     let mut by_id = BTreeMap::new();
     for p in meta["packages"].as_array().into_iter().flatten() {
         let r = CrateRef {

@@ -117,6 +117,27 @@ mod tests {
         Name::new_unchecked(s)
     }
 
+    /// Reply `id`: www.example, a CNAME (TTL 60) of host.example, which has
+    /// A `address` (TTL 300), then `more`.
+    fn cname_then_a(id: u16, address: u32, more: &[ResourceRecord<'static>]) -> Vec<u8> {
+        let mut answers = vec![
+            ResourceRecord::new(
+                name("www.example"),
+                CLASS::IN,
+                60,
+                RData::CNAME(CNAME(name("host.example"))),
+            ),
+            ResourceRecord::new(
+                name("host.example"),
+                CLASS::IN,
+                300,
+                RData::A(A { address }),
+            ),
+        ];
+        answers.extend_from_slice(more);
+        reply(id, RCODE::NoError, answers)
+    }
+
     #[test]
     fn a_query_asks_for_its_name_and_kind() {
         let q = query(0x1234, "host.example", Kind::Aaaa).unwrap();
@@ -132,32 +153,13 @@ mod tests {
 
     #[test]
     fn answers_give_addresses_with_the_least_ttl_through_cnames() {
-        let bytes = reply(
-            7,
-            RCODE::NoError,
-            vec![
-                ResourceRecord::new(
-                    name("www.example"),
-                    CLASS::IN,
-                    60,
-                    RData::CNAME(CNAME(name("host.example"))),
-                ),
-                ResourceRecord::new(
-                    name("host.example"),
-                    CLASS::IN,
-                    300,
-                    RData::A(A {
-                        address: 0x0a00_0001,
-                    }),
-                ),
-                ResourceRecord::new(
-                    name("host.example"),
-                    CLASS::IN,
-                    300,
-                    RData::AAAA(AAAA { address: 1 }),
-                ),
-            ],
+        let aaaa = ResourceRecord::new(
+            name("host.example"),
+            CLASS::IN,
+            300,
+            RData::AAAA(AAAA { address: 1 }),
         );
+        let bytes = cname_then_a(7, 0x0a00_0001, &[aaaa]);
         assert_eq!(
             answer(&bytes, 7, Kind::A),
             Some((
@@ -214,24 +216,7 @@ mod tests {
     /// Mangled answers are `None` or an outcome, never a panic.
     #[test]
     fn fuzzed_answers_never_panic() {
-        let base = reply(
-            5,
-            RCODE::NoError,
-            vec![
-                ResourceRecord::new(
-                    name("www.example"),
-                    CLASS::IN,
-                    60,
-                    RData::CNAME(CNAME(name("host.example"))),
-                ),
-                ResourceRecord::new(
-                    name("host.example"),
-                    CLASS::IN,
-                    300,
-                    RData::A(A { address: 1 }),
-                ),
-            ],
-        );
+        let base = cname_then_a(5, 1, &[]);
         let mut rng = mirage_runtime::fuzz::Rng::new(0x5eed_d115);
         let mut parsed = 0;
         for _ in 0..20_000 {
