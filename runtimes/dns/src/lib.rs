@@ -300,7 +300,7 @@ where
             };
         }
         let name = name.strip_suffix('.').unwrap_or(name);
-        if wire::query(0, name, kind).is_none() {
+        if !wire::is_domain_name(name) {
             return Err(DnsError::BadName(name.to_string()));
         }
         let now = self.inner.mclock.elapsed_ns();

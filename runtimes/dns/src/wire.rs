@@ -15,8 +15,7 @@ use crate::Kind;
 /// `None` when `name` is not a domain name (an empty label, one over 63
 /// bytes, over 255 bytes in all).
 pub fn query(id: u16, name: &str, kind: Kind) -> Option<Vec<u8>> {
-    // simple-dns skips empty labels; a name with one is a mistake.
-    if name.split('.').any(str::is_empty) {
+    if !is_domain_name(name) {
         return None;
     }
     let qname = Name::new(name).ok()?;
@@ -29,6 +28,12 @@ pub fn query(id: u16, name: &str, kind: Kind) -> Option<Vec<u8>> {
         false,
     ));
     packet.build_bytes_vec().ok()
+}
+
+/// Whether `name` can be asked: no empty label (simple-dns would skip
+/// one), none over 63 bytes, at most 255 bytes in all.
+pub fn is_domain_name(name: &str) -> bool {
+    !name.split('.').any(str::is_empty) && Name::new(name).is_ok()
 }
 
 fn rtype(kind: Kind) -> TYPE {
