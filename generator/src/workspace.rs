@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::label::{Label, Package, RULES_MIRAGE};
+use crate::starlark::declared::Declared;
 
 /// Files whose presence marks a workspace root.
 const ROOT_MARKERS: &[&str] = &["MODULE.bazel", "WORKSPACE.bazel", "WORKSPACE"];
@@ -21,6 +22,8 @@ pub struct Workspace {
     pub root: PathBuf,
     /// Root of the rules_mirage repository (may equal `root`).
     pub home: PathBuf,
+    /// Declarations Bazel evaluated, read instead of their BUILD files.
+    pub declared: Option<Declared>,
 }
 
 impl Workspace {
@@ -44,7 +47,17 @@ impl Workspace {
         Ok(Workspace {
             root: canonical(&root)?,
             home: canonical(&home)?,
+            declared: None,
         })
+    }
+
+    /// This workspace, reading the declarations in `file` (Bazel's) instead
+    /// of evaluating their packages' BUILD files.
+    pub fn with_declarations(mut self, file: Option<&Path>) -> Result<Workspace> {
+        if let Some(file) = file {
+            self.declared = Some(Declared::read(file, &self)?);
+        }
+        Ok(self)
     }
 
     /// Whether rules_mirage is the main repository itself.

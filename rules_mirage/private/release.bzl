@@ -7,7 +7,7 @@ status (`STABLE_GIT_COMMIT`, from rules_mirage/workspace_status.sh); the
 detached statement names Bazel as the engine.
 """
 
-load(":providers.bzl", "MirageInfo")
+load(":providers.bzl", "MirageInfo", "declaration")
 load(":solo5.bzl", "Solo5Info")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 load(":unikernel.bzl", "GENERATOR_ATTRS", "SOLO5_TARGETS", "run_generator")
@@ -41,6 +41,7 @@ cp "$out"/*.intoto.json "$ROOT/{statement}"
         mnemonic = "MirageRelease",
         progress_message = "Releasing %s for %s" % (label, ", ".join(ctx.attr.targets)),
         files = ctx.files.build_file + [ctx.info_file],
+        own = [declaration(ctx.label, "release", "", ctx.attr.source, getattr(ctx.attr, "generator_location", ""))],
     )
     return [DefaultInfo(files = depset([tarball, statement]))]
 
@@ -49,6 +50,7 @@ mirage_release = rule(
     attrs = dict({
         "build_file": attr.label(allow_single_file = True, mandatory = True, doc = "The release's BUILD file."),
         "graph": attr.label(providers = [MirageInfo], mandatory = True, doc = "The unikernel's `NAME_graph`."),
+        "source": attr.string(doc = "The embedded engine's call that declares it, as Bazel evaluated it."),
         "targets": attr.string_list(mandatory = True, doc = "The targets released, in order."),
     }, **GENERATOR_ATTRS),
     toolchains = [RUST_TOOLCHAIN],

@@ -3,34 +3,64 @@
 Same names and keyword parameters as the embedded engine's natives, from
 the one schema both engines read (schema.bzl, generated from
 generator/src/model/schema.rs). These rules check attribute names
-themselves and gather what the generator reads (BUILD files, crate
-sources, data files, key values) for the `mirage_unikernel` actions, which
-run the same generator as the CLI, so both engines resolve and report
-alike.
+themselves and gather what the generator reads for the `mirage_unikernel`
+actions, which run the same generator as the CLI, so both engines resolve
+and report alike.
+
+The generator does not evaluate BUILD files under Bazel: Bazel has, and
+each declaration hands it the call it made, as the native call of the
+embedded engine (`source`), with the BUILD line Bazel recorded. So a macro
+in any package, loaded through any chain of .bzl files, needs no input of
+its own: an edit that changes a declaration changes the action's inputs.
 """
 
-load(":providers.bzl", "MirageInfo")
+load(":providers.bzl", "MirageInfo", "declaration")
 load(":release.bzl", _mirage_release = "mirage_release")
 load(":schema.bzl", "COMMON", "SCHEMA")
 load(":unikernel.bzl", "TARGETS", _mirage_boot_test = "mirage_boot_test", "mirage_image", "mirage_images")
 
+def _condition_impl(target, ctx):
+    """A `config_setting` a select() tests: its declaration and its keys."""
+    flags = getattr(ctx.rule.attr, "flag_values", None) or {}
+    keys = [k[MirageInfo] for k in flags if MirageInfo in k]
+    values = {}
+    for k, v in flags.items():
+        same = k.label.workspace_name == target.label.workspace_name and k.label.package == target.label.package
+        values[":" + k.label.name if same else str(k.label)] = v
+    call = "config_setting(**%s)" % repr({"flag_values": values, "name": target.label.name})
+    own = declaration(target.label, "condition", "", call, getattr(ctx.rule.attr, "generator_location", ""))
+    return [MirageInfo(
+        declaration = own,
+        declarations = depset([own], transitive = [k.declarations for k in keys]),
+        files = depset(transitive = [k.files for k in keys]),
+        keys = depset(transitive = [k.keys for k in keys]),
+        runfiles = depset(transitive = [k.runfiles for k in keys]),
+    )]
+
+_condition = aspect(
+    implementation = _condition_impl,
+    doc = "Reads a select() condition's config_setting: the keys it tests and their values.",
+)
+
 _COMMON = {
     "build_file": attr.label(allow_single_file = True, doc = "The package's BUILD file."),
+    "conditions": attr.label_list(aspects = [_condition], doc = "The config_settings the declaration's select()s test."),
     "data": attr.label_list(allow_files = True, doc = "Files the generator reads."),
     "run_data": attr.label_list(allow_files = True, doc = "Files an image opens when it runs."),
     "deps": attr.label_list(providers = [MirageInfo], doc = "Every label the declaration names."),
     "kind": attr.string(doc = "What the declaration is: device, match, key, runtime_arg, crate, unikernel."),
+    "source": attr.string(doc = "The embedded engine's call that declares it, as Bazel evaluated it."),
     "type": attr.string(doc = "The device type a device or match provides; a runtime arg's value type."),
 }
 
-def _merge(ctx, own_files = [], own_keys = []):
-    deps = [d[MirageInfo] for d in ctx.attr.deps]
-    declaration = struct(label = ctx.label, kind = ctx.attr.kind, type = ctx.attr.type)
+def _merge(ctx, own_keys = []):
+    deps = [d[MirageInfo] for d in ctx.attr.deps + ctx.attr.conditions]
+    own = declaration(ctx.label, ctx.attr.kind, ctx.attr.type, ctx.attr.source, getattr(ctx.attr, "generator_location", ""))
     return MirageInfo(
-        declaration = declaration,
-        declarations = depset([declaration], transitive = [d.declarations for d in deps]),
+        declaration = own,
+        declarations = depset([own], transitive = [d.declarations for d in deps]),
         files = depset(
-            ctx.files.build_file + ctx.files.data + own_files,
+            ctx.files.build_file + ctx.files.data,
             transitive = [d.files for d in deps],
         ),
         keys = depset(own_keys, transitive = [d.keys for d in deps]),
@@ -69,13 +99,67 @@ _key = rule(
 def _is_label(v):
     return type(v) == "string" and (v.startswith(":") or v.startswith("//") or v.startswith("@"))
 
+def _select_parts(value):
+    """The conditions and the label values of the select()s in `value`.
+
+    Bazel gives a macro no view into a select(), but its repr is the
+    Starlark expression as written; this reads the string literals of it:
+    those before a `:` in a select's dict are conditions.
+    """
+    text = repr(value)
+    if "select(" not in text:
+        return [], []
+    conditions, values = [], []
+    stack = []
+    start = -1  # index of the open string literal's quote, or -1
+    escaped = False
+    pending = None  # a closed string literal, until the next token says what it was
+    for i in range(len(text)):
+        c = text[i]
+        if start >= 0:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                pending = text[start + 1:i]
+                start = -1
+            continue
+        if c == " ":
+            continue
+        if pending != None:
+            if c == ":" and stack and stack[-1] == "select{":
+                if pending != "//conditions:default":
+                    conditions.append(pending)
+            elif _is_label(pending):
+                values.append(pending)
+            pending = None
+        if c == '"':
+            start = i
+        elif c == "(":
+            stack.append("select(" if text[max(0, i - 6):i] == "select" else c)
+        elif c == "{":
+            stack.append("select{" if stack and stack[-1] == "select(" else c)
+        elif c in ")]}" and stack:
+            stack.pop()
+        elif c == "[":
+            stack.append(c)
+    if pending != None and _is_label(pending):
+        values.append(pending)
+    return conditions, values
+
 def _labels(value):
-    """Every label string in an attribute value (string, list or dict values)."""
-    if type(value) == "list":
-        return [v for v in value if _is_label(v)]
-    if type(value) == "dict":
-        return [v for v in value.values() if _is_label(v)]
-    return [value] if _is_label(value) else []
+    """Every label string in an attribute value (string, list or dict
+    values, and the branches of select()s)."""
+    labels = []
+    for v in value.values() if type(value) == "dict" else [value]:
+        if type(v) == "list":
+            labels += [x for x in v if _is_label(x)]
+        elif type(v) == "select":
+            labels += _select_parts(v)[1]
+        elif _is_label(v):
+            labels.append(v)
+    return labels
 
 def _paths(value):
     """The paths in an attribute value (string, list or dict values)."""
@@ -108,7 +192,7 @@ def _check(rule, kwargs):
             fail("%s() got an unknown attribute `%s` (known: %s)" % (rule, a, ", ".join(schema.keys())))
     return schema
 
-def _declare(name, rule, kind, kwargs, extra_labels = []):
+def _declare(name, rule, kind, kwargs, call_name = None):
     """Checks `kwargs` against `rule`'s schema, then records the declaration.
 
     Args:
@@ -116,7 +200,8 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
       rule: the rule's function name, a key of SCHEMA.
       kind: what the declaration is, for MirageInfo.
       kwargs: the attributes as written.
-      extra_labels: labels the declaration depends on beyond its attributes.
+      call_name: the name the declaration has for the generator, when the
+        target's differs.
     """
     schema = _check(rule, kwargs)
     deps = []
@@ -132,19 +217,18 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
         elif spec.type in _RUN_PATH_TYPES:
             paths += _paths(kwargs.get(a))
             run_paths += _paths(kwargs.get(a))
-    for l in extra_labels:
-        if l not in deps:
-            deps.append(l)
+    conditions = []
+    for c in _select_parts(kwargs)[0]:
+        if c not in conditions:
+            conditions.append(c)
     common = dict(
         name = name,
         kind = kind,
         type = kwargs.get("type", ""),
         deps = deps,
-        # The package's own .bzl files: the generator loads the macros a
-        # BUILD file uses when it evaluates it inside the action. Top level
-        # only: below a workspace's root lies mirage-out/, whose outputs
-        # link back to the root.
-        data = _package_files(paths) + native.glob(["*.bzl"], allow_empty = True),
+        conditions = conditions,
+        source = "%s(**%s)" % (rule, repr(dict(kwargs, name = call_name or name))),
+        data = _package_files(paths),
         run_data = _package_files(run_paths),
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),
@@ -154,6 +238,11 @@ def _declare(name, rule, kind, kwargs, extra_labels = []):
         _key(build_setting_default = "", choices = kwargs.get("choices", []), **common)
     else:
         _record(**common)
+
+def _given(kwargs, **params):
+    """`kwargs` with the macro's own parameters the caller gave (non-empty):
+    the call as the embedded engine records it."""
+    return dict(kwargs, **{k: v for k, v in params.items() if v})
 
 def mirage_device(name, **kwargs):
     _declare(name, "mirage_device", "device", kwargs)
@@ -168,7 +257,7 @@ def mirage_runtime_arg(name, **kwargs):
     _declare(name, "mirage_runtime_arg", "runtime_arg", kwargs)
 
 def mirage_crate(name, srcs = [], **kwargs):
-    _declare(name, "mirage_crate", "crate", dict(kwargs, srcs = srcs))
+    _declare(name, "mirage_crate", "crate", _given(kwargs, srcs = srcs))
 
 # The package of rules_mirage's platforms and their config settings.
 _PLATFORMS = "@rules_mirage//rules_mirage/platforms"
@@ -199,15 +288,12 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
         visibility = ["//visibility:public"],
     )
 
-    # Keys of this package: a select() on one hides it from the macro, but
-    # the generator evaluates that select() and needs the key's value.
-    package_keys = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "_key"]
     _declare(
         name + "_graph",
         "mirage_unikernel",
         "unikernel",
-        dict(kwargs, srcs = srcs, targets = targets),
-        extra_labels = package_keys,
+        _given(kwargs, srcs = srcs, targets = targets),
+        call_name = name,
     )
     images = []
     by_platform = {}
@@ -266,6 +352,7 @@ def mirage_release(name, unikernel, targets, **kwargs):
     _mirage_release(
         name = name,
         graph = graph,
+        source = "mirage_release(**%s)" % repr(dict(kwargs, name = name, targets = targets, unikernel = unikernel)),
         targets = targets,
         build_file = "BUILD.bazel",
         visibility = kwargs.get("visibility"),

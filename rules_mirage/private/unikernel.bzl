@@ -42,11 +42,8 @@ GENERATOR_ATTRS = {
             "//:Cargo.toml",
             "//:MODULE.bazel",
             "//:WORKSPACE.bazel",
+            # What marks a rules_mirage checkout for the generator.
             "//rules_mirage:defs.bzl",
-            "//rules_mirage/private:choices.bzl",
-            "//rules_mirage/private:rules.bzl",
-            "//rules_mirage/private:storage.bzl",
-            "//rules_mirage/private:web.bzl",
         ],
         allow_files = True,
     ),
@@ -55,7 +52,7 @@ GENERATOR_ATTRS = {
 def image_name(unikernel, target):
     return unikernel if target == "unix" else "%s.%s" % (unikernel, target)
 
-def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, progress_message, files = []):
+def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, progress_message, files = [], own = []):
     """Runs the generator in the execution root, as the CLI runs in a checkout.
 
     Args:
@@ -71,6 +68,7 @@ def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, prog
       mnemonic: the action's mnemonic.
       progress_message: what Bazel prints while it runs.
       files: more files the command reads.
+      own: `declaration()`s beyond the graph's (a release's own).
     """
     implicit = [d[MirageInfo] for d in ctx.attr._implicit]
 
@@ -78,9 +76,17 @@ def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, prog
     # generator ignores those its graph has not.
     keys = depset(transitive = [graph.keys] + [i.keys for i in implicit]).to_list()
     settings = ["--setting=%s=%s" % kv for kv in sorted(keys)]
+
+    # The declarations as Bazel evaluated them: the generator reads these
+    # instead of evaluating the BUILD files (and what they load) again.
+    declared = ctx.actions.declare_file(ctx.label.name + ".declarations.json")
+    ctx.actions.write(declared, json.encode([
+        {"call": d.call, "location": d.location, "package": d.package}
+        for d in depset(own, transitive = [graph.declarations] + [i.declarations for i in implicit]).to_list()
+    ]))
     inputs, env = cargo_env(ctx)
     inputs = depset(
-        inputs + files + ctx.files._workspace + [ctx.executable._mirage] + ([solo5] if solo5 else []),
+        inputs + files + ctx.files._workspace + [ctx.executable._mirage, declared] + ([solo5] if solo5 else []),
         transitive = [graph.files] + [i.files for i in implicit],
     )
     env = dict(env, GENERATOR = ctx.executable._mirage.path, GENERATOR_HOME = ctx.attr._mirage.label.workspace_root or ".")
@@ -95,7 +101,7 @@ export CARGO_TARGET_DIR="$CARGO_HOME/target" MIRAGE_CRATES="$ROOT/$1"
 {solo5}
 shift
 """.format(solo5 = 'export MIRAGE_CACHE="$ROOT/%s"' % solo5.path if solo5 else "") + command,
-        arguments = [ctx.files._vendor[0].path] + arguments + settings,
+        arguments = [ctx.files._vendor[0].path, "--declarations=" + declared.path] + arguments + settings,
         env = env,
         mnemonic = mnemonic,
         progress_message = progress_message,

@@ -40,6 +40,10 @@ pub struct Cli {
         hide = true
     )]
     settings: Vec<String>,
+    /// The declarations Bazel evaluated (JSON, from the Bazel rules): read
+    /// instead of the BUILD files of their packages.
+    #[arg(long, global = true, value_name = "FILE", hide = true)]
+    declarations: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -245,7 +249,10 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
     // `toolchain` and `new NAME` need only rules_mirage; the others, the
     // workspace around `cwd`.
     let home = || find_home(cli.rules_mirage.as_deref());
-    let workspace = || Workspace::discover(&cwd, cli.rules_mirage.as_deref());
+    let workspace = || {
+        Workspace::discover(&cwd, cli.rules_mirage.as_deref())?
+            .with_declarations(cli.declarations.as_deref())
+    };
     let settings = &cli.settings;
     match cli.command {
         Command::Toolchain => {

@@ -7,6 +7,7 @@
 //! recording natives instead of the files Bazel reads (see DESIGN.md, "One
 //! defs.bzl, two engines").
 
+pub mod declared;
 pub mod glob;
 pub mod natives;
 pub mod value;
@@ -24,6 +25,7 @@ use crate::error::{Error, Loc, Result};
 use crate::label::{Label, Package, RULES_MIRAGE};
 use crate::model::rule::Rule;
 use crate::workspace::Workspace;
+use declared::Call;
 use natives::PackageState;
 
 /// The package whose .bzl files the embedded engine serves natively.
@@ -57,6 +59,8 @@ impl PackageRules {
 pub struct Loader<'w> {
     ws: &'w Workspace,
     globals: Globals,
+    /// For Bazel's declared calls: the globals and the rules' natives.
+    declared_globals: Globals,
     private: FrozenModule,
     modules: RefCell<HashMap<Label, FrozenModule>>,
     loading: RefCell<Vec<Label>>,
@@ -83,20 +87,24 @@ fn dialect() -> Dialect {
 impl<'w> Loader<'w> {
     /// A loader for `ws`, with nothing evaluated yet.
     pub fn new(ws: &'w Workspace) -> Result<Loader<'w>> {
-        let globals = GlobalsBuilder::extended_by(&[
-            LibraryExtension::StructType,
-            LibraryExtension::Print,
-            LibraryExtension::Json,
-        ])
-        .with(natives::build_api)
-        .with(natives::native_module)
-        .build();
+        let build_globals = || {
+            GlobalsBuilder::extended_by(&[
+                LibraryExtension::StructType,
+                LibraryExtension::Print,
+                LibraryExtension::Json,
+            ])
+            .with(natives::build_api)
+            .with(natives::native_module)
+        };
+        let globals = build_globals().build();
+        let declared_globals = build_globals().with(natives::rule_natives).build();
         let private_globals = GlobalsBuilder::new().with(natives::rule_natives).build();
         let private = FrozenModule::from_globals(&private_globals)
             .map_err(|e| Error::system(format!("cannot build native module: {e:?}")))?;
         Ok(Loader {
             ws,
             globals,
+            declared_globals,
             private,
             modules: RefCell::default(),
             loading: RefCell::default(),
@@ -134,8 +142,22 @@ impl<'w> Loader<'w> {
             build_file: build_file.clone(),
             rules: RefCell::default(),
             names: RefCell::default(),
+            given: RefCell::default(),
         };
-        self.eval(&build_file, source, package, Some(&state))?;
+        // Under Bazel, every package comes evaluated: its BUILD file's
+        // loads are not inputs of the action.
+        match &self.ws.declared {
+            Some(declared) => {
+                let calls = declared.calls(package).ok_or_else(|| {
+                    fail(format!(
+                        "`{package}` is not among the declarations Bazel handed over: \
+                         no attribute the rules follow leads to it"
+                    ))
+                })?;
+                self.eval_declared(calls, &source, &state)?;
+            }
+            None => drop(self.eval(&build_file, source, package, Some(&state))?),
+        }
         let rules = Rc::new(PackageRules {
             build_file,
             rules: state.rules.into_inner().into_iter().map(Rc::new).collect(),
@@ -212,6 +234,33 @@ impl<'w> Loader<'w> {
                 .freeze()
                 .map_err(|e| Error::system(format!("{display}: cannot freeze module: {e:?}")))
         })
+    }
+
+    /// Records the calls Bazel evaluated for a package, each at the BUILD
+    /// line Bazel gave (`source` is the BUILD file, for columns).
+    fn eval_declared(&self, calls: &[Call], source: &str, state: &PackageState) -> Result<()> {
+        let lines: Vec<&str> = source.lines().collect();
+        for call in calls {
+            let loc = Loc {
+                file: state.build_file.clone(),
+                line: call.line.max(1),
+                col: match call.line.checked_sub(1).and_then(|l| lines.get(l)) {
+                    Some(line) => declared::call_start(line, call.paren),
+                    None => 1,
+                },
+            };
+            *state.given.borrow_mut() = Some(loc.clone());
+            let ast = AstModule::parse(&state.build_file, call.call.clone(), &dialect())
+                .map_err(|e| relocate(starlark_error(e, ""), &loc))?;
+            Module::with_temp_heap(|module| {
+                let mut eval = Evaluator::new(&module);
+                eval.extra = Some(state);
+                eval.eval_module(ast, &self.declared_globals)
+                    .map(drop)
+                    .map_err(|e| relocate(starlark_error(e, ""), &loc))
+            })?;
+        }
+        Ok(())
     }
 
     /// The frozen module of a .bzl file, evaluating it on first use.
@@ -298,6 +347,14 @@ fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
     Error::User {
         loc,
         message: format!("{message}{}", load_hint(message)),
+    }
+}
+
+/// A user error moved to `loc`: a declared call's, whose source is Bazel's.
+fn relocate(e: Error, loc: &Loc) -> Error {
+    match e {
+        Error::User { message, .. } => Error::at(loc, message),
+        other => other,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct PackageState {
     pub rules: RefCell<Vec<Rule>>,
     /// Names taken so far, with the index of their rule.
     pub names: RefCell<HashMap<String, usize>>,
+    /// Where the call being evaluated is, when Bazel said so (see
+    /// [`super::declared`]) rather than the call stack.
+    pub given: RefCell<Option<Loc>>,
 }
 
 fn state<'a>(eval: &Evaluator<'_, 'a, '_>, what: &str) -> anyhow::Result<&'a PackageState> {
@@ -48,6 +51,9 @@ fn state<'a>(eval: &Evaluator<'_, 'a, '_>, what: &str) -> anyhow::Result<&'a Pac
 
 /// The BUILD file line that (perhaps through macros) made this call.
 fn build_loc(eval: &Evaluator, state: &PackageState) -> Loc {
+    if let Some(loc) = state.given.borrow().clone() {
+        return loc;
+    }
     let stack = eval.call_stack();
     stack
         .frames
