@@ -34,7 +34,10 @@ GENERATOR_ATTRS = {
         providers = [MirageInfo],
     ),
     "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
-    "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info]),
+    # A tool: its compiler wrapper, ld and elftool link the image, its
+    # tenders boot it where `bazel run` and `bazel test` run it. The guest
+    # bindings and linker scripts in it are the same in any configuration.
+    "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info], cfg = "exec"),
     "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     "_workspace": attr.label_list(
         default = [
