@@ -80,7 +80,14 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
         .arg("--target-dir")
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(ws))
-        .env_remove("RUSTFLAGS");
+        .env_remove("RUSTFLAGS")
+        // Every crate's -C metadata from what its compile is, not from
+        // cargo's hash (see rustc_wrapper.rs).
+        .env("RUSTC_WRAPPER", wrapper()?)
+        .env(
+            crate::rustc_wrapper::WRAPPER_ENV,
+            std::env::var_os("RUSTC_WRAPPER").unwrap_or_default(),
+        );
     let mut steps = vec![Step::Cargo {
         cmd: cargo,
         dir: dir.to_path_buf(),
@@ -94,6 +101,12 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
     };
     steps.extend(backend.link(&cx)?);
     Ok((steps, image))
+}
+
+/// The rustc wrapper cargo runs: this program.
+fn wrapper() -> Result<PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| Error::system(format!("cannot find the mirage program: {e}")))
 }
 
 /// Builds the committed output `dir` of `r`; returns the image path.

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod release;
 pub mod render;
 pub mod resolve;
+pub mod rustc_wrapper;
 pub mod starlark;
 pub mod step;
 pub mod suggest;

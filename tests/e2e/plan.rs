@@ -1,10 +1,14 @@
 //! `mirage query plan`: the crate-level build plan is what cargo compiles
 //! (every crate, with cargo's features), the same on every run, with no
-//! path of this machine in it.
+//! path of this machine in it. And what cargo hashes of its own does not
+//! reach the image: every crate's `-C metadata` is the plan's.
+
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{mirage_ok, repo};
+use crate::support::{mirage_ok, repo, sha256};
 
 #[test]
 fn the_plan_is_what_cargo_compiles() {
@@ -92,4 +96,53 @@ fn the_plan_is_what_cargo_compiles() {
     assert_eq!(planned, compiled);
     // Each build script is compiled once (and run, which emits no artifact).
     assert_eq!(build_scripts, scripts);
+}
+
+/// The rlib names in `target` (cargo's hashes are in them) and the bytes
+/// of hello.spt built there with cargo's metadata salted by `salt`.
+fn hello_built_with_cargo_salt(target: &Path, salt: &str) -> (Vec<String>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
+        .args(["build", "-t", "spt", "//examples/hello:hello"])
+        .current_dir(repo())
+        .env("MIRAGE_HOME", repo())
+        .env("CARGO_TARGET_DIR", target)
+        // Cargo's own input to every crate's -C metadata and file names
+        // (it is how Rust's own build tells its stages apart).
+        .env("__CARGO_DEFAULT_LIB_METADATA", salt)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rlibs: Vec<String> = std::fs::read_dir(target.join("release/deps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rlib"))
+        .collect();
+    rlibs.sort();
+    let image =
+        std::fs::read(repo().join("mirage-out/examples/hello/hello/spt/dist/hello.spt")).unwrap();
+    (rlibs, sha256(&image))
+}
+
+/// Cargo names and hashes every crate differently under another salt, yet
+/// the image is the same bytes: the rustc wrapper gives each compile the
+/// metadata of what it is, which an executor other than cargo can give
+/// too. (Without the wrapper, this salt changed hello.spt's code.)
+#[test]
+fn cargos_own_hashes_do_not_reach_the_image() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (rlibs_a, image_a) = hello_built_with_cargo_salt(a.path(), "a");
+    let (rlibs_b, image_b) = hello_built_with_cargo_salt(b.path(), "b");
+    assert!(
+        rlibs_a.iter().any(|r| r.starts_with("liblog-")),
+        "{rlibs_a:?}"
+    );
+    assert!(
+        rlibs_a.iter().all(|r| !rlibs_b.contains(r)),
+        "cargo hashed alike: {rlibs_a:?}"
+    );
+    assert_eq!(image_a, image_b);
 }

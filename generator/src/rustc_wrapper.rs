@@ -1,0 +1,187 @@
+//! The rustc wrapper cargo runs under `mirage build`.
+//!
+//! `RUSTC_WRAPPER` is the generator itself, marked by [`WRAPPER_ENV`]. It
+//! gives every compiled crate the `-C metadata` of [`metadata`]: a digest of
+//! what the compile is (package, crate name, edition, crate types, target,
+//! cfgs and codegen options), not cargo's hash, which also covers cargo's
+//! own version and the package's place. The metadata shapes the image's
+//! code (symbol hashes, and with them code layout), so with it any executor
+//! that runs rustc with the same flags, cargo or one action per crate,
+//! gives the same bytes.
+//!
+//! Everything else passes through unchanged. `rustc -vV` gains one line,
+//! [`IDENTITY`], so cargo, which fingerprints that output, rebuilds crates
+//! compiled without the wrapper. A wrapper of the user's own
+//! (`RUSTC_WRAPPER` when mirage started) still runs, after this one.
+
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+/// Set (to the user's own wrapper, or empty) in cargo's environment: the
+/// generator then runs as the rustc wrapper.
+pub const WRAPPER_ENV: &str = "MIRAGE_RUSTC_WRAPPER";
+
+/// The line `rustc -vV` gains, naming how crates get their metadata.
+pub const IDENTITY: &str = "mirage-metadata: compile-digest-1";
+
+/// `-C` options that are not what the crate is: names and places of
+/// outputs, and link arguments (which carry paths).
+const NOT_IDENTITY: &[&str] = &[
+    "metadata",
+    "extra-filename",
+    "incremental",
+    "linker",
+    "link-arg",
+    "link-args",
+];
+
+/// The `-C metadata` of a compile: the first 16 hex digits of the sha256
+/// of the package, its version, and the compile's identifying arguments
+/// in a fixed order.
+pub fn metadata(package: &str, version: &str, args: &[String]) -> String {
+    let mut lines = vec![format!("package {package} {version}")];
+    let mut i = 0;
+    while i < args.len() {
+        let (flag, value) = match args[i].split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ if args[i].starts_with("-C") && args[i].len() > 2 => {
+                ("-C", Some(args[i][2..].to_owned()))
+            }
+            _ => (args[i].as_str(), None),
+        };
+        let takes_value = matches!(
+            flag,
+            "--crate-name" | "--edition" | "--crate-type" | "--target" | "--cfg" | "-C"
+        );
+        let value = match value {
+            Some(v) => Some(v),
+            None if takes_value => {
+                i += 1;
+                args.get(i).cloned()
+            }
+            None => None,
+        };
+        i += 1;
+        let Some(value) = value.filter(|_| takes_value) else {
+            continue;
+        };
+        let option = value.split_once('=').map_or(value.as_str(), |(o, _)| o);
+        if flag == "-C" && NOT_IDENTITY.contains(&option) {
+            continue;
+        }
+        lines.push(format!("{flag} {value}"));
+    }
+    // Cargo's order of cfgs and codegen options is its own.
+    lines[1..].sort();
+    let digest = Sha256::digest(lines.join("\n").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `args` with the value of `-C metadata` replaced by [`metadata`].
+fn with_metadata(package: &str, version: &str, args: &[String]) -> Vec<String> {
+    let ours = metadata(package, version, args);
+    let mut out = Vec::with_capacity(args.len());
+    let mut after_c = false;
+    for a in args {
+        let replaced = if after_c && a.starts_with("metadata=") {
+            format!("metadata={ours}")
+        } else if a.starts_with("-Cmetadata=") {
+            format!("-Cmetadata={ours}")
+        } else {
+            a.clone()
+        };
+        after_c = a == "-C";
+        out.push(replaced);
+    }
+    out
+}
+
+/// Runs as the wrapper: `argv` is `[wrapper, rustc, args...]`. Returns
+/// the exit code.
+pub fn main(argv: &[String]) -> i32 {
+    let Some((rustc, args)) = argv.get(1..).and_then(<[String]>::split_first) else {
+        eprintln!("mirage: error: as RUSTC_WRAPPER, expected a rustc and its arguments");
+        return 2;
+    };
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let args = with_metadata(&package, &version, args);
+    let next = std::env::var(WRAPPER_ENV).unwrap_or_default();
+    let mut cmd = if next.is_empty() {
+        Command::new(rustc)
+    } else {
+        let mut c = Command::new(next);
+        c.arg(rustc);
+        c
+    };
+    cmd.args(&args);
+    if args == ["-vV"] {
+        return match cmd.output() {
+            Ok(out) => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(&out.stdout);
+                let _ = writeln!(stdout, "{IDENTITY}");
+                let _ = std::io::stderr().write_all(&out.stderr);
+                out.status.code().unwrap_or(1)
+            }
+            Err(e) => {
+                eprintln!("mirage: error: run {rustc}: {e}");
+                1
+            }
+        };
+    }
+    use std::os::unix::process::CommandExt;
+    let e = cmd.exec();
+    eprintln!("mirage: error: run {rustc}: {e}");
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn metadata_follows_the_compile_not_cargos_hash_or_paths() {
+        let a = args(
+            "--crate-name log --edition=2021 src/lib.rs --crate-type lib -C opt-level=3 \
+             -C metadata=aaaa -C extra-filename=-bbbb --out-dir /x/deps --target x86_64-unknown-none \
+             --cfg feature=\"std\" -L dependency=/x/deps --extern a=/x/deps/liba-1.rlib",
+        );
+        let b = args(
+            "--crate-name log --edition=2021 src/lib.rs --crate-type lib -Copt-level=3 \
+             -C metadata=cccc -C extra-filename=-dddd --out-dir /y/deps --target x86_64-unknown-none \
+             --cfg feature=\"std\" -L dependency=/y/deps --extern a=/y/deps/liba-2.rlib",
+        );
+        assert_eq!(metadata("log", "0.4.1", &a), metadata("log", "0.4.1", &b));
+        assert_ne!(metadata("log", "0.4.1", &a), metadata("log", "0.4.2", &a));
+        let host = args("--crate-name log --edition=2021 --crate-type lib -C opt-level=3");
+        assert_ne!(
+            metadata("log", "0.4.1", &a),
+            metadata("log", "0.4.1", &host)
+        );
+        let debug = args(
+            "--crate-name log --edition=2021 --crate-type lib -C opt-level=0 --target x86_64-unknown-none --cfg feature=\"std\"",
+        );
+        assert_ne!(
+            metadata("log", "0.4.1", &a),
+            metadata("log", "0.4.1", &debug)
+        );
+    }
+
+    #[test]
+    fn only_the_metadata_value_changes() {
+        let a = args("--crate-name m -C metadata=aaaa -C extra-filename=-aaaa -Cmetadata=x");
+        let out = with_metadata("m", "0.1.0", &a);
+        let ours = metadata("m", "0.1.0", &a);
+        assert_eq!(out[3], format!("metadata={ours}"));
+        assert_eq!(out[5], "extra-filename=-aaaa");
+        assert_eq!(out[6], format!("-Cmetadata={ours}"));
+        assert_eq!(out.len(), a.len());
+    }
+}
