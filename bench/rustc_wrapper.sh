@@ -15,7 +15,7 @@ scripts/certs.sh examples/static_website/tls >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 MIRAGE="$CARGO_TARGET_DIR/release/mirage" work="$work" python3 - "${@:-hello echo static_website:static_website_tls}" <<'PY'
-import os, shlex, subprocess, sys, time
+import os, re, shlex, subprocess, sys, time
 
 mirage, work = os.environ["MIRAGE"], os.environ["work"]
 examples = " ".join(sys.argv[1:]).split()
@@ -28,11 +28,10 @@ def cargo_command(label, target_dir, wrapped):
     out = subprocess.run([mirage, "build", "--dry-run", "-t", "spt", label], check=True,
                          env=env, capture_output=True, text=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("run ") and " cargo build " in l)
-    words = shlex.split(line[len("run "):])
+    command = line[len("run "):]
     if not wrapped:
-        words = [w for w in words if not w.startswith(("RUSTC_WRAPPER=", "MIRAGE_RUSTC_WRAPPER="))]
-    # --dry-run shows cargo's encoded flags apart; cargo wants 0x1f.
-    return [w.replace(" ", "\x1f") if w.startswith("CARGO_ENCODED_RUSTFLAGS=") else w for w in words]
+        command = re.sub(r" (MIRAGE_)?RUSTC_WRAPPER=\S*", "", command)
+    return ["bash", "-c", command]
 
 def timed(command):
     t0 = time.perf_counter()

@@ -119,9 +119,7 @@ impl Cmd {
             let _ = write!(out, "env -u {k} ");
         }
         for (k, v) in &self.env {
-            // Cargo's encoded flags are separated by 0x1f: show them apart.
-            let v = v.to_string_lossy().replace('\x1f', " ");
-            let _ = write!(out, "{k}={} ", quote(v.as_ref()));
+            let _ = write!(out, "{k}={} ", quote(v));
         }
         out.push_str(&quote(&self.program));
         for a in &self.args {
@@ -140,6 +138,19 @@ pub fn quote(word: &std::ffi::OsStr) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
     if plain {
         s.into_owned()
+    } else if s.chars().any(char::is_control) {
+        // Bash's ANSI-C quoting keeps control characters (cargo's 0x1f
+        // flag separator) pasteable.
+        let escaped: String = s
+            .chars()
+            .map(|c| match c {
+                '\\' | '\'' => format!("\\{c}"),
+                c if c.is_ascii_control() => format!("\\x{:02x}", u32::from(c)),
+                c if c.is_control() => format!("\\u{:04x}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("$'{escaped}'")
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
@@ -304,7 +315,20 @@ mod tests {
             .args(["-T", "a b.lds"])
             .env("X", "1\x1f2")
             .current_dir("/w");
-        assert_eq!(cmd.show(), "cd /w && X='1 2' ld -T 'a b.lds'");
+        assert_eq!(cmd.show(), "cd /w && X=$'1\\x1f2' ld -T 'a b.lds'");
         assert_eq!(quote("it's".as_ref()), "'it'\\''s'");
+    }
+
+    /// What `show` prints, run by bash, runs the command with its exact
+    /// environment: cargo's 0x1f-separated flags included.
+    #[test]
+    fn shown_commands_paste_into_bash() {
+        let value = "a\x1fb c'd\\e";
+        let shown = Cmd::new("printenv").arg("X").env("X", value).show();
+        let out = std::process::Command::new("bash")
+            .args(["-c", &shown])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{value}\n"));
     }
 }

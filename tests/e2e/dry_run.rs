@@ -52,7 +52,7 @@ fn build_dry_run_shows_cargo_and_the_solo5_link() {
         out.stdout
     );
     assert!(
-        steps[0].contains("CARGO_ENCODED_RUSTFLAGS='--remap-path-prefix="),
+        steps[0].contains("CARGO_ENCODED_RUSTFLAGS=$'--remap-path-prefix="),
         "{}",
         out.stdout
     );
