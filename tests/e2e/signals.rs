@@ -45,8 +45,8 @@ fn running(pid: u32) -> bool {
 }
 
 /// Boots hello on `target` (4 lines, one second apart), signals `mirage`
-/// alone after the first line, and checks its child is gone long before
-/// hello would have ended by itself.
+/// alone after the first line, and checks its child is gone, and was
+/// ended before hello would have ended by itself.
 fn signal_leaves_no_orphan(target: &str, sig: libc::c_int) {
     let label = "//examples/hello:hello";
     mirage_ok(&repo(), &["build", "-t", target, label]);
@@ -60,11 +60,10 @@ fn signal_leaves_no_orphan(target: &str, sig: libc::c_int) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(mirage.stdout.take().unwrap()).lines();
-    loop {
+    let mut hellos = 0;
+    while hellos == 0 {
         let line = lines.next().expect("hello says hello").unwrap();
-        if line.ends_with("hello") {
-            break;
-        }
+        hellos += usize::from(line.ends_with("hello"));
     }
     let kids = children(mirage.id());
     assert_eq!(kids.len(), 1, "one tender or image: {kids:?}");
@@ -80,10 +79,13 @@ fn signal_leaves_no_orphan(target: &str, sig: libc::c_int) {
         !running(child),
         "{target}: signal {sig} to mirage left pid {child} running"
     );
-    assert!(
-        sent.elapsed() < Duration::from_millis(2500),
-        "{target}: the child ended only by itself"
-    );
+    // Hello logs four lines when it ends by itself: the signal ended it
+    // if it logged fewer (a clock bound fails on a loaded machine).
+    hellos += lines
+        .map_while(Result::ok)
+        .filter(|l| l.ends_with("hello"))
+        .count();
+    assert!(hellos < 4, "{target}: the child ended only by itself");
     assert!(
         !status.success(),
         "{target}: mirage reports the signal: {status:?}"
