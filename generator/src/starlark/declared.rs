@@ -16,7 +16,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use starlark::environment::Module;
+use starlark::eval::Evaluator;
+use starlark::syntax::AstModule;
+
+use super::natives::PackageState;
+use super::{dialect, starlark_error, Loader};
+use crate::error::{Error, Loc, Result};
 use crate::label::{Label, Package};
 use crate::workspace::Workspace;
 
@@ -83,6 +89,48 @@ impl Declared {
     /// The calls of `package`, if Bazel handed any over.
     pub fn calls(&self, package: &Package) -> Option<&[Call]> {
         self.packages.get(package).map(Vec::as_slice)
+    }
+}
+
+impl Loader<'_> {
+    /// Records the calls Bazel evaluated for a package, each at the BUILD
+    /// line Bazel gave (`source` is the BUILD file, for columns).
+    pub(super) fn eval_declared(
+        &self,
+        calls: &[Call],
+        source: &str,
+        state: &PackageState,
+    ) -> Result<()> {
+        let lines: Vec<&str> = source.lines().collect();
+        for call in calls {
+            let loc = Loc {
+                file: state.build_file.clone(),
+                line: call.line.max(1),
+                col: match call.line.checked_sub(1).and_then(|l| lines.get(l)) {
+                    Some(line) => call_start(line, call.paren),
+                    None => 1,
+                },
+            };
+            *state.given.borrow_mut() = Some(loc.clone());
+            let ast = AstModule::parse(&state.build_file, call.call.clone(), &dialect())
+                .map_err(|e| relocate(starlark_error(e, ""), &loc))?;
+            Module::with_temp_heap(|module| {
+                let mut eval = Evaluator::new(&module);
+                eval.extra = Some(state);
+                eval.eval_module(ast, &self.declared_globals)
+                    .map(drop)
+                    .map_err(|e| relocate(starlark_error(e, ""), &loc))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A user error moved to `loc`: a declared call's, whose source is Bazel's.
+fn relocate(e: Error, loc: &Loc) -> Error {
+    match e {
+        Error::User { message, .. } => Error::at(loc, message),
+        other => other,
     }
 }
 

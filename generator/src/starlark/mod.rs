@@ -25,7 +25,6 @@ use crate::error::{Error, Loc, Result};
 use crate::label::{Label, Package, RULES_MIRAGE};
 use crate::model::rule::Rule;
 use crate::workspace::Workspace;
-use declared::Call;
 use natives::PackageState;
 
 /// The package whose .bzl files the embedded engine serves natively.
@@ -77,7 +76,7 @@ pub fn span_loc(span: &FileSpan) -> Loc {
     }
 }
 
-fn dialect() -> Dialect {
+pub(crate) fn dialect() -> Dialect {
     Dialect {
         enable_f_strings: false,
         ..Dialect::Extended
@@ -236,33 +235,6 @@ impl<'w> Loader<'w> {
         })
     }
 
-    /// Records the calls Bazel evaluated for a package, each at the BUILD
-    /// line Bazel gave (`source` is the BUILD file, for columns).
-    fn eval_declared(&self, calls: &[Call], source: &str, state: &PackageState) -> Result<()> {
-        let lines: Vec<&str> = source.lines().collect();
-        for call in calls {
-            let loc = Loc {
-                file: state.build_file.clone(),
-                line: call.line.max(1),
-                col: match call.line.checked_sub(1).and_then(|l| lines.get(l)) {
-                    Some(line) => declared::call_start(line, call.paren),
-                    None => 1,
-                },
-            };
-            *state.given.borrow_mut() = Some(loc.clone());
-            let ast = AstModule::parse(&state.build_file, call.call.clone(), &dialect())
-                .map_err(|e| relocate(starlark_error(e, ""), &loc))?;
-            Module::with_temp_heap(|module| {
-                let mut eval = Evaluator::new(&module);
-                eval.extra = Some(state);
-                eval.eval_module(ast, &self.declared_globals)
-                    .map(drop)
-                    .map_err(|e| relocate(starlark_error(e, ""), &loc))
-            })?;
-        }
-        Ok(())
-    }
-
     /// The frozen module of a .bzl file, evaluating it on first use.
     fn bzl(&self, label: &Label, from: &Loc) -> Result<FrozenModule> {
         if self.is_private(label) {
@@ -328,7 +300,7 @@ fn read(path: &std::path::Path, display: &str) -> Result<String> {
 }
 
 /// One line of cause, at the BUILD file frame if the error passed through one.
-fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
+pub(crate) fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
     let in_build = e
         .call_stack()
         .frames
@@ -347,14 +319,6 @@ fn starlark_error(e: starlark::Error, build_file: &str) -> Error {
     Error::User {
         loc,
         message: format!("{message}{}", load_hint(message)),
-    }
-}
-
-/// A user error moved to `loc`: a declared call's, whose source is Bazel's.
-fn relocate(e: Error, loc: &Loc) -> Error {
-    match e {
-        Error::User { message, .. } => Error::at(loc, message),
-        other => other,
     }
 }
 
