@@ -118,6 +118,74 @@ pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<
     Ok(image)
 }
 
+/// Builds the committed output `dir` of `r` from the pinned plan: the
+/// generated crate's compile from `pinned` (an image of mirage.plan.json,
+/// with `dirs`, the output directory of each unit it reads, built
+/// already), then the backend's link steps. Returns the image path.
+pub fn build_pinned(
+    ws: &Workspace,
+    r: &Resolved,
+    dir: &Path,
+    pinned: &serde_json::Value,
+) -> Result<PathBuf> {
+    let (steps, image) = plan(ws, r, dir)?;
+    let plan_file = crate::pin::PLAN_FILE;
+    if pinned["cargo_toml"].as_str() != Some(&crate::cli::sha256_file(&dir.join("Cargo.toml"))?) {
+        return Err(Error::user(format!(
+            "{plan_file} {}: the generated Cargo.toml of {} for {} changed",
+            crate::unit::STALE,
+            r.label,
+            r.target
+        )));
+    }
+    let deps = target_dir(ws).join("release/deps");
+    let mut places = crate::cli::unit_places(&deps, &[])?;
+    places.workspace = ws.root.clone();
+    for (id, path) in pinned["dirs"].as_object().into_iter().flatten() {
+        places
+            .units
+            .insert(id.clone(), PathBuf::from(path.as_str().unwrap_or_default()));
+    }
+    eprintln!(
+        "mirage: building {} for {} from {plan_file}",
+        r.label, r.target
+    );
+    let unit = &pinned["unit"];
+    crate::unit::run(unit, &places)?;
+    // Where cargo puts what it built: beside deps/, without the suffix.
+    let args: Vec<&str> = unit["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| *a == flag)
+            .and_then(|i| args.get(i + 1))
+            .copied()
+    };
+    let name = value("--crate-name").unwrap_or_default();
+    let extra = args
+        .iter()
+        .find_map(|a| a.strip_prefix("extra-filename="))
+        .unwrap_or_default();
+    let (built, uplifted) = if value("--crate-type") == Some("staticlib") {
+        (format!("lib{name}{extra}.a"), format!("lib{name}.a"))
+    } else {
+        (format!("{name}{extra}"), name.to_owned())
+    };
+    let release = target_dir(ws).join("release");
+    std::fs::copy(deps.join(&built), release.join(&uplifted))
+        .map_err(|e| Error::system(format!("{}: {e}", deps.join(&built).display())))?;
+    let link: Vec<Step> = steps
+        .into_iter()
+        .filter(|s| !matches!(s, Step::Cargo { .. }))
+        .collect();
+    step::run(ws, r, &link, false)?;
+    Ok(image)
+}
+
 /// The Solo5 toolchain of the rules_mirage at `home`, built on first use.
 pub fn solo5_toolchain(home: &Path) -> Result<Toolchain> {
     Toolchain::ensure(home, &cache_root(), |msg| eprintln!("mirage: {msg}")).map_err(Error::system)

@@ -1,6 +1,10 @@
 //! The `mirage` command.
 
 fn main() {
+    // In front of a build script, recording for `mirage pin` (record.rs).
+    if let Some(real) = std::env::var_os(mirage::record::SCRIPT_ENV) {
+        std::process::exit(mirage::record::script_main(&real.to_string_lossy()));
+    }
     // Under cargo, as its RUSTC_WRAPPER (see rustc_wrapper.rs).
     if std::env::var_os(mirage::rustc_wrapper::WRAPPER_ENV).is_some() {
         let argv: Vec<String> = std::env::args().collect();

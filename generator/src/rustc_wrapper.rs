@@ -132,6 +132,9 @@ pub fn main(argv: &[String]) -> i32 {
             }
         };
     }
+    if let Some(dir) = std::env::var_os(crate::record::RECORD_ENV) {
+        return crate::record::compile(std::path::Path::new(&dir), cmd, &args);
+    }
     use std::os::unix::process::CommandExt;
     let e = cmd.exec();
     eprintln!("mirage: error: run {rustc}: {e}");

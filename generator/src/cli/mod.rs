@@ -7,6 +7,8 @@ mod clean;
 mod configure;
 mod describe;
 mod new;
+mod pin;
+pub use pin::{places as unit_places, sha256_file};
 mod query;
 mod release;
 mod run;
@@ -72,6 +74,11 @@ enum Command {
         /// would run, and do nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Compile the generated crate as this image of mirage.plan.json
+        /// pins it (JSON, with `dirs`: each unit it reads, built), not
+        /// with cargo (Bazel's image action).
+        #[arg(long, value_name = "FILE", hide = true)]
+        pinned: Option<PathBuf>,
     },
     /// Build if needed, then run the image with RUNTIME_ARGS.
     #[command(after_help = KEYS_HELP)]
@@ -166,6 +173,29 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         device: Option<String>,
     },
+    /// Build images once with cargo, recording every compile, and write
+    /// mirage.plan.json: the crate-level plan Bazel executes one action per
+    /// crate. Without labels, pin again what the file pins.
+    Pin {
+        /// Targets to pin the labels for, comma-separated (spt,unix).
+        #[arg(short, long = "target", value_name = "TARGETS")]
+        targets: Vec<String>,
+        /// Unikernels to add to the plan.
+        labels: Vec<String>,
+    },
+    /// Run one unit of mirage.plan.json (Bazel's per-crate action).
+    #[command(hide = true)]
+    Unit {
+        /// The unit, as JSON.
+        #[arg(long, value_name = "FILE")]
+        unit: PathBuf,
+        /// Its output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A unit it reads: ID=DIR.
+        #[arg(long = "dep", value_name = "ID=DIR")]
+        deps: Vec<String>,
+    },
     /// Remove generated output: one unikernel's, or all of mirage-out/.
     Clean {
         /// The unikernel whose output to remove.
@@ -255,6 +285,8 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
     };
     let settings = &cli.settings;
     match cli.command {
+        Command::Pin { targets, labels } => pin::main(&workspace()?, &cwd, &labels, &targets),
+        Command::Unit { unit, out, deps } => pin::unit(&unit, &out, &deps),
         Command::Toolchain => {
             println!("{}", crate::build::solo5_toolchain(&home()?)?.dir.display());
             Ok(0)
@@ -281,7 +313,19 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             sel,
             verbose,
             dry_run,
-        } => build::main(&workspace()?, &cwd, &sel, keys, settings, verbose, dry_run),
+            pinned,
+        } => build::main(
+            &workspace()?,
+            &cwd,
+            &sel,
+            keys,
+            settings,
+            build::How {
+                verbose,
+                dry_run,
+                pinned,
+            },
+        ),
         Command::Run {
             sel,
             verbose,

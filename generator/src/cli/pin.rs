@@ -1,0 +1,143 @@
+//! `mirage pin`: build images once with cargo, recording every compile,
+//! and write the plan Bazel executes crate by crate (see `pin.rs`);
+//! hidden `mirage unit`: run one unit of it (a Bazel action).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{configure, Selection};
+use crate::error::{Error, Result};
+use crate::pin::{Image, PLAN_FILE};
+use crate::workspace::Workspace;
+
+/// The images a plan file pins, as (label, target).
+pub fn pinned_images(plan: &Value) -> BTreeSet<(String, String)> {
+    plan["images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let s = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+            (s("label"), s("target"))
+        })
+        .collect()
+}
+
+/// Reads the workspace's plan file, if there is one.
+pub fn read_plan(ws: &Workspace) -> Result<Option<Value>> {
+    let path = ws.root.join(PLAN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::user(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::system(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Pins `labels` for each of `targets`, and every image pinned already.
+pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -> Result<i32> {
+    let mut wanted = read_plan(ws)?
+        .map(|p| pinned_images(&p))
+        .unwrap_or_default();
+    if !labels.is_empty() && targets.is_empty() {
+        return Err(Error::user(
+            "mirage: name the targets to pin: `-t spt,unix`",
+        ));
+    }
+    for label in labels {
+        let label = configure::parse_label(ws, cwd, label)?.to_string();
+        for target in targets.iter().flat_map(|t| t.split(',')) {
+            wanted.insert((label.clone(), target.to_owned()));
+        }
+    }
+    if wanted.is_empty() {
+        return Err(Error::user(format!(
+            "mirage: nothing to pin: no {PLAN_FILE} yet; name unikernels and targets (`mirage pin -t spt,unix //app:app`)"
+        )));
+    }
+    let scratch = tempfile::tempdir().map_err(|e| Error::system(format!("scratch: {e}")))?;
+    let target_dir = scratch.path().join("target");
+    let records = scratch.path().join("records");
+    std::fs::create_dir_all(&records).map_err(|e| Error::system(format!("{e}")))?;
+    // Every image in one cold target directory: cargo compiles each unit
+    // once, and the wrapper records it (record.rs).
+    std::env::set_var("CARGO_TARGET_DIR", &target_dir);
+    std::env::set_var(crate::record::RECORD_ENV, &records);
+    let mut images = Vec::new();
+    for (label, target) in &wanted {
+        let sel = Selection {
+            target: Some(target.clone()),
+            label: label.clone(),
+        };
+        let (r, plan) = configure::configure(ws, cwd, &sel, Default::default(), &[])?;
+        configure::commit(ws, &r, &plan)?;
+        crate::build::build(ws, &r, &plan.dir, false)?;
+        images.push(Image {
+            label: label.clone(),
+            target: target.clone(),
+            cargo_toml: sha256_file(&plan.dir.join("Cargo.toml"))?,
+            dir: plan.dir.clone(),
+        });
+    }
+    std::env::remove_var(crate::record::RECORD_ENV);
+    let plan = crate::pin::plan(ws, &records, &target_dir, &images)?;
+    let text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
+    crate::action::write_atomically(&ws.root.join(PLAN_FILE), text.as_bytes())?;
+    eprintln!(
+        "mirage: pinned {} images, {} shared units, in {PLAN_FILE}",
+        images.len(),
+        plan["units"].as_object().map_or(0, |u| u.len())
+    );
+    Ok(0)
+}
+
+/// sha256 of a file, in hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::system(format!("{}: {e}", path.display())))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// `mirage unit`: runs the unit in `file` into `out`, reading the units
+/// `deps` (`ID=DIR`) name.
+pub fn unit(file: &Path, out: &Path, deps: &[String]) -> Result<i32> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
+    let unit: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
+    crate::unit::run(&unit, &places(out, deps)?)?;
+    Ok(0)
+}
+
+/// Where a unit runs: this directory is the workspace's root, the crates
+/// are `$MIRAGE_CRATES`, rustc is `$RUSTC`.
+pub fn places(out: &Path, deps: &[String]) -> Result<crate::unit::Places> {
+    let here = std::env::current_dir().map_err(|e| Error::system(format!("cwd: {e}")))?;
+    let abs = |p: PathBuf| if p.is_absolute() { p } else { here.join(p) };
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .ok_or_else(|| Error::system(format!("${name} is not set")))
+    };
+    let mut units = std::collections::BTreeMap::new();
+    for dep in deps {
+        let (id, dir) = dep
+            .split_once('=')
+            .ok_or_else(|| Error::user(format!("mirage: --dep {dep}: expected ID=DIR")))?;
+        units.insert(id.to_owned(), abs(PathBuf::from(dir)));
+    }
+    Ok(crate::unit::Places {
+        workspace: here.clone(),
+        crates: abs(env("MIRAGE_CRATES")?),
+        out: abs(out.to_path_buf()),
+        units,
+        rustc: abs(env("RUSTC")?),
+    })
+}

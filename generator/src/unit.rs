@@ -1,0 +1,193 @@
+//! One unit of the pinned plan (see `pin.rs`), run where it is executed:
+//! a compile runs rustc, a run runs its build script, each with the
+//! placeholders of the plan filled in with this place's paths.
+//!
+//! A compile whose crate has a build script takes the script's run
+//! output as cargo does: its `rustc-env` values are set, and a `rustc-cfg`
+//! the plan does not pass means the plan is stale (the one message both
+//! engines give for it is [`STALE`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What follows the plan's name when it no longer matches what it pins.
+pub const STALE: &str = "is stale: run `mirage pin` to record it again";
+
+/// The paths the placeholders of a unit stand for.
+pub struct Places {
+    /// `{workspace}`: the workspace's root.
+    pub workspace: PathBuf,
+    /// `{crates}`: the crate sources, one `NAME-VERSION` directory each.
+    pub crates: PathBuf,
+    /// `{out}`: the unit's own output directory.
+    pub out: PathBuf,
+    /// `{unit:ID}`: the output directories of the units it reads.
+    pub units: BTreeMap<String, PathBuf>,
+    /// `{rustc}`.
+    pub rustc: PathBuf,
+}
+
+impl Places {
+    fn fill(&self, s: &str) -> String {
+        let mut out = s
+            .replace("{workspace}", &self.workspace.display().to_string())
+            .replace("{crates}", &self.crates.display().to_string())
+            .replace("{out}", &self.out.display().to_string())
+            .replace("{rustc}", &self.rustc.display().to_string())
+            .replace(
+                "{rustdoc}",
+                &self.rustc.with_file_name("rustdoc").display().to_string(),
+            )
+            .replace(
+                "{cargo}",
+                &self.rustc.with_file_name("cargo").display().to_string(),
+            );
+        for (id, dir) in &self.units {
+            out = out.replace(&format!("{{unit:{id}}}"), &dir.display().to_string());
+        }
+        out
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Runs `unit` (a unit of the plan) at `places`.
+pub fn run(unit: &Value, places: &Places) -> Result<()> {
+    let package = unit["package"].as_str().unwrap_or_default();
+    let mut env: BTreeMap<String, String> = unit["env"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), places.fill(v.as_str().unwrap_or_default())))
+        .collect();
+    std::fs::create_dir_all(&places.out).map_err(|e| io(&places.out, e))?;
+    // Path crates compile from the generated crate's directory, where
+    // `workspace` is the workspace's root: a stand-in gives the same paths.
+    let scratch = tempfile::tempdir().map_err(|e| Error::system(format!("scratch: {e}")))?;
+    let cwd = match unit["cwd"].as_str().unwrap_or_default() {
+        "{gen}" => {
+            std::os::unix::fs::symlink(&places.workspace, scratch.path().join("workspace"))
+                .map_err(|e| io(scratch.path(), e))?;
+            scratch.path().to_path_buf()
+        }
+        cwd => PathBuf::from(places.fill(cwd)),
+    };
+    let args = strings(&unit["args"]);
+    if unit["kind"] == "run" {
+        let script = places.fill(&args[0]);
+        std::fs::create_dir_all(places.out.join("out")).map_err(|e| io(&places.out, e))?;
+        let out = Command::new(&script)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(&env)
+            .current_dir(&cwd)
+            .output()
+            .map_err(|e| Error::system(format!("run {script}: {e}")))?;
+        std::fs::write(places.out.join("output"), &out.stdout).map_err(|e| io(&places.out, e))?;
+        if !out.status.success() {
+            return Err(Error::system(format!(
+                "the build script of {package} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        return Ok(());
+    }
+    let mut filled = Vec::new();
+    for a in &args {
+        if a == "dependency={deps}" {
+            filled.pop();
+            for dir in places.units.values() {
+                filled.push("-L".to_owned());
+                filled.push(format!("dependency={}", dir.display()));
+            }
+        } else {
+            filled.push(places.fill(a));
+        }
+    }
+    if let Some(run) = own_run(unit, places) {
+        apply_script_output(package, &run, &filled, &mut env)?;
+    }
+    let out = Command::new(&places.rustc)
+        .args(&filled)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(&env)
+        .current_dir(&cwd)
+        .output()
+        .map_err(|e| Error::system(format!("run {}: {e}", places.rustc.display())))?;
+    if !out.status.success() {
+        return Err(Error::system(format!(
+            "rustc failed to compile {package}:\n{}",
+            rendered(&String::from_utf8_lossy(&out.stderr))
+        )));
+    }
+    Ok(())
+}
+
+/// The output directory of the build-script run `unit` reads (its OUT_DIR's).
+fn own_run(unit: &Value, places: &Places) -> Option<PathBuf> {
+    let out_dir = unit["env"]["OUT_DIR"].as_str()?;
+    let id = out_dir.strip_prefix("{unit:")?.split('}').next()?;
+    places.units.get(id).cloned()
+}
+
+/// Checks a run's cfgs against the compile's arguments and sets its
+/// `rustc-env` values.
+fn apply_script_output(
+    package: &str,
+    run: &Path,
+    args: &[String],
+    env: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let output = std::fs::read_to_string(run.join("output")).map_err(|e| io(run, e))?;
+    for line in output.lines() {
+        let Some(directive) = line
+            .strip_prefix("cargo::")
+            .or_else(|| line.strip_prefix("cargo:"))
+        else {
+            continue;
+        };
+        if let Some(cfg) = directive.strip_prefix("rustc-cfg=") {
+            let given = args.windows(2).any(|w| w[0] == "--cfg" && w[1] == cfg);
+            if !given {
+                return Err(Error::user(format!(
+                    "{} {STALE}: the build script of {package} now sets cfg `{cfg}`",
+                    crate::pin::PLAN_FILE
+                )));
+            }
+        } else if let Some((k, v)) = directive
+            .strip_prefix("rustc-env=")
+            .and_then(|kv| kv.split_once('='))
+        {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// rustc's JSON diagnostics as it would have printed them.
+fn rendered(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(|line| match serde_json::from_str::<Value>(line) {
+            Ok(v) => v["rendered"].as_str().unwrap_or_default().to_owned(),
+            Err(_) => format!("{line}\n"),
+        })
+        .collect()
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::system(format!("{}: {e}", path.display()))
+}
