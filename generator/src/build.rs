@@ -130,22 +130,35 @@ pub fn build_pinned(
 ) -> Result<PathBuf> {
     let (steps, image) = plan(ws, r, dir)?;
     let plan_file = crate::pin::PLAN_FILE;
-    if pinned["cargo_toml"].as_str() != Some(&crate::cli::sha256_file(&dir.join("Cargo.toml"))?) {
+    let sha = crate::pin::sha256_file;
+    let mut changed = Vec::new();
+    if pinned["cargo_toml"].as_str() != Some(&sha(&dir.join("Cargo.toml"))?) {
+        changed.push(format!(
+            "the generated Cargo.toml of {} for {}",
+            r.label, r.target
+        ));
+    }
+    for (file, pinned_sha) in pinned["inputs"].as_object().into_iter().flatten() {
+        if pinned_sha.as_str() != Some(&sha(&ws.root.join(file))?) {
+            changed.push(file.clone());
+        }
+    }
+    if !changed.is_empty() {
         return Err(Error::user(format!(
-            "{plan_file} {}: the generated Cargo.toml of {} for {} changed",
+            "{plan_file} {}: {} changed",
             crate::unit::STALE,
-            r.label,
-            r.target
+            changed.join(", ")
         )));
     }
     let deps = target_dir(ws).join("release/deps");
-    let mut places = crate::cli::unit_places(&deps, &[])?;
+    let dirs: Vec<String> = pinned["dirs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(id, path)| format!("{id}={}", path.as_str().unwrap_or_default()))
+        .collect();
+    let mut places = crate::cli::unit_places(&deps, &dirs)?;
     places.workspace = ws.root.clone();
-    for (id, path) in pinned["dirs"].as_object().into_iter().flatten() {
-        places
-            .units
-            .insert(id.clone(), PathBuf::from(path.as_str().unwrap_or_default()));
-    }
     eprintln!(
         "mirage: building {} for {} from {plan_file}",
         r.label, r.target

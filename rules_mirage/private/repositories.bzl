@@ -92,3 +92,49 @@ mirage_crates_vendor = repository_rule(
     environ = ["CARGO_HOME"],
     doc = "`cargo vendor --locked --offline` of rules_mirage's Cargo.lock.",
 )
+
+def _mirage_plan_impl(rctx):
+    rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
+    plan = json.decode(rctx.read(rctx.attr.plan)) if rctx.attr.plan else {"images": [], "units": {}}
+
+    # A path crate's sources: the `NAME_srcs` of a unikernel in its
+    # package, else its package's `crate` (a mirage_crate).
+    srcs_of = {}
+    for image in plan["images"]:
+        package, name = image["label"][2:].split(":")
+        srcs_of[package] = "@//%s:%s_srcs" % (package, name)
+    units = []
+    for id, unit in sorted(plan["units"].items()):
+        source = unit["source"]
+        srcs = [] if source.startswith("crates/") else [srcs_of.get(source, "@//%s:crate" % source)]
+        units.append("""mirage_unit(
+    name = {id},
+    srcs = {srcs},
+    unit = {unit},
+    deps = {deps},
+)
+""".format(
+            id = repr(id),
+            srcs = repr(srcs),
+            unit = repr(json.encode(unit)),
+            deps = repr([":" + d for d in unit["deps"]]),
+        ))
+    rctx.file("BUILD.bazel", """# Every shared unit of mirage.plan.json (made by `mirage pin`).
+load("@rules_mirage//rules_mirage/private:units.bzl", "mirage_unit")
+
+package(default_visibility = ["//visibility:public"])
+
+""" + "\n".join(units))
+    images = {}
+    for image in plan["images"]:
+        images["%s %s" % (image["label"], image["target"])] = {
+            "image": json.encode(image),
+            "units": ["@mirage_plan//:" + d for d in image["unit"]["deps"]],
+        }
+    rctx.file("images.bzl", "# The images mirage.plan.json pins.\nIMAGES = %r\n" % images)
+
+mirage_plan = repository_rule(
+    implementation = _mirage_plan_impl,
+    attrs = {"plan": attr.label(allow_single_file = True, doc = "mirage.plan.json; none: no image is pinned.")},
+    doc = "The units of the workspace's mirage.plan.json as Bazel targets, and the images it pins.",
+)

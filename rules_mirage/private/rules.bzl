@@ -14,6 +14,7 @@ in any package, loaded through any chain of .bzl files, needs no input of
 its own: an edit that changes a declaration changes the action's inputs.
 """
 
+load("@mirage_plan//:images.bzl", "IMAGES")
 load(":providers.bzl", "MirageInfo", "declaration")
 load(":release.bzl", _mirage_release = "mirage_release")
 load(":schema.bzl", "COMMON", "SCHEMA")
@@ -299,7 +300,10 @@ def mirage_unikernel(name, srcs = [], targets = [], **kwargs):
     by_platform = {}
     for t in TARGETS:
         manual = not (t in targets if targets else t in _DEFAULT_TARGETS)
+        pinned = IMAGES.get("//%s:%s %s" % (native.package_name(), name, t), {})
         mirage_image(
+            pinned = pinned.get("image", ""),
+            units = pinned.get("units", []),
             name = "%s_%s" % (name, t),
             graph = name + "_graph",
             target = t,

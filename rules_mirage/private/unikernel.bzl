@@ -10,6 +10,7 @@ load(":cargo.bzl", "CARGO_ENV", "cargo_env")
 load(":providers.bzl", "MirageInfo")
 load(":solo5.bzl", "Solo5Info")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
+load(":units.bzl", "MirageUnitInfo", "unit_inputs")
 
 SOLO5_TARGETS = ["hvt", "spt", "virtio", "muen", "xen", "qubes"]
 TARGETS = ["unix"] + SOLO5_TARGETS
@@ -126,13 +127,27 @@ def _mirage_image_impl(ctx):
     solo5 = ctx.attr._solo5[Solo5Info].cache if target in SOLO5_TARGETS else None
     label = "//%s:%s" % (ctx.label.package, unikernel)
     dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
+    files = []
+    how = ""
+    if ctx.attr.pinned:
+        # The crates below the generated one are built, one action each
+        # (units.bzl); this action compiles the generated crate and links.
+        dirs, ids = unit_inputs(ctx.attr.units)
+        pinned = ctx.actions.declare_file(ctx.label.name + ".pinned.json")
+        ctx.actions.write(pinned, json.encode(dict(
+            json.decode(ctx.attr.pinned),
+            dirs = {i.split("=")[0]: i.split("=")[1] for i in ids.to_list()},
+        )))
+        files = [pinned] + dirs.to_list()
+        how = "--pinned=" + pinned.path
     run_generator(
         ctx,
         info,
         solo5,
         outputs = [image, main, run_sh, disks],
+        files = files,
         command = """
-"$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" build -t {target} {label} "$@" >/dev/null
+"$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" build -t {target} {label} {how} "$@" >/dev/null
 cp "{dir}/main.rs" "$ROOT/{main}"
 cp "{dir}/run.sh" "$ROOT/{run_sh}"
 cp "{dir}/dist/{image_file}" "$ROOT/{image}"
@@ -140,6 +155,7 @@ if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
 """.format(
             target = target,
             label = label,
+            how = how,
             dir = dir,
             main = main.path,
             run_sh = run_sh.path,
@@ -180,8 +196,10 @@ mirage_image = rule(
     executable = True,
     attrs = dict({
         "graph": attr.label(providers = [MirageInfo], mandatory = True),
+        "pinned": attr.string(doc = "The image as mirage.plan.json pins it (JSON); empty: cargo builds it."),
         "target": attr.string(mandatory = True, values = TARGETS),
         "unikernel": attr.string(mandatory = True),
+        "units": attr.label_list(providers = [MirageUnitInfo], doc = "The units its generated crate reads."),
     }, **GENERATOR_ATTRS),
     toolchains = [RUST_TOOLCHAIN],
     doc = "A unikernel image for one target; `bazel run` boots it.",

@@ -10,7 +10,7 @@ as it is. MODULE.bazel does the same through
 `//rules_mirage/private:extensions.bzl`.
 """
 
-load(":repositories.bzl", "mirage_crates_vendor", "mirage_rust_host")
+load(":repositories.bzl", "mirage_crates_vendor", "mirage_plan", "mirage_rust_host")
 
 def _standin_impl(rctx):
     # rules_mirage's root, from a file every checkout has.
@@ -31,12 +31,16 @@ _DEBIAN_RULES = {
     "rules_proto": "/usr/share/bazel/rules/proto",
 }
 
-def rules_mirage_dependencies():
+def rules_mirage_dependencies(plan = None):
     """Declares every repository rules_mirage needs, and registers its toolchain.
 
         load("@rules_mirage//rules_mirage:repositories.bzl", "rules_mirage_dependencies")
 
-        rules_mirage_dependencies()
+        rules_mirage_dependencies(plan = "//:mirage.plan.json")
+
+    Args:
+      plan: the workspace's mirage.plan.json (`mirage pin` writes it): its
+        images compile crate by crate, each crate once for all of them.
     """
     for name, path in _DEBIAN_RULES.items():
         if not native.existing_rule(name):
@@ -46,4 +50,5 @@ def rules_mirage_dependencies():
             _standin(name = name, folder = name)
     mirage_rust_host(name = "mirage_rust_host")
     mirage_crates_vendor(name = "mirage_crates")
+    mirage_plan(name = "mirage_plan", plan = plan)
     native.register_toolchains("@mirage_rust_host//:toolchain")

@@ -4,6 +4,7 @@
 
 mod bazel;
 mod bazel_hermetic;
+mod bazel_units;
 mod cases;
 mod describe;
 mod dns;

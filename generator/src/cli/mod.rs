@@ -8,7 +8,7 @@ mod configure;
 mod describe;
 mod new;
 mod pin;
-pub use pin::{places as unit_places, sha256_file};
+pub use pin::places as unit_places;
 mod query;
 mod release;
 mod run;

@@ -6,11 +6,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{configure, Selection};
 use crate::error::{Error, Result};
-use crate::pin::{Image, PLAN_FILE};
+use crate::pin::{sha256_file, Image, PLAN_FILE};
 use crate::workspace::Workspace;
 
 /// The images a plan file pins, as (label, target).
@@ -93,16 +92,6 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
         plan["units"].as_object().map_or(0, |u| u.len())
     );
     Ok(0)
-}
-
-/// sha256 of a file, in hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::system(format!("{}: {e}", path.display())))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// `mirage unit`: runs the unit in `file` into `out`, reading the units

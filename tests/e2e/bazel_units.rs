@@ -1,0 +1,129 @@
+//! Bazel executes mirage.plan.json crate by crate: an edit to one
+//! example's sources reruns that crate's compile and its images' actions,
+//! nothing else; and `mirage pin` writes the same plan, free of this
+//! machine's paths, in any checkout.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::bazel::{bazel_ok, turn};
+use crate::support::{mirage_ok, repo};
+
+/// The executed (not cached) spawns of a Bazel execution log (JSON
+/// objects, one after another), counted by mnemonic.
+fn executed(log: &Path) -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut counts = BTreeMap::new();
+    for spawn in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+        let spawn = spawn.unwrap();
+        if spawn["remoteCacheHit"].as_bool() == Some(true) {
+            continue;
+        }
+        let mnemonic = spawn["mnemonic"].as_str().unwrap_or_default().to_owned();
+        *counts.entry(mnemonic).or_default() += 1;
+    }
+    counts
+}
+
+/// Puts a file back as it was, on drop.
+struct Restore(std::path::PathBuf, Vec<u8>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        std::fs::write(&self.0, &self.1).unwrap();
+    }
+}
+
+#[test]
+fn editing_one_example_reruns_only_its_crate_and_its_images() {
+    let _turn = turn();
+    let images = ["//examples/echo:echo_spt", "//examples/echo:echo_unix"];
+    let mut build = vec!["build"];
+    build.extend(images);
+    bazel_ok(&build);
+
+    // A comment no cache has seen: the crate's compile must run.
+    let lib = repo().join("examples/echo/src/lib.rs");
+    let before = std::fs::read(&lib).unwrap();
+    let _restore = Restore(lib.clone(), before.clone());
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let mut edited = before;
+    edited.extend(format!("// edited by a test: {nonce}\n").bytes());
+    std::fs::write(&lib, edited).unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let log = scratch.path().join("exec.json");
+    let flag = format!("--execution_log_json_file={}", log.display());
+    let mut again = vec!["build", flag.as_str()];
+    again.extend(images);
+    bazel_ok(&again);
+    let counts = executed(&log);
+    let expected = BTreeMap::from([("MirageBuild".to_owned(), 2), ("Rustc".to_owned(), 1)]);
+    assert_eq!(
+        counts, expected,
+        "actions run after editing examples/echo/src/lib.rs"
+    );
+}
+
+/// `mirage pin -t spt //examples/hello:hello` in a copy of the checkout
+/// without a plan.
+fn pin_hello(dir: &Path) -> String {
+    crate::support::copy_checkout(dir);
+    std::fs::remove_file(dir.join("mirage.plan.json")).unwrap();
+    let home = dir.display().to_string();
+    mirage_ok(
+        dir,
+        &[
+            "--rules-mirage",
+            &home,
+            "pin",
+            "-t",
+            "spt",
+            "//examples/hello:hello",
+        ],
+    );
+    std::fs::read_to_string(dir.join("mirage.plan.json")).unwrap()
+}
+
+#[test]
+fn pinning_gives_the_same_plan_in_any_checkout() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plan = pin_hello(a.path());
+    assert_eq!(plan, pin_hello(b.path()), "two checkouts, two plans");
+    for path in [
+        a.path().display().to_string(),
+        std::env::var("HOME").unwrap(),
+    ] {
+        assert!(!plan.contains(&path), "{path} in the plan");
+    }
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let image = &plan["images"][0];
+    assert_eq!(image["label"], "//examples/hello:hello");
+    assert_eq!(image["target"], "spt");
+    // Every crate hello's image links, once, and each dependency pinned.
+    let units = plan["units"].as_object().unwrap();
+    let packages: Vec<&str> = units
+        .values()
+        .filter_map(|u| u["package"].as_str())
+        .collect();
+    for package in ["hello", "mirage-runtime", "mirage-solo5", "log"] {
+        assert_eq!(
+            packages.iter().filter(|p| **p == package).count(),
+            1,
+            "{package} in {packages:?}"
+        );
+    }
+    for unit in units.values().chain([&image["unit"]]) {
+        for dep in unit["deps"].as_array().unwrap() {
+            assert!(
+                units.contains_key(dep.as_str().unwrap()),
+                "{dep} not pinned"
+            );
+        }
+    }
+}
