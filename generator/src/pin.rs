@@ -283,7 +283,7 @@ fn unit_json(u: &Unit, i: usize, ids: &BTreeMap<usize, String>) -> Value {
         "cwd": own(&u.cwd),
         "args": u.args.iter().map(own).collect::<Vec<_>>(),
         "env": u.env.iter().map(|(k, v)| (k.clone(), own(v))).collect::<BTreeMap<_, _>>(),
-        "deps": u.refs.iter().map(|r| ids[r].clone()).collect::<Vec<_>>(),
+        "deps": u.refs.iter().map(|r| ids[r].clone()).collect::<BTreeSet<_>>(),
     })
 }
 

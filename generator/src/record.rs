@@ -20,9 +20,18 @@ use crate::error::{Error, Result};
 pub const RECORD_ENV: &str = "MIRAGE_RUSTC_RECORD";
 
 /// Variables of a compile's or a script run's environment that cargo
-/// sets (the rest is the caller's).
+/// sets (the rest, CARGO_HOME or a test's CARGO_BIN_EXE_* included, is
+/// the caller's).
 pub fn cargo_sets(name: &str) -> bool {
     const EXACT: &[&str] = &[
+        "CARGO",
+        "CARGO_CRATE_NAME",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BIN_NAME",
         "OUT_DIR",
         "TARGET",
         "HOST",
@@ -34,9 +43,8 @@ pub fn cargo_sets(name: &str) -> bool {
         "RUSTDOC",
         "RUSTC_LINKER",
     ];
-    (name.starts_with("CARGO") && name != "CARGO_MAKEFLAGS" && name != "CARGO_HOME")
-        || name.starts_with("DEP_")
-        || EXACT.contains(&name)
+    const PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "DEP_"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 fn environment() -> Value {
