@@ -130,23 +130,13 @@ pub fn build_pinned(
 ) -> Result<PathBuf> {
     let (steps, image) = plan(ws, r, dir)?;
     let plan_file = crate::pin::PLAN_FILE;
-    let sha = crate::pin::sha256_file;
-    let mut changed = Vec::new();
-    if pinned["cargo_toml"].as_str() != Some(&sha(&dir.join("Cargo.toml"))?) {
-        changed.push(format!(
-            "the generated Cargo.toml of {} for {}",
-            r.label, r.target
-        ));
-    }
-    for (file, pinned_sha) in pinned["inputs"].as_object().into_iter().flatten() {
-        if pinned_sha.as_str() != Some(&sha(&ws.root.join(file))?) {
-            changed.push(file.clone());
-        }
-    }
+    let cargo_toml = dir.join("Cargo.toml");
+    let cargo_toml = std::fs::read(&cargo_toml)
+        .map_err(|e| Error::system(format!("{}: {e}", cargo_toml.display())))?;
+    let changed = crate::pin::stale(ws, pinned, &cargo_toml)?;
     if !changed.is_empty() {
-        return Err(Error::user(format!(
-            "{plan_file} {}: {} changed",
-            crate::unit::STALE,
+        return Err(crate::pin::stale_error(&format!(
+            "{} changed",
             changed.join(", ")
         )));
     }

@@ -4,8 +4,7 @@
 //!
 //! A compile whose crate has a build script takes the script's run
 //! output as cargo does: its `rustc-env` values are set, and a `rustc-cfg`
-//! the plan does not pass means the plan is stale (the one message both
-//! engines give for it is [`STALE`]).
+//! the plan does not pass means the plan is stale.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,9 +13,6 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-
-/// What follows the plan's name when it no longer matches what it pins.
-pub const STALE: &str = "is stale: run `mirage pin` to record it again";
 
 /// The paths the placeholders of a unit stand for.
 pub struct Places {
@@ -162,9 +158,8 @@ fn apply_script_output(
         if let Some(cfg) = directive.strip_prefix("rustc-cfg=") {
             let given = args.windows(2).any(|w| w[0] == "--cfg" && w[1] == cfg);
             if !given {
-                return Err(Error::user(format!(
-                    "{} {STALE}: the build script of {package} now sets cfg `{cfg}`",
-                    crate::pin::PLAN_FILE
+                return Err(crate::pin::stale_error(&format!(
+                    "the build script of {package} now sets cfg `{cfg}`"
                 )));
             }
         } else if let Some((k, v)) = directive

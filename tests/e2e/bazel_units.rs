@@ -1,6 +1,7 @@
 //! Bazel executes mirage.plan.json crate by crate: an edit to one
 //! example's sources reruns that crate's compile and its images' actions,
-//! nothing else; and `mirage pin` writes the same plan, free of this
+//! nothing else; a stale plan stops Bazel and `mirage pin --check` with
+//! one message; and `mirage pin` writes the same plan, free of this
 //! machine's paths, in any checkout.
 
 use std::collections::BTreeMap;
@@ -8,8 +9,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bazel::{bazel_ok, turn};
-use crate::support::{mirage_ok, repo};
+use crate::bazel::{bazel, bazel_ok, turn};
+use crate::support::{mirage, mirage_ok, repo};
 
 /// The executed (not cached) spawns of a Bazel execution log (JSON
 /// objects, one after another), counted by mnemonic.
@@ -68,6 +69,26 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
         counts, expected,
         "actions run after editing examples/echo/src/lib.rs"
     );
+}
+
+#[test]
+fn a_stale_plan_stops_the_image_with_one_message() {
+    let _turn = turn();
+    let manifest = repo().join("examples/hello/Cargo.toml");
+    let before = std::fs::read(&manifest).unwrap();
+    let _restore = Restore(manifest.clone(), before.clone());
+    let mut edited = before;
+    edited.extend(b"# edited by a test: the plan pinned the manifest before\n");
+    std::fs::write(&manifest, edited).unwrap();
+    let message = "mirage.plan.json is stale (examples/hello/Cargo.toml changed): \
+                   run `mirage pin` to record it again";
+
+    let (code, text) = bazel(&["build", "//examples/hello:hello_spt"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains(message), "{text}");
+    let check = mirage(&repo(), &["pin", "--check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert_eq!(check.stderr, format!("mirage: error: {message}\n"));
 }
 
 /// `mirage pin -t spt //examples/hello:hello` in a copy of the checkout

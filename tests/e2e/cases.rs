@@ -100,6 +100,9 @@ macro_rules! cases {
 
 cases!(
     cli_unknown_option,
+    pin_check_without_plan,
+    pin_labels_without_targets,
+    pin_nothing,
     connect_not_rust,
     connect_unknown_placeholder,
     crunch_missing_directory,

@@ -177,6 +177,10 @@ enum Command {
     /// mirage.plan.json: the crate-level plan Bazel executes one action per
     /// crate. Without labels, pin again what the file pins.
     Pin {
+        /// Check that the plan pins every image as configured now, and
+        /// build nothing.
+        #[arg(long, conflicts_with_all = ["targets", "labels"])]
+        check: bool,
         /// Targets to pin the labels for, comma-separated (spt,unix).
         #[arg(short, long = "target", value_name = "TARGETS")]
         targets: Vec<String>,
@@ -285,7 +289,10 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
     };
     let settings = &cli.settings;
     match cli.command {
-        Command::Pin { targets, labels } => pin::main(&workspace()?, &cwd, &labels, &targets),
+        Command::Pin { check: true, .. } => pin::check(&workspace()?, &cwd),
+        Command::Pin {
+            targets, labels, ..
+        } => pin::main(&workspace()?, &cwd, &labels, &targets),
         Command::Unit { unit, out, deps } => pin::unit(&unit, &out, &deps),
         Command::Toolchain => {
             println!("{}", crate::build::solo5_toolchain(&home()?)?.dir.display());

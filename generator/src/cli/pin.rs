@@ -37,6 +37,42 @@ pub fn read_plan(ws: &Workspace) -> Result<Option<Value>> {
     }
 }
 
+/// `mirage pin --check`: whether every image of the plan is pinned as the
+/// workspace now configures it, without building.
+pub fn check(ws: &Workspace, cwd: &Path) -> Result<i32> {
+    let plan = read_plan(ws)?
+        .ok_or_else(|| Error::user(format!("mirage pin --check: there is no {PLAN_FILE}")))?;
+    let mut changed = Vec::new();
+    let images = plan["images"].as_array().cloned().unwrap_or_default();
+    for image in &images {
+        let sel = Selection {
+            target: image["target"].as_str().map(str::to_owned),
+            label: image["label"].as_str().unwrap_or_default().to_owned(),
+        };
+        let (_, rendered) = configure::configure(ws, cwd, &sel, Default::default(), &[])?;
+        let cargo_toml = rendered
+            .file("Cargo.toml")
+            .map(|f| f.contents.clone())
+            .unwrap_or_default();
+        for what in crate::pin::stale(ws, image, &cargo_toml)? {
+            if !changed.contains(&what) {
+                changed.push(what);
+            }
+        }
+    }
+    if !changed.is_empty() {
+        return Err(crate::pin::stale_error(&format!(
+            "{} changed",
+            changed.join(", ")
+        )));
+    }
+    eprintln!(
+        "mirage: {PLAN_FILE} pins {} images, as configured now",
+        images.len()
+    );
+    Ok(0)
+}
+
 /// Pins `labels` for each of `targets`, and every image pinned already.
 pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -> Result<i32> {
     let mut wanted = read_plan(ws)?
@@ -44,7 +80,7 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
         .unwrap_or_default();
     if !labels.is_empty() && targets.is_empty() {
         return Err(Error::user(
-            "mirage: name the targets to pin: `-t spt,unix`",
+            "mirage pin: name the targets to pin the labels for: `-t spt,unix`",
         ));
     }
     for label in labels {
@@ -55,7 +91,7 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
     }
     if wanted.is_empty() {
         return Err(Error::user(format!(
-            "mirage: nothing to pin: no {PLAN_FILE} yet; name unikernels and targets (`mirage pin -t spt,unix //app:app`)"
+            "mirage pin: nothing to pin: there is no {PLAN_FILE}; name unikernels and targets (`mirage pin -t spt,unix //app:app`)"
         )));
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::system(format!("scratch: {e}")))?;

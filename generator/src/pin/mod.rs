@@ -22,6 +22,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+pub use fresh::{sha256_file, stale, stale_error};
+
+mod fresh;
 use crate::record::{cargo_sets, read_records, Record};
 use crate::workspace::Workspace;
 
@@ -151,16 +154,16 @@ impl<'a> Index<'a> {
 }
 
 /// One unit, normalized, with references to others by index.
-struct Unit {
+pub(crate) struct Unit {
     kind: &'static str,
     package: String,
     version: String,
     /// `crates/NAME-VERSION` or the path crate's directory in the workspace.
-    source: String,
+    pub(crate) source: String,
     cwd: String,
     args: Vec<String>,
     env: BTreeMap<String, String>,
-    refs: BTreeSet<usize>,
+    pub(crate) refs: BTreeSet<usize>,
 }
 
 /// Build-script output lines that set a compile's environment.
@@ -287,43 +290,6 @@ fn unit_json(u: &Unit, i: usize, ids: &BTreeMap<usize, String>) -> Value {
     })
 }
 
-/// The manifests unit `i` is compiled from, by sha256: Cargo.lock and
-/// the Cargo.toml of every path crate it reads. A changed one (a new
-/// dependency, other features) makes the plan stale.
-fn manifests(ws: &Workspace, units: &[Unit], i: usize) -> Result<BTreeMap<String, String>> {
-    let mut seen = BTreeSet::from([i]);
-    let mut todo = vec![i];
-    while let Some(u) = todo.pop() {
-        for &r in &units[u].refs {
-            if seen.insert(r) {
-                todo.push(r);
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    files.insert("Cargo.lock".to_owned(), String::new());
-    for u in seen.into_iter().filter(|&u| u != i) {
-        let source = &units[u].source;
-        if !source.starts_with("crates/") {
-            files.insert(format!("{source}/Cargo.toml"), String::new());
-        }
-    }
-    for (file, sha) in files.iter_mut() {
-        *sha = sha256_file(&ws.root.join(file.as_str()))?;
-    }
-    Ok(files)
-}
-
-/// sha256 of a file, in hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Error::system(format!("{}: {e}", path.display())))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// The plan of the records in `records`, made by cargo into `target_dir`
 /// while building `images`.
 pub fn plan(ws: &Workspace, records: &Path, target_dir: &Path, images: &[Image]) -> Result<Value> {
@@ -394,7 +360,7 @@ pub fn plan(ws: &Workspace, records: &Path, target_dir: &Path, images: &[Image])
             "label": image.label,
             "target": image.target,
             "cargo_toml": image.cargo_toml,
-            "inputs": manifests(ws, &units, i)?,
+            "inputs": fresh::manifests(ws, &units, i)?,
             "unit": unit_json(&units[i], i, &ids),
         }));
     }
@@ -408,3 +374,6 @@ pub fn plan(ws: &Workspace, records: &Path, target_dir: &Path, images: &[Image])
     }
     Ok(json!({"format": 1, "units": shared, "images": pinned}))
 }
+
+#[cfg(test)]
+mod tests;
