@@ -110,22 +110,24 @@ def rustc_actions(d, *targets):
         n += spawn.get("mnemonic") == "Rustc" and not spawn.get("remoteCacheHit", False)
     return n
 
+def row(name, b, a):
+    print(f"{name:36} {b:9.1f}s {a:9.1f}s {a / b:6.2f}x", flush=True)
+
 before, after = checkout("per-image", False), checkout("per-crate", True)
-rows = [("cold", bazel(before, *images), bazel(after, *images))]
+print(f"\n{len(images)} pinned images, Bazel     {'per image':>10} {'per crate':>10} {'ratio':>7}", flush=True)
+row("cold", bazel(before, *images), bazel(after, *images))
 example, runtime = "examples/echo/src/lib.rs", "runtimes/core/src/lib.rs"
 for d in (before, after):
     edit(d, example)
-rows.append((f"edit {example}", bazel(before, *images), bazel(after, *images)))
+row(f"edit {example}", bazel(before, *images), bazel(after, *images))
 for d in (before, after):
     edit(d, runtime)
-rows.append((f"edit {runtime}", bazel(before, *images), bazel(after, *images)))
-print(f"\n{len(images)} pinned images, Bazel     {'per image':>10} {'per crate':>10} {'ratio':>7}")
-for name, b, a in rows:
-    print(f"{name:36} {b:9.1f}s {a:9.1f}s {a / b:6.2f}x")
+row(f"edit {runtime}", bazel(before, *images), bazel(after, *images))
 
 # The CLI after the same edit: echo's pinned images, warm target directory.
 cli_env = dict(os.environ, CARGO_TARGET_DIR=f"{work}/cli-target")
-mirage = ["cargo", "run", "--quiet", "--release", "-p", "mirage", "--"]
+subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "mirage"], cwd=after, env=cli_env, check=True)
+mirage = [f"{work}/cli-target/release/mirage"]
 echo = [(l, t) for l, t in labels if l == "//examples/echo:echo"]
 for l, t in echo:
     timed(mirage + ["build", "-t", t, l], cwd=after, env=cli_env)
@@ -133,13 +135,13 @@ edit(after, example)
 cli = sum(timed(mirage + ["build", "-t", t, l], cwd=after, env=cli_env) for l, t in echo)
 edit(after, example)
 per_crate = bazel(after, *images)
-print(f"edit {example}: Bazel per crate {per_crate:.1f}s, CLI {cli:.1f}s ({len(echo)} images): {per_crate / cli:.2f}x")
+print(f"edit {example}: Bazel per crate {per_crate:.1f}s, CLI {cli:.1f}s ({len(echo)} images): {per_crate / cli:.2f}x", flush=True)
 
 # A second unikernel once the first is built: only its own crates.
 second = checkout("second", True)
 first = rustc_actions(second, "//examples/hello:hello_spt")
 then = rustc_actions(second, "//examples/echo:echo_spt")
-print(f"rustc actions: hello_spt from nothing {first}, then echo_spt {then}")
+print(f"rustc actions: hello_spt from nothing {first}, then echo_spt {then}", flush=True)
 for d in (before, after, second):
     subprocess.run(["bazel", f"--output_base={d}-ob", "shutdown"], cwd=d, stderr=subprocess.DEVNULL)
     subprocess.run(["chmod", "-R", "u+w", f"{d}-ob"])

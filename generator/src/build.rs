@@ -121,25 +121,36 @@ pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<
 /// Builds the committed output `dir` of `r` from the pinned plan: the
 /// generated crate's compile from `pinned` (an image of mirage.plan.json,
 /// with `dirs`, the output directory of each unit it reads, built
-/// already), then the backend's link steps. Returns the image path.
+/// already), then the backend's link steps. When `r` is not what the plan
+/// pinned: configured by `keyed` keys (the plan pins default
+/// configurations), with cargo; else the plan is stale, an error.
+/// Returns the image path.
 pub fn build_pinned(
     ws: &Workspace,
     r: &Resolved,
     dir: &Path,
     pinned: &serde_json::Value,
+    keyed: bool,
 ) -> Result<PathBuf> {
-    let (steps, image) = plan(ws, r, dir)?;
     let plan_file = crate::pin::PLAN_FILE;
     let cargo_toml = dir.join("Cargo.toml");
     let cargo_toml = std::fs::read(&cargo_toml)
         .map_err(|e| Error::system(format!("{}: {e}", cargo_toml.display())))?;
     let changed = crate::pin::stale(ws, pinned, &cargo_toml)?;
+    if !changed.is_empty() && keyed {
+        eprintln!(
+            "mirage: keys configure {} for {} otherwise than {plan_file} pins it: building with cargo",
+            r.label, r.target
+        );
+        return build(ws, r, dir, false);
+    }
     if !changed.is_empty() {
         return Err(crate::pin::stale_error(&format!(
             "{} changed",
             changed.join(", ")
         )));
     }
+    let (steps, image) = plan(ws, r, dir)?;
     let deps = target_dir(ws).join("release/deps");
     let dirs: Vec<String> = pinned["dirs"]
         .as_object()

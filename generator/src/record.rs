@@ -74,11 +74,11 @@ pub fn compile(dir: &Path, mut cmd: Command, args: &[String]) -> i32 {
             return 1;
         }
     };
-    if code != 0
-        || args
-            .first()
-            .is_some_and(|a| a == "-" || a.starts_with("-v"))
-    {
+    // Only compiles: cargo's probes (`-vV`, `- --print ...` on stdin) and
+    // a build script's own `$RUSTC_WRAPPER $RUSTC --version` compile nothing.
+    let compiles =
+        args.first().is_some_and(|a| a != "-") && args.iter().any(|a| a == "--crate-name");
+    if code != 0 || !compiles {
         return code;
     }
     let cwd = std::env::current_dir().unwrap_or_default();

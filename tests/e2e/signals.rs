@@ -2,6 +2,7 @@
 //! no tender or image running, for SIGINT, SIGTERM, SIGHUP and SIGKILL.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,15 +51,26 @@ fn running(pid: u32) -> bool {
 fn signal_leaves_no_orphan(target: &str, sig: libc::c_int) {
     let label = "//examples/hello:hello";
     mirage_ok(&repo(), &["build", "-t", target, label]);
-    let mut mirage = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["run", "-t", target, label])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mirage"));
+    cmd.args(["run", "-t", target, label])
         .current_dir(repo())
         .env("MIRAGE_HOME", repo())
         .env("CARGO_TARGET_DIR", unikernel_target_dir())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    // As from an interactive shell: a test run started in the background
+    // of a script inherits SIGINT ignored, and so would mirage and its
+    // child (POSIX background jobs), whatever mirage forwards.
+    // SAFETY: signal(2) is async-signal-safe and has no precondition.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    let mut mirage = cmd.spawn().unwrap();
     let mut lines = BufReader::new(mirage.stdout.take().unwrap()).lines();
     let mut hellos = 0;
     while hellos == 0 {

@@ -31,6 +31,7 @@ const SKIP: &[&str] = &[
     "rules_mirage/private/solo5.bzl",
     "rules_mirage/private/toolchain.bzl",
     "rules_mirage/private/unikernel.bzl",
+    "rules_mirage/private/units.bzl",
     "rules_mirage/private/workspace.bzl",
     "toolchains/bazel",
     "tests/cases",

@@ -33,6 +33,8 @@ pub fn main(
         dry_run,
         pinned,
     } = how;
+    // The plan pins default configurations.
+    let keyed = !keys.is_empty() || !settings.is_empty();
     let (r, plan) = configure::configure(ws, cwd, sel, keys, settings)?;
     if let Some(file) = pinned {
         configure::commit(ws, &r, &plan)?;
@@ -40,7 +42,7 @@ pub fn main(
             .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
         let pinned = serde_json::from_str(&text)
             .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-        let image = crate::build::build_pinned(ws, &r, &plan.dir, &pinned)?;
+        let image = crate::build::build_pinned(ws, &r, &plan.dir, &pinned, keyed)?;
         println!("{}", image.display());
         return Ok(0);
     }

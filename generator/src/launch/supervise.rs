@@ -5,6 +5,9 @@
 //!   the child, and `mirage` waits for it and exits with its status.
 //! - The child gets a parent-death signal (SIGKILL), so even a SIGKILL of
 //!   `mirage`, which cannot be caught, ends it.
+//! - A signal ignored when `mirage` started stays ignored by the child,
+//!   as by any program: a background job of a non-interactive shell
+//!   ignores SIGINT, and so does its image.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};

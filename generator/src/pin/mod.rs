@@ -220,17 +220,14 @@ fn unit(index: &Index, i: usize, script_env: &BTreeSet<String>, images: &[Image]
     let in_image = images.iter().any(|im| Path::new(&r.cwd) == im.dir);
     let cwd = if in_image && source.starts_with("{workspace}/mirage-out") {
         source.clone()
-    } else if images.iter().any(|im| Path::new(&r.cwd) == im.dir) {
+    } else if in_image {
         "{gen}".to_owned()
     } else {
         index.normalize(&r.cwd, &mut ignore)
     };
-    let mut script = None;
-    if let Some(s) = &r.script {
-        script = Some(index.normalize(s, &mut refs));
-    }
-    if let Some(s) = script {
-        args = vec![s];
+    // A run's one "argument" is the script it runs.
+    if let Some(script) = &r.script {
+        args = vec![index.normalize(script, &mut refs)];
     }
     refs.remove(&i);
     let self_ref = format!("{{unit:{i}}}");
