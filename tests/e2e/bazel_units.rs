@@ -9,8 +9,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bazel::{bazel, bazel_ok, turn};
-use crate::support::{mirage, mirage_ok, repo};
+use crate::bazel::turn;
+use crate::bazel_hermetic::Checkout;
+use crate::support::{mirage_in_checkout, mirage_in_checkout_ok};
 
 /// The executed (not cached) spawns of a Bazel execution log (JSON
 /// objects, one after another), counted by mnemonic.
@@ -28,41 +29,44 @@ fn executed(log: &Path) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Puts a file back as it was, on drop.
-struct Restore(std::path::PathBuf, Vec<u8>);
+/// `bazel ARGS` in `checkout`, which must succeed.
+fn bazel_ok(checkout: &Checkout, args: &[&str]) {
+    let (code, text) = checkout.bazel(args);
+    assert_eq!(code, 0, "bazel {args:?}:\n{text}");
+}
 
-impl Drop for Restore {
-    fn drop(&mut self) {
-        std::fs::write(&self.0, &self.1).unwrap();
-    }
+/// Appends `line` to `path` in `checkout` (a copy: no other test sees it).
+fn append(checkout: &Checkout, path: &str, line: &str) {
+    let file = checkout.path().join(path);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(line);
+    std::fs::write(&file, text).unwrap();
 }
 
 #[test]
 fn editing_one_example_reruns_only_its_crate_and_its_images() {
+    let checkout = Checkout::new();
     let _turn = turn();
     let images = ["//examples/echo:echo_spt", "//examples/echo:echo_unix"];
     let mut build = vec!["build"];
     build.extend(images);
-    bazel_ok(&build);
+    bazel_ok(&checkout, &build);
 
     // A comment no cache has seen: the crate's compile must run.
-    let lib = repo().join("examples/echo/src/lib.rs");
-    let before = std::fs::read(&lib).unwrap();
-    let _restore = Restore(lib.clone(), before.clone());
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let mut edited = before;
-    edited.extend(format!("// edited by a test: {nonce}\n").bytes());
-    std::fs::write(&lib, edited).unwrap();
-
-    let scratch = tempfile::tempdir().unwrap();
-    let log = scratch.path().join("exec.json");
+    append(
+        &checkout,
+        "examples/echo/src/lib.rs",
+        &format!("// edited by a test: {nonce}\n"),
+    );
+    let log = checkout.path().join("exec.json");
     let flag = format!("--execution_log_json_file={}", log.display());
     let mut again = vec!["build", flag.as_str()];
     again.extend(images);
-    bazel_ok(&again);
+    bazel_ok(&checkout, &again);
     let counts = executed(&log);
     let expected = BTreeMap::from([("MirageBuild".to_owned(), 2), ("Rustc".to_owned(), 1)]);
     assert_eq!(
@@ -73,20 +77,20 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
 
 #[test]
 fn a_stale_plan_stops_the_image_with_one_message() {
-    let _turn = turn();
-    let manifest = repo().join("examples/hello/Cargo.toml");
-    let before = std::fs::read(&manifest).unwrap();
-    let _restore = Restore(manifest.clone(), before.clone());
-    let mut edited = before;
-    edited.extend(b"# edited by a test: the plan pinned the manifest before\n");
-    std::fs::write(&manifest, edited).unwrap();
+    let checkout = Checkout::new();
+    append(
+        &checkout,
+        "examples/hello/Cargo.toml",
+        "# edited by a test: the plan pinned the manifest before\n",
+    );
     let message = "mirage.plan.json is stale (examples/hello/Cargo.toml changed): \
                    run `mirage pin` to record it again";
 
-    let (code, text) = bazel(&["build", "//examples/hello:hello_spt"]);
+    let _turn = turn();
+    let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_spt"]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains(message), "{text}");
-    let check = mirage(&repo(), &["pin", "--check"]);
+    let check = mirage_in_checkout(checkout.path(), &["pin", "--check"]);
     assert_eq!(check.code, 2, "{}", check.stderr);
     assert_eq!(check.stderr, format!("mirage: error: {message}\n"));
 }
@@ -96,18 +100,7 @@ fn a_stale_plan_stops_the_image_with_one_message() {
 fn pin_hello(dir: &Path) -> String {
     crate::support::copy_checkout(dir);
     std::fs::remove_file(dir.join("mirage.plan.json")).unwrap();
-    let home = dir.display().to_string();
-    mirage_ok(
-        dir,
-        &[
-            "--rules-mirage",
-            &home,
-            "pin",
-            "-t",
-            "spt",
-            "//examples/hello:hello",
-        ],
-    );
+    mirage_in_checkout_ok(dir, &["pin", "-t", "spt", "//examples/hello:hello"]);
     std::fs::read_to_string(dir.join("mirage.plan.json")).unwrap()
 }
 
