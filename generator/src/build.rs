@@ -158,7 +158,7 @@ pub fn build_pinned(
         .flatten()
         .map(|(id, path)| format!("{id}={}", path.as_str().unwrap_or_default()))
         .collect();
-    let mut places = crate::cli::unit_places(&deps, &dirs)?;
+    let mut places = crate::unit::Places::here(&deps, &dirs)?;
     places.workspace = ws.root.clone();
     eprintln!(
         "mirage: building {} for {} from {plan_file}",

@@ -29,6 +29,32 @@ pub struct Places {
 }
 
 impl Places {
+    /// Where a unit runs: this directory is the workspace's root, the crates
+    /// are `$MIRAGE_CRATES`, rustc is `$RUSTC`; `deps` are `ID=DIR`.
+    pub fn here(out: &Path, deps: &[String]) -> Result<Places> {
+        let here = std::env::current_dir().map_err(|e| Error::system(format!("cwd: {e}")))?;
+        let abs = |p: PathBuf| if p.is_absolute() { p } else { here.join(p) };
+        let env = |name: &str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::system(format!("${name} is not set")))
+        };
+        let mut units = BTreeMap::new();
+        for dep in deps {
+            let (id, dir) = dep
+                .split_once('=')
+                .ok_or_else(|| Error::user(format!("mirage unit: --dep {dep}: expected ID=DIR")))?;
+            units.insert(id.to_owned(), abs(PathBuf::from(dir)));
+        }
+        Ok(Places {
+            workspace: here.clone(),
+            crates: abs(env("MIRAGE_CRATES")?),
+            out: abs(out.to_path_buf()),
+            units,
+            rustc: abs(env("RUSTC")?),
+        })
+    }
+
     fn fill(&self, s: &str) -> String {
         let mut out = s
             .replace("{workspace}", &self.workspace.display().to_string())

@@ -3,7 +3,7 @@
 //! hidden `mirage unit`: run one unit of it (a Bazel action).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -137,32 +137,6 @@ pub fn unit(file: &Path, out: &Path, deps: &[String]) -> Result<i32> {
         .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
     let unit: Value = serde_json::from_str(&text)
         .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-    crate::unit::run(&unit, &places(out, deps)?)?;
+    crate::unit::run(&unit, &crate::unit::Places::here(out, deps)?)?;
     Ok(0)
-}
-
-/// Where a unit runs: this directory is the workspace's root, the crates
-/// are `$MIRAGE_CRATES`, rustc is `$RUSTC`.
-pub fn places(out: &Path, deps: &[String]) -> Result<crate::unit::Places> {
-    let here = std::env::current_dir().map_err(|e| Error::system(format!("cwd: {e}")))?;
-    let abs = |p: PathBuf| if p.is_absolute() { p } else { here.join(p) };
-    let env = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .ok_or_else(|| Error::system(format!("${name} is not set")))
-    };
-    let mut units = std::collections::BTreeMap::new();
-    for dep in deps {
-        let (id, dir) = dep
-            .split_once('=')
-            .ok_or_else(|| Error::user(format!("mirage: --dep {dep}: expected ID=DIR")))?;
-        units.insert(id.to_owned(), abs(PathBuf::from(dir)));
-    }
-    Ok(crate::unit::Places {
-        workspace: here.clone(),
-        crates: abs(env("MIRAGE_CRATES")?),
-        out: abs(out.to_path_buf()),
-        units,
-        rustc: abs(env("RUSTC")?),
-    })
 }

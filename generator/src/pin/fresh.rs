@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::Unit;
 use crate::error::{Error, Result};
+use crate::render::files::hex;
 use crate::workspace::Workspace;
 
 /// The manifests unit `i` is compiled from, by sha256: Cargo.lock and
@@ -78,8 +79,4 @@ pub fn stale_error(what: &str) -> Error {
         "{} is stale ({what}): run `mirage pin` to record it again",
         super::PLAN_FILE
     ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -250,13 +250,6 @@ fn unit(index: &Index, i: usize, script_env: &BTreeSet<String>, images: &[Image]
     }
 }
 
-fn hex16(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// `s` with index references made ids.
 fn with_ids(s: &str, ids: &BTreeMap<usize, String>) -> String {
     let mut out = s.to_owned();
@@ -327,7 +320,10 @@ pub fn plan(ws: &Workspace, records: &Path, target_dir: &Path, images: &[Image])
                 continue;
             }
             let text = serde_json::to_string(&unit_json(u, i, &ids)).unwrap_or_default();
-            ids.insert(i, hex16(text.as_bytes()));
+            ids.insert(
+                i,
+                crate::render::files::hex(&Sha256::digest(text.as_bytes())[..8]),
+            );
         }
         if ids.len() == before {
             return Err(Error::system(
