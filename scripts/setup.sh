@@ -47,15 +47,28 @@ if [ "${SETUP_PEERS:-0}" = 1 ] && ! command -v pyspdxtools >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore spdx-tools
 fi
 # BuildGrid for the remote execution test, in a venv of its own: 0.8.16
-# needs Python 3.12 (pyenv has it here; 3.11 gets only 0.4.4).
+# needs Python 3.12 (3.11 gets only 0.4.4).
 BUILDGRID="${MIRAGE_BUILDGRID:-$HOME/.cache/rules_mirage/buildgrid}"
+# A Python 3.12 that runs: `command -v python3.12` may be pyenv's shim,
+# which fails unless 3.12 is pyenv's selected version.
+python312() {
+    local py
+    for py in "$(command -v python3.12 || true)" \
+        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do
+        if [ -x "$py" ] && "$py" -c 'import sys, venv; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then
+            echo "$py"
+            return 0
+        fi
+    done
+    return 1
+}
 if [ "${SETUP_PEERS:-0}" = 1 ] && [ ! -x "$BUILDGRID/bin/bgd" ]; then
-    py="$(command -v python3.12 || true)"
-    if [ -z "$py" ]; then
-        echo "setup: BuildGrid needs Python 3.12 (python3.12 on PATH)" >&2
+    if ! py="$(python312)"; then
+        echo "setup: BuildGrid 0.8.16 needs Python 3.12: install it (pyenv install 3.12, or Debian's python3.12 and python3.12-venv)" >&2
         exit 1
     fi
-    echo "setup: installing PyPI packages buildgrid 0.8.16 and psycopg2-binary in $BUILDGRID"
+    echo "setup: installing PyPI packages buildgrid 0.8.16 and psycopg2-binary in $BUILDGRID (with $py)"
+    rm -rf "$BUILDGRID"
     "$py" -m venv "$BUILDGRID"
     "$BUILDGRID/bin/pip" install --quiet --disable-pip-version-check buildgrid==0.8.16 psycopg2-binary
 fi

@@ -22,6 +22,7 @@ mod plan;
 mod release;
 mod remote;
 mod rustc_errors;
+mod setup;
 mod signals;
 mod solo5;
 mod starlark_files;
