@@ -55,13 +55,12 @@ fn setup_without_a_python_3_12_names_what_to_install() {
     let bin = empty.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let shim = bin.join("python3.12");
-    std::fs::write(&shim, "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
-        .unwrap();
-    std::fs::set_permissions(
+    std::fs::write(
         &shim,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n",
     )
     .unwrap();
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = setup(&[
         ("MIRAGE_BUILDGRID", &empty.path().join("buildgrid")),
@@ -97,6 +96,10 @@ fn the_solo5_toolchain_builds_into_an_empty_cache_and_says_so() {
     let dir = Path::new(stdout.trim());
     assert!(dir.starts_with(empty.path()), "{stdout}");
     for tender in ["bin/solo5-spt", "bin/solo5-hvt", "bin/solo5-elftool"] {
-        assert!(dir.join(tender).is_file(), "{} has no {tender}", dir.display());
+        assert!(
+            dir.join(tender).is_file(),
+            "{} has no {tender}",
+            dir.display()
+        );
     }
 }
