@@ -108,6 +108,7 @@ impl Plan {
         std::fs::create_dir_all(parent).io_context(|| format!("create {}", parent.display()))?;
         let tmp = tempfile::Builder::new()
             .prefix(".mirage-tmp-")
+            .permissions(umasked(0o777))
             .tempdir_in(parent)
             .io_context(|| format!("create a temporary directory in {}", parent.display()))?;
         for f in &self.files {
@@ -163,11 +164,21 @@ impl Plan {
     }
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename.
+/// The mode to create a file or directory with; `open(2)` and `mkdir(2)`
+/// take the umask off it. (Temporary files are 0600 and directories 0700
+/// otherwise, unreadable to a teammate once renamed into place.)
+fn umasked(mode: u32) -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(mode)
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename; the
+/// file gets the mode a new file gets (0644 under umask 022).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir)
+    let tmp = tempfile::Builder::new()
+        .permissions(umasked(0o666))
+        .tempfile_in(dir)
         .io_context(|| format!("create a file in {}", dir.display()))?;
     std::fs::write(tmp.path(), contents)
         .io_context(|| format!("write {}", tmp.path().display()))?;

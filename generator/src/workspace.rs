@@ -120,6 +120,33 @@ impl Workspace {
 /// Name of the output directory at the workspace root.
 pub const OUT_DIR: &str = "mirage-out";
 
+/// The link, in the output directory, to the rules_mirage home. An app's
+/// Cargo.toml patches `mirage-types` (and the runtime crates its host tests
+/// use) to paths through it, so `cargo check`, `clippy` and `test` work in
+/// the app without a machine path in any file it commits.
+pub const HOME_LINK: &str = "rules_mirage";
+
+/// Points `<root>/mirage-out/rules_mirage` at `home`, unless it does
+/// already; a rules_mirage checkout needs no link to itself.
+pub fn link_home(root: &Path, home: &Path) -> Result<()> {
+    if is_home(root) {
+        return Ok(());
+    }
+    let link = root.join(OUT_DIR).join(HOME_LINK);
+    if std::fs::read_link(&link).is_ok_and(|to| to == home) {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| Error::system(format!("link {}: {e}", link.display()));
+    std::fs::create_dir_all(root.join(OUT_DIR)).map_err(io)?;
+    // A new link renamed over the old one: never a moment without it.
+    let tmp = root
+        .join(OUT_DIR)
+        .join(format!(".{HOME_LINK}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(home, &tmp).map_err(io)?;
+    std::fs::rename(&tmp, &link).map_err(io)
+}
+
 fn canonical(p: &Path) -> Result<PathBuf> {
     p.canonicalize()
         .map_err(|e| Error::system(format!("{}: {e}", p.display())))

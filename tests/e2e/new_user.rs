@@ -159,4 +159,156 @@ fn installed_mirage_scaffolds_an_app_that_boots_with_both_engines() {
     }
     let out = bazel.run(&["run", "//:app_unix"]);
     assert_booted(&out, "unix");
+
+    // mirage-types by a path into the checkout: Bazel refuses it as the
+    // CLI does (a_runtime_crate_named_by_path_..._is_refused), at its line.
+    let manifest = app.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "mirage-types = \"0.1\"",
+        &format!(
+            "mirage-types = {{ path = \"{}/runtimes/types\" }}",
+            repo().display()
+        ),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let out = Command::new("bazel")
+        .args(["build", "//:app_unix"])
+        .current_dir(&app)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "BUILD.bazel:9:1: error: crate `app` names `mirage-types` by a path into rules_mirage"
+        ),
+        "{stderr}"
+    );
+}
+
+/// `cargo SUBCOMMAND ARGS` in `dir`, offline, as an editor or the user runs
+/// it; returns what it printed, asserting it succeeded.
+fn cargo_ok(dir: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new(env!("CARGO"))
+            .arg(args[0])
+            .arg("--offline")
+            .args(&args[1..])
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", unikernel_target_dir().join("scaffold")),
+    )
+}
+
+/// The octal permission bits of every file and directory under `dir`,
+/// but `mirage-out`.
+fn modes(dir: &Path, out: &mut Vec<(String, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "mirage-out" {
+            continue;
+        }
+        let meta = entry.metadata().unwrap();
+        out.push((
+            entry.path().display().to_string(),
+            meta.permissions().mode() & 0o777,
+        ));
+        if meta.is_dir() {
+            modes(&entry.path(), out);
+        }
+    }
+}
+
+#[test]
+fn a_scaffolded_app_checks_lints_and_tests_with_plain_cargo() {
+    let tmp = tempfile::Builder::new()
+        .prefix("mirage-editor-")
+        .tempdir()
+        .unwrap();
+    // `mirage new` under the usual umask, in a shell that sets it.
+    let new = |cwd: &Path, args: &str| {
+        run_ok(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("umask 022 && exec \"$MIRAGE\" new {args}"))
+                .env("MIRAGE", env!("CARGO_BIN_EXE_mirage"))
+                .env("MIRAGE_HOME", repo())
+                .current_dir(cwd),
+        )
+    };
+    new(tmp.path(), "app");
+    let app = tmp.path().join("app");
+    new(&app, "--device greeter");
+    let mut seen = Vec::new();
+    modes(&app, &mut seen);
+    for (path, mode) in &seen {
+        let want = if Path::new(path).is_dir() {
+            0o755
+        } else {
+            0o644
+        };
+        assert_eq!(*mode, want, "{path} is {mode:o} under umask 022");
+    }
+    assert!(seen.len() >= 8, "{seen:?}");
+    // No file the user commits names this machine's paths.
+    let home = repo().display().to_string();
+    for (path, _) in seen.iter().filter(|(p, _)| Path::new(p).is_file()) {
+        let text = std::fs::read_to_string(path).unwrap();
+        if !path.ends_with("WORKSPACE.bazel") {
+            assert!(!text.contains(&home), "{path} names {home}");
+        }
+    }
+
+    cargo_ok(&app, &["check", "--all-targets"]);
+    cargo_ok(&app, &["clippy", "--all-targets", "--", "-D", "warnings"]);
+    let tested = cargo_ok(&app, &["test"]);
+    assert!(
+        tested.contains("test tests::start_ends_well ... ok"),
+        "{tested}"
+    );
+    // The device crate on its own, as an editor opening it checks it.
+    cargo_ok(&app.join("greeter"), &["check"]);
+
+    // A teammate's clone has no link until a `mirage` command makes one.
+    std::fs::remove_dir_all(app.join("mirage-out")).unwrap();
+    let out = Command::new(env!("CARGO"))
+        .args(["check", "--offline"])
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", unikernel_target_dir().join("scaffold"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "cargo check without the link");
+    crate::support::mirage_ok(&app, &["clean"]);
+    cargo_ok(&app, &["check"]);
+}
+
+#[test]
+fn a_runtime_crate_named_by_path_into_rules_mirage_is_refused_at_its_build_line() {
+    let tmp = tempfile::Builder::new()
+        .prefix("mirage-bypath-")
+        .tempdir()
+        .unwrap();
+    crate::support::mirage_ok(tmp.path(), &["new", "app"]);
+    let app = tmp.path().join("app");
+    let manifest = app.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "mirage-types = \"0.1\"",
+        &format!(
+            "mirage-types = {{ path = \"{}/runtimes/types\" }}",
+            repo().display()
+        ),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let out = crate::support::mirage(&app, &["build", "-t", "unix", "//:app"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim(),
+        "BUILD.bazel:4:1: error: crate `app` names `mirage-types` by a path into rules_mirage \
+         in its Cargo.toml: name it by version (`mirage-types = \"0.1\"`); builds take it from \
+         the rules_mirage they run with"
+    );
+    assert!(
+        !app.join("mirage-out/app/unix").exists(),
+        "half-written output"
+    );
 }

@@ -95,7 +95,11 @@ fn the_solo5_toolchain_builds_into_an_empty_cache_and_says_so() {
     assert!(stderr.contains("building the Solo5"), "{stderr}");
     let dir = Path::new(stdout.trim());
     assert!(dir.starts_with(empty.path()), "{stdout}");
-    for tender in ["bin/solo5-spt", "bin/solo5-hvt", "bin/solo5-elftool"] {
+    for tender in [
+        "tenders/spt/solo5-spt",
+        "tenders/hvt/solo5-hvt",
+        "elftool/solo5-elftool",
+    ] {
         assert!(
             dir.join(tender).is_file(),
             "{} has no {tender}",

@@ -1,4 +1,5 @@
-//! `mirage clean`: remove one unikernel's output, or all of `mirage-out/`.
+//! `mirage clean`: remove one unikernel's output, or all of `mirage-out/`
+//! but the link to rules_mirage that the app's `cargo check` reads.
 
 use std::path::Path;
 
@@ -17,5 +18,6 @@ pub fn main(ws: &Workspace, cwd: &Path, label: Option<&str>) -> Result<i32> {
         std::fs::remove_dir_all(&dir).io_context(|| format!("remove {}", dir.display()))?;
         eprintln!("mirage: removed {}", relative(cwd, &dir));
     }
+    crate::workspace::link_home(&ws.root, &ws.home)?;
     Ok(0)
 }

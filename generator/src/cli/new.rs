@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::action::{write_atomically, File, FileKind};
 use crate::error::{Error, Result};
+use crate::workspace::{link_home, HOME_LINK, OUT_DIR};
 
 /// Checks a name for a unikernel or device: it becomes a crate, a Bazel
 /// target and a Rust identifier.
@@ -42,8 +43,10 @@ fn camel(name: &str) -> String {
 /// The app's files, with `device` wired in when given.
 fn app_files(name: &str, home: &Path, device: Option<&str>) -> Vec<File> {
     let home = home.display();
-    let (params, args, dep, generics, start_args, body) = match device {
+    let (params, args, dep, generics, start_args, body, test_connect, test_args) = match device {
         None => (
+            String::new(),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),
@@ -58,6 +61,8 @@ fn app_files(name: &str, home: &Path, device: Option<&str>) -> Vec<File> {
             format!(", D: {d}::{}", camel(d)),
             format!(", {d}: D"),
             format!("    log::info!(\"{d} runs on {{}}\", {d}.platform());\n"),
+            format!("            let {d} = {d}::Unix::connect().await?;\n"),
+            format!(", {d}"),
         ),
     };
     vec![
@@ -115,7 +120,22 @@ fn app_files(name: &str, home: &Path, device: Option<&str>) -> Vec<File> {
                  # Logging: the unikernel's reporter prints it (`-- -l debug` for more).\n\
                  log = {{ version = \"0.4\", default-features = false }}\n\
                  # The device traits; builds use the rules_mirage they run with.\n\
-                 mirage-types = \"0.1\"\n{dep}"
+                 mirage-types = \"0.1\"\n{dep}\n\
+                 # `cargo test` runs `start` on the host, on the unix platform.\n\
+                 [dev-dependencies]\n\
+                 mirage-runtime = \"0.1\"\n\
+                 mirage-unix = \"0.1\"\n\n\
+                 # For cargo check, clippy and test here (and so your editor): the\n\
+                 # rules_mirage crates, through the link every `mirage` command in this\n\
+                 # workspace keeps to the rules_mirage it runs with. Image builds set\n\
+                 # their own and ignore these.\n\
+                 [patch.crates-io]\n\
+                 mirage-types = {{ path = \"{OUT_DIR}/{HOME_LINK}/runtimes/types\" }}\n\
+                 mirage-runtime = {{ path = \"{OUT_DIR}/{HOME_LINK}/runtimes/core\" }}\n\
+                 mirage-unix = {{ path = \"{OUT_DIR}/{HOME_LINK}/runtimes/unix\" }}\n\n\
+                 # The app and its device crates are one cargo workspace.\n\
+                 [workspace]\n\
+                 exclude = [\"{OUT_DIR}\"]\n"
             ),
             FileKind::Plain,
         ),
@@ -132,8 +152,25 @@ fn app_files(name: &str, home: &Path, device: Option<&str>) -> Vec<File> {
                  pub async fn start<T: Time{generics}>(time: T{start_args}) -> Result<(), Infallible> {{\n\
                  \x20   log::info!(\"hello from {name}\");\n{body}\
                  \x20   time.sleep_ns(100_000_000).await;\n\
-                 \x20   log::info!(\"goodbye\");\n    Ok(())\n}}\n"
+                 \x20   log::info!(\"goodbye\");\n    Ok(())\n}}\n\n\
+                 // `cargo test`: `start` on the host with the unix devices, no image.\n\
+                 #[cfg(test)]\n\
+                 mod tests {{\n\
+                 \x20   #[test]\n\
+                 \x20   fn start_ends_well() {{\n\
+                 \x20       let started = mirage_unix::run_test(async {{\n\
+                 \x20           let time = mirage_runtime::time::Time::connect().await?;\n{test_connect}\
+                 \x20           super::start(time{test_args}).await\n\
+                 \x20       }});\n\
+                 \x20       assert!(started.is_ok());\n\
+                 \x20   }}\n\
+                 }}\n"
             ),
+            FileKind::Plain,
+        ),
+        File::new(
+            ".bazelignore",
+            format!("# mirage's outputs, whose links lead back here and to rules_mirage.\n{OUT_DIR}\n"),
             FileKind::Plain,
         ),
     ]
@@ -219,6 +256,7 @@ pub fn app(cwd: &Path, name: &str, home: &Path) -> Result<i32> {
         )));
     }
     write_new(&root, &app_files(name, home, None))?;
+    link_home(&root, home)?;
     eprintln!(
         "mirage: created {name}/: `cd {name} && mirage run -t spt //:{name}` boots it \
          (or `bazel run //:{name}_spt`)"

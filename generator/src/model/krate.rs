@@ -35,6 +35,9 @@ impl Crate {
             .package_dir(&rule.label.package())
             .map_err(|e| Error::at(&rule.loc, e))?;
         let package_name = package_name(&dir.join("Cargo.toml"), &rule.loc)?;
+        if !dir.starts_with(&ws.home) {
+            refuse_runtime_paths(&dir.join("Cargo.toml"), &package_name, &rule.loc)?;
+        }
         let lib_name = rule
             .str("crate_name")
             .map(str::to_owned)
@@ -101,4 +104,79 @@ fn package_name(manifest: &Path, loc: &Loc) -> Result<String> {
         loc,
         format!("{} has no [package] name", manifest.display()),
     ))
+}
+
+/// Refuses a crate outside rules_mirage that names a rules_mirage crate by
+/// path into a checkout (`mirage-types = { path = ".../runtimes/types" }`):
+/// the generated manifest names that crate itself, by where the build
+/// finds rules_mirage, and cargo would see two packages of one name (Bazel
+/// says `package collision in the lockfile`). Both engines stop here alike.
+fn refuse_runtime_paths(manifest: &Path, package: &str, loc: &Loc) -> Result<()> {
+    let text = std::fs::read_to_string(manifest).unwrap_or_default();
+    let mut section = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.trim_matches(|c| c == '[' || c == ']').to_owned();
+            continue;
+        }
+        let (dep, value) = match section.rsplit_once('.') {
+            // [dependencies.mirage-types] then `path = "..."`.
+            Some((table, dep)) if table.ends_with("dependencies") && line.starts_with("path") => {
+                (dep.to_owned(), line)
+            }
+            _ if section.ends_with("dependencies") => match line.split_once('=') {
+                Some((dep, value)) => (dep.trim().to_owned(), value),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let by_path = value.contains("path") && value.contains("runtimes/");
+        if dep.starts_with("mirage-") && by_path {
+            return Err(Error::at(
+                loc,
+                format!(
+                    "crate `{package}` names `{dep}` by a path into rules_mirage in its Cargo.toml: \
+                     name it by version (`{dep} = \"0.1\"`); builds take it from the rules_mirage they run with"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(manifest: &str) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Cargo.toml");
+        std::fs::write(&path, manifest).unwrap();
+        let loc = Loc {
+            file: "BUILD.bazel".into(),
+            line: 1,
+            col: 1,
+        };
+        refuse_runtime_paths(&path, "app", &loc)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn runtime_crates_by_path_into_rules_mirage_are_refused() {
+        for manifest in [
+            "[dependencies]\nmirage-types = { path = \"/src/rules_mirage/runtimes/types\" }\n",
+            "[target.'cfg(unix)'.dependencies]\nmirage-unix = { path = \"../rm/runtimes/unix\" }\n",
+            "[dependencies.mirage-types]\npath = \"../rules_mirage/runtimes/types\"\n",
+        ] {
+            let e = refused(manifest).expect(manifest);
+            assert!(e.contains("by version (`mirage-"), "{e}");
+        }
+        for manifest in [
+            "[dependencies]\nmirage-types = \"0.1\"\ngreeter = { path = \"greeter\" }\n",
+            "[patch.crates-io]\nmirage-types = { path = \"mirage-out/rules_mirage/runtimes/types\" }\n",
+        ] {
+            assert_eq!(refused(manifest), None, "{manifest}");
+        }
+    }
 }

@@ -3,7 +3,10 @@
 //!
 //! Invariant: a unikernel has exactly one thread, and no interrupt handler
 //! touches runtime state, so a `static` may hand out shared references to
-//! its `RefCell` without synchronisation. This is the crate's only `unsafe`.
+//! its `RefCell` without synchronisation. Host tests, which have threads,
+//! run the runtime through `mirage_unix::run_test`, one at a time under a
+//! lock, so no two threads touch it at once. This is the crate's only
+//! `unsafe`.
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
@@ -11,7 +14,7 @@ use core::cell::UnsafeCell;
 /// A `static`-friendly cell; see the module invariant.
 pub struct Global<T>(UnsafeCell<T>);
 
-// SAFETY: one thread only (module invariant), so no data race can occur.
+// SAFETY: one thread at a time (module invariant), so no data race can occur.
 unsafe impl<T> Sync for Global<T> {}
 
 impl<T> Global<T> {

@@ -9,8 +9,11 @@ use alloc::vec::Vec;
 
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use smoltcp::wire::IpAddress;
 
 use mirage_types::{Net, NetError};
+
+use crate::peers::{Key, Peers};
 
 /// Ethernet header bytes, which the MTU of `Net` leaves out.
 const ETHERNET_HEADER: usize = 14;
@@ -48,21 +51,34 @@ pub(crate) struct Device {
     pub(crate) syns: usize,
     /// A SYN read beyond that, kept for the next poll (its length).
     pub(crate) held: Option<usize>,
+    /// Connections on listening ports: a SYN for one of them is dropped.
+    pub(crate) peers: Peers,
 }
 
-/// Whether `frame` opens a TCP connection: SYN without ACK, over IPv4 or
-/// IPv6 (no extension headers).
-pub(crate) fn is_syn(frame: &[u8]) -> bool {
-    let tcp = match frame.get(12..14) {
-        Some([0x08, 0x00]) => {
-            let ihl = usize::from(frame.get(14).map_or(0, |b| b & 0x0f)) * 4;
-            (frame.get(23) == Some(&6)).then_some(14 + ihl)
+/// The connection `frame` opens, if it is a TCP SYN without ACK, over IPv4
+/// or IPv6 (no extension headers).
+pub(crate) fn syn_key(frame: &[u8]) -> Option<Key> {
+    let (peer, tcp) = match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let ihl = usize::from(frame.get(14)? & 0x0f) * 4;
+            if frame.get(23) != Some(&6) {
+                return None;
+            }
+            let src: [u8; 4] = frame.get(26..30)?.try_into().ok()?;
+            (IpAddress::Ipv4(src.into()), 14 + ihl)
         }
-        Some([0x86, 0xdd]) => (frame.get(20) == Some(&6)).then_some(54),
-        _ => None,
+        [0x86, 0xdd] => {
+            if frame.get(20) != Some(&6) {
+                return None;
+            }
+            let src: [u8; 16] = frame.get(22..38)?.try_into().ok()?;
+            (IpAddress::Ipv6(src.into()), 54)
+        }
+        _ => return None,
     };
-    tcp.and_then(|t| frame.get(t + 13))
-        .is_some_and(|flags| flags & 0x12 == 0x02)
+    let header = frame.get(tcp..tcp + 14)?;
+    let port = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+    (header[13] & 0x12 == 0x02).then(|| (peer, port(0), port(2)))
 }
 
 impl Device {
@@ -75,6 +91,7 @@ impl Device {
             sent: 0,
             syns: usize::MAX,
             held: None,
+            peers: Peers::default(),
         }
     }
 
@@ -96,24 +113,31 @@ impl phy::Device for Device {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        let len = match self.held.take() {
-            Some(len) => len,
-            None => match self.net.read(&mut self.frame) {
-                Ok(Some(len)) => len,
-                Ok(None) => return None,
-                Err(e) => {
-                    log::warn!(target: "tcpip", "receive: {e}");
-                    return None;
-                }
-            },
-        };
-        if is_syn(&self.frame[..len]) {
+        let len = loop {
+            let len = match self.held.take() {
+                Some(len) => len,
+                None => match self.net.read(&mut self.frame) {
+                    Ok(Some(len)) => len,
+                    Ok(None) => return None,
+                    Err(e) => {
+                        log::warn!(target: "tcpip", "receive: {e}");
+                        return None;
+                    }
+                },
+            };
+            let Some(key) = syn_key(&self.frame[..len]) else {
+                break len;
+            };
             if self.syns == 0 {
                 self.held = Some(len);
                 return None;
             }
-            self.syns -= 1;
-        }
+            if self.peers.admit(key) {
+                self.syns -= 1;
+                break len;
+            }
+            log::debug!(target: "tcpip", "SYN again from {}:{}: left to its connection", key.0, key.1);
+        };
         Some((
             RxToken(&self.frame[..len]),
             TxToken {
@@ -162,7 +186,7 @@ impl phy::TxToken for TxToken<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The input path under garbage: frames that are random, or nearly
     //! valid (right MAC and EtherType, mangled ARP, IPv4, IPv6, ICMP, TCP,
     //! UDP), must never panic the stack.
@@ -181,12 +205,15 @@ mod tests {
 
     use super::*;
 
-    const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
+    /// The stack's MAC address in the tests.
+    pub(crate) const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 
+    /// A `Net` whose received frames are queued by the test and whose sent
+    /// frames it reads.
     #[derive(Clone, Default)]
-    struct FakeNet {
-        rx: Rc<RefCell<VecDeque<Vec<u8>>>>,
-        tx: Rc<RefCell<usize>>,
+    pub(crate) struct FakeNet {
+        pub(crate) rx: Rc<RefCell<VecDeque<Vec<u8>>>>,
+        pub(crate) tx: Rc<RefCell<Vec<Vec<u8>>>>,
     }
 
     impl Net for FakeNet {
@@ -204,8 +231,8 @@ mod tests {
             }))
         }
         async fn readable(&self) {}
-        fn write(&self, _frame: &[u8]) -> Result<(), NetError> {
-            *self.tx.borrow_mut() += 1;
+        fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+            self.tx.borrow_mut().push(frame.to_vec());
             Ok(())
         }
     }
@@ -287,21 +314,21 @@ mod tests {
             net.rx.borrow_mut().push_back(frame(&mut rng));
             iface.poll(Instant::from_millis(i as i64), &mut device, &mut sockets);
             while sockets.get_mut::<udp::Socket>(udp).recv().is_ok() {}
+            net.tx.borrow_mut().clear();
         }
         assert!(net.rx.borrow().is_empty(), "every frame was consumed");
         // The stack still works: a valid ARP request gets its reply.
-        let sent = *net.tx.borrow();
         net.rx.borrow_mut().push_back(arp_request());
         iface.poll(
             Instant::from_millis(frames as i64),
             &mut device,
             &mut sockets,
         );
-        assert_eq!(*net.tx.borrow(), sent + 1, "no ARP reply after the garbage");
+        assert_eq!(net.tx.borrow().len(), 1, "no ARP reply after the garbage");
     }
 
     /// "Who has 10.0.0.2? Tell 10.0.0.1", from 02:00:00:00:00:02.
-    fn arp_request() -> Vec<u8> {
+    pub(crate) fn arp_request() -> Vec<u8> {
         use smoltcp::wire::{
             ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, EthernetRepr,
         };
@@ -326,21 +353,31 @@ mod tests {
     }
 
     #[test]
-    fn syns_are_told_from_other_segments() {
-        // Ethernet, IPv4 (IHL 5, protocol TCP), TCP flags at offset 13.
+    fn syns_are_told_from_other_segments_and_name_their_connection() {
+        // Ethernet, IPv4 (IHL 5, protocol TCP) from 10.0.0.1, TCP from
+        // port 40000 to 80, flags at offset 13.
         let mut v4 = vec![0u8; 14 + 20 + 20];
         v4[12..14].copy_from_slice(&[0x08, 0x00]);
         v4[14] = 0x45;
         v4[23] = 6;
+        v4[26..30].copy_from_slice(&[10, 0, 0, 1]);
+        v4[34..36].copy_from_slice(&40000u16.to_be_bytes());
+        v4[36..38].copy_from_slice(&80u16.to_be_bytes());
         v4[14 + 20 + 13] = 0x02;
-        assert!(is_syn(&v4));
+        let peer = IpAddress::Ipv4(Ipv4Address::new(10, 0, 0, 1));
+        assert_eq!(syn_key(&v4), Some((peer, 40000, 80)));
         v4[14 + 20 + 13] = 0x12;
-        assert!(!is_syn(&v4), "SYN-ACK");
+        assert_eq!(syn_key(&v4), None, "SYN-ACK");
         let mut v6 = vec![0u8; 14 + 40 + 20];
         v6[12..14].copy_from_slice(&[0x86, 0xdd]);
         v6[20] = 6;
+        v6[22..38].copy_from_slice(&IPV6);
+        v6[54..56].copy_from_slice(&40000u16.to_be_bytes());
+        v6[56..58].copy_from_slice(&443u16.to_be_bytes());
         v6[54 + 13] = 0x02;
-        assert!(is_syn(&v6));
-        assert!(!is_syn(&v6[..40]), "truncated");
+        let peer = IpAddress::Ipv6(Ipv6Address::from(IPV6));
+        assert_eq!(syn_key(&v6), Some((peer, 40000, 443)));
+        assert_eq!(syn_key(&v6[..40]), None, "truncated");
+        assert_eq!(syn_key(&v6[..60]), None, "truncated TCP header");
     }
 }

@@ -20,6 +20,7 @@ mod config;
 mod device;
 mod flow;
 mod listen;
+mod peers;
 mod udp;
 
 use alloc::boxed::Box;
@@ -201,20 +202,22 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             let mut work: Vec<Work> = i
                 .listeners
                 .iter_mut()
-                .flat_map(|l| l.accept(&mut i.sockets, i.tcp_buffer))
+                .flat_map(|l| l.accept(&mut i.sockets, &mut i.device.peers, i.tcp_buffer))
                 .map(|(handler, socket, peer)| Work::Connection(handler, socket, peer))
                 .collect();
+            i.device.peers.settle();
             work.extend(
                 i.udp
                     .received(&mut i.sockets)
                     .into_iter()
                     .map(|(h, d)| Work::Datagram(h, d)),
             );
-            let sockets = &mut i.sockets;
+            let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
             i.closing.retain(|&h| {
                 let closed = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
                 if closed {
                     sockets.remove(h);
+                    peers.freed(h);
                     if let Some(used) = mirage_runtime::platform::get().heap_used() {
                         log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
                     }

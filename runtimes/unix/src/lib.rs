@@ -93,6 +93,18 @@ impl Platform {
     }
 }
 
+/// Runs `main` to completion on this platform, from a host test (`cargo
+/// test` of a unikernel's crate, its `start` with unix devices). The
+/// runtime is single-threaded and process-wide, as in an image, so runs
+/// take turns: tests on other threads wait for this one.
+pub fn run_test<F: Future>(main: F) -> F::Output {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that panicked during its turn poisons the lock; the next
+    // test still gets its turn.
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    mirage_runtime::run(Platform::get(), main)
+}
+
 impl mirage_runtime::Platform for Platform {
     fn now_ns(&self) -> u64 {
         monotonic_ns()

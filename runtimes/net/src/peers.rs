@@ -1,0 +1,77 @@
+//! Connections on listening ports, by peer: a SYN for a connection that
+//! already has a socket belongs to that socket, never to a listening one.
+//!
+//! smoltcp hands a segment to the first socket of its set that accepts it,
+//! and a listening socket accepts any SYN to its port. When a peer sends
+//! its SYN again (its SYN-ACK was late, as under load) and a listening
+//! socket sits in a lower slot than the connection's socket, that
+//! listening socket takes the copy: a second handshake for the same peer,
+//! whose SYN-ACK (answered by the peer's ACK, then this stack's RST) or
+//! whose RST for the first connection's ACK resets the peer's connection,
+//! even after it was established. The device drops such a SYN instead, as
+//! a lost one: the connection's own socket sends its SYN-ACK again.
+//!
+//! A new connection that reuses the 4-tuple of one still closing here
+//! waits for it to be freed (the peer sends its SYN again).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use smoltcp::wire::IpAddress;
+
+/// A connection as its SYN names it: the peer's address and port, and the
+/// local port.
+pub(crate) type Key = (IpAddress, u16, u16);
+
+/// The connections on listening ports that have a socket, and the SYNs let
+/// through since the listeners last looked.
+#[derive(Default)]
+pub(crate) struct Peers {
+    by_key: BTreeMap<Key, SocketHandle>,
+    by_socket: BTreeMap<SocketHandle, Key>,
+    /// SYNs let through in this poll: a copy in the same poll is dropped
+    /// too, before any socket has taken the first.
+    fresh: Vec<Key>,
+}
+
+impl Peers {
+    /// Whether a SYN naming `key` may reach the sockets; if so, it counts
+    /// as taken until [`Peers::settle`].
+    pub(crate) fn admit(&mut self, key: Key) -> bool {
+        if self.by_key.contains_key(&key) || self.fresh.contains(&key) {
+            return false;
+        }
+        self.fresh.push(key);
+        true
+    }
+
+    /// `socket`, which has just left listening with a SYN, is its peer's.
+    pub(crate) fn taken(&mut self, socket: &tcp::Socket, handle: SocketHandle) {
+        if let (Some(remote), Some(local)) = (socket.remote_endpoint(), socket.local_endpoint()) {
+            let key = (remote.addr, remote.port, local.port);
+            self.by_key.insert(key, handle);
+            self.by_socket.insert(handle, key);
+        }
+    }
+
+    /// Every socket that took a SYN in this poll was passed to
+    /// [`Peers::taken`].
+    pub(crate) fn settle(&mut self) {
+        self.fresh.clear();
+    }
+
+    /// The socket `handle` is freed: its peer may connect again.
+    pub(crate) fn freed(&mut self, handle: SocketHandle) {
+        if let Some(key) = self.by_socket.remove(&handle) {
+            self.by_key.remove(&key);
+        }
+    }
+
+    /// Connections known by peer.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.by_key.len()
+    }
+}
