@@ -1,9 +1,62 @@
 #!/usr/bin/env bash
-# README command 2: every check and every test.
+# README command 2: every check and every test, then a table of how long
+# each step took. `--quick`: the contributor's tier (format, lint, unit
+# tests, the command-line cases, one boot per target family that boots
+# here: unix, spt, virtio), a few minutes on a warm machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SETUP_BAZEL=1 SETUP_PEERS=1 source scripts/setup.sh
-step() { echo "== $* ($(date +%s))"; }
+quick=0
+case "${1:-}" in
+    --quick) quick=1 ;;
+    "") ;;
+    *)
+        echo "test.sh: unknown option '$1' (give --quick, or nothing for every test)" >&2
+        exit 2
+        ;;
+esac
+
+names=()
+seconds=()
+failed=()
+current=""
+begun=$(date +%s)
+since=$begun
+finish() {
+    if [ -n "$current" ]; then
+        names+=("$current")
+        seconds+=($(($(date +%s) - since)))
+        current=""
+    fi
+}
+step() {
+    finish
+    current="$*"
+    since=$(date +%s)
+    echo "== $* ($(date -u +%H:%M:%S))"
+}
+# A test step that fails is reported at the end; the others still run, so
+# one run shows every failure.
+check() {
+    "$@" || failed+=("$current")
+}
+report() {
+    local rc=$?
+    finish
+    echo "== durations"
+    for i in "${!names[@]}"; do
+        printf '%6d s  %s\n' "${seconds[$i]}" "${names[$i]}"
+    done
+    printf '%6d s  total' $(($(date +%s) - begun))
+    if [ "$rc" -eq 0 ]; then echo ", passed"; else echo ", failed (exit $rc)"; fi
+}
+trap report EXIT
+
+step "setup"
+if [ "$quick" = 1 ]; then
+    source scripts/setup.sh
+else
+    SETUP_BAZEL=1 SETUP_PEERS=1 source scripts/setup.sh
+fi
 step "test certificate"
 # static_website_tls's certificate (git holds no private key).
 scripts/certs.sh examples/static_website/tls
@@ -11,18 +64,35 @@ step "format"
 cargo fmt --all -- --check
 step "lint"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
-step "bazel test //..."
-# Bazel vendors Cargo.lock's crates offline, from cargo's registry cache.
-cargo fetch --locked --quiet
-# Boot every time: a test result from the disk cache proves nothing here.
-bazel test --nocache_test_results //...
-step "tests"
-# The hvt test says which path it took (full suite or smoke) and why: show it.
-# Every test binary runs even when one fails: one CI run shows every failure.
-cargo test --workspace --no-fail-fast -- --skip solo5::hvt_boots_where_kvm_allows
-cargo test -p mirage --test e2e solo5::hvt_boots_where_kvm_allows -- --nocapture
-step "README hello"
-bash scripts/hello.sh | tee /tmp/rules_mirage-hello.out
-test "$(grep -c '\[INFO\] \[application\] hello$' /tmp/rules_mirage-hello.out)" -eq 4
-grep -q '^Solo5: solo5_exit(0) called$' /tmp/rules_mirage-hello.out
-echo "readme-hello: 1 passed, 0 failed"
+step "unit tests"
+check cargo test --quiet --workspace --lib --bins --no-fail-fast
+
+if [ "$quick" = 1 ]; then
+    step "command-line cases and a boot per target family"
+    check cargo test -p mirage --test e2e -- cases:: \
+        examples_unix::hello_logs_hello_four_times_a_second_apart \
+        solo5::examples_boot_on_spt solo5::examples_boot_on_virtio
+else
+    step "bazel test //..."
+    # Bazel vendors Cargo.lock's crates offline, from cargo's registry cache.
+    cargo fetch --locked --quiet
+    # Boot every time: a test result from the disk cache proves nothing here.
+    check bazel test --nocache_test_results //...
+    step "end-to-end tests"
+    check cargo test --workspace --no-fail-fast --test '*' -- --skip solo5::hvt_boots_where_kvm_allows
+    step "doc tests"
+    check cargo test --quiet --workspace --doc
+    step "hvt"
+    # The hvt test says which path it took (full suite or smoke) and why.
+    check cargo test -p mirage --test e2e solo5::hvt_boots_where_kvm_allows -- --nocapture
+    step "README hello"
+    bash scripts/hello.sh | tee /tmp/rules_mirage-hello.out
+    test "$(grep -c '\[INFO\] \[application\] hello$' /tmp/rules_mirage-hello.out)" -eq 4
+    grep -q '^Solo5: solo5_exit(0) called$' /tmp/rules_mirage-hello.out
+    echo "readme-hello: 1 passed, 0 failed"
+fi
+finish
+if ((${#failed[@]})); then
+    echo "test.sh: failed: ${failed[*]}" >&2
+    exit 1
+fi

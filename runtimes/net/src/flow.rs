@@ -105,7 +105,11 @@ impl Flow {
         }
         self.closed = true;
         let mut i = self.inner.borrow_mut();
-        i.sockets.get_mut::<tcp::Socket>(self.handle).close();
+        let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+        socket.close();
+        // No more probes: a peer that does not close its side within
+        // TCP_TIMEOUT is aborted and the socket freed.
+        socket.set_keep_alive(None);
         i.closing.push(self.handle);
         i.wake_driver();
     }

@@ -48,7 +48,15 @@ use listen::{tcp_socket, Listener, BACKLOG};
 const EGRESS_BATCH: usize = 64;
 
 /// How long a connection may wait for its peer before it is aborted.
+/// smoltcp counts it from the peer's last segment whatever the state, so
+/// an idle connection needs [`TCP_KEEP_ALIVE`] to live longer.
 pub(crate) const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(30);
+
+/// How long a connection stays quiet before it probes its peer: a live
+/// peer answers, and an idle connection (a keep-alive HTTP client between
+/// requests) lasts as long as its application wants; a peer silent for
+/// [`TCP_TIMEOUT`] is gone.
+pub(crate) const TCP_KEEP_ALIVE: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(10);
 
 /// Local ports for outgoing connections and anonymous datagrams.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;

@@ -11,7 +11,7 @@ use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 
 use crate::peers::Peers;
-use crate::{socket_addr, Flow, Handler, TCP_TIMEOUT};
+use crate::{socket_addr, Flow, Handler, TCP_KEEP_ALIVE, TCP_TIMEOUT};
 
 /// Sockets listening on each port, and connection requests (SYNs) taken
 /// per driver turn (the listening sockets are renewed between turns):
@@ -32,6 +32,8 @@ pub(crate) fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
     // segment would wait for the ACK a Linux peer delays by 40 ms
     // (bench/network.sh, 1 MiB responses: 24 MB/s with Nagle).
     socket.set_nagle_enabled(false);
+    // Idle connections live while their peer answers (see TCP_TIMEOUT).
+    socket.set_keep_alive(Some(TCP_KEEP_ALIVE));
     socket
 }
 
@@ -124,8 +126,8 @@ impl Listener {
 
 #[cfg(test)]
 mod tests {
-    //! A SYN sent again while its handshake is under way, with a listening
-    //! socket in a lower slot of the set than the handshake's socket.
+    //! One peer, 10.0.0.1:40000, and a listener on port 80, on a fake
+    //! device: segments in, segments out, time as the test says.
 
     use alloc::boxed::Box;
     use alloc::rc::Rc;
@@ -147,7 +149,7 @@ mod tests {
     const US: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
     const PEER: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
 
-    /// A TCP segment from 10.0.0.1:40000 to port 80.
+    /// A TCP segment from the peer to port 80.
     fn segment(control: TcpControl, seq: i32, ack: Option<TcpSeqNumber>) -> Vec<u8> {
         let tcp = TcpRepr {
             src_port: 40000,
@@ -190,76 +192,166 @@ mod tests {
         buf
     }
 
-    /// The TCP segments the stack sent: (SYN-ACK?, RST?, sequence number).
-    fn sent(net: &FakeNet) -> Vec<(bool, bool, TcpSeqNumber)> {
-        net.tx
-            .borrow_mut()
-            .drain(..)
-            .filter_map(|f| {
-                let frame = EthernetFrame::new_checked(&f[..]).ok()?;
-                let ip = Ipv4Packet::new_checked(frame.payload()).ok()?;
-                let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-                Some((tcp.syn() && tcp.ack(), tcp.rst(), tcp.seq_number()))
-            })
-            .collect()
+    /// A segment the stack sent.
+    #[derive(Debug)]
+    struct Sent {
+        synack: bool,
+        rst: bool,
+        seq: TcpSeqNumber,
+    }
+
+    struct Harness {
+        net: FakeNet,
+        device: Device,
+        iface: Interface,
+        sockets: SocketSet<'static>,
+        listener: Listener,
+    }
+
+    impl Harness {
+        /// The listener, with a hole in the lowest slot of the socket set,
+        /// where the next listening socket goes.
+        fn new() -> Harness {
+            let net = FakeNet::default();
+            let mut device = Device::new(net.clone());
+            let mut iface = Interface::new(
+                Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC))),
+                &mut device,
+                Instant::from_millis(0),
+            );
+            iface.update_ip_addrs(|a| {
+                let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(US, 24)));
+            });
+            let mut sockets = SocketSet::new(Vec::new());
+            let hole = sockets.add(tcp_socket(64));
+            let handler: Handler<Flow> = Rc::new(|_| Box::pin(async {}));
+            let listener = Listener::new(&mut sockets, 80, 1024, handler).unwrap();
+            sockets.remove(hole);
+            net.rx.borrow_mut().push_back(arp_request());
+            Harness {
+                net,
+                device,
+                iface,
+                sockets,
+                listener,
+            }
+        }
+
+        /// One driver turn at `ms` with `frames` received: the connections
+        /// accepted, the connections known by peer, the segments sent.
+        fn turn(&mut self, ms: i64, frames: &[Vec<u8>]) -> (usize, usize, Vec<Sent>) {
+            self.net.rx.borrow_mut().extend(frames.iter().cloned());
+            self.device.syns = BACKLOG;
+            let now = Instant::from_millis(ms);
+            self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let accepted = self
+                .listener
+                .accept(&mut self.sockets, &mut self.device.peers, 1024);
+            self.device.peers.settle();
+            let sent = self
+                .net
+                .tx
+                .borrow_mut()
+                .drain(..)
+                .filter_map(|f| {
+                    let frame = EthernetFrame::new_checked(&f[..]).ok()?;
+                    let ip = Ipv4Packet::new_checked(frame.payload()).ok()?;
+                    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+                    Some(Sent {
+                        synack: tcp.syn() && tcp.ack(),
+                        rst: tcp.rst(),
+                        seq: tcp.seq_number(),
+                    })
+                })
+                .collect();
+            (accepted.len(), self.device.peers.len(), sent)
+        }
+
+        /// Sockets that are not listening.
+        fn connections(&self) -> Vec<tcp::State> {
+            self.sockets
+                .iter()
+                .filter_map(|(_, s)| tcp::Socket::downcast(s).map(tcp::Socket::state))
+                .filter(|s| *s != tcp::State::Listen)
+                .collect()
+        }
+
+        /// The handshake at 0 ms: the SYN-ACK's sequence number.
+        fn connect(&mut self) -> TcpSeqNumber {
+            let (accepted, peers, sent) = self.turn(0, &[segment(TcpControl::Syn, 1000, None)]);
+            assert_eq!((accepted, peers), (0, 1));
+            let synack: Vec<&Sent> = sent.iter().filter(|s| s.synack).collect();
+            assert_eq!(synack.len(), 1, "{sent:?}");
+            let isn = synack[0].seq;
+            let ack = segment(TcpControl::None, 1001, Some(isn + 1));
+            assert_eq!(self.turn(1, &[ack]).0, 1, "accepted");
+            isn
+        }
     }
 
     #[test]
     fn a_syn_sent_again_is_left_to_its_handshake_not_taken_by_a_listening_socket() {
-        let net = FakeNet::default();
-        let mut device = Device::new(net.clone());
-        let mut iface = Interface::new(
-            Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC))),
-            &mut device,
-            Instant::from_millis(0),
-        );
-        iface.update_ip_addrs(|a| {
-            let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(US, 24)));
-        });
-        let mut sockets = SocketSet::new(Vec::new());
-        // A hole in the lowest slot, where the next listening socket goes.
-        let hole = sockets.add(tcp_socket(64));
-        let handler: Handler<Flow> = Rc::new(|_| Box::pin(async {}));
-        let mut listener = Listener::new(&mut sockets, 80, 1024, handler).unwrap();
-        sockets.remove(hole);
-        let mut turn = |t: i64, frames: &[Vec<u8>], listener: &mut Listener| {
-            net.rx.borrow_mut().extend(frames.iter().cloned());
-            device.syns = BACKLOG;
-            iface.poll(Instant::from_millis(t), &mut device, &mut sockets);
-            let accepted = listener.accept(&mut sockets, &mut device.peers, 1024);
-            device.peers.settle();
-            (accepted.len(), device.peers.len())
-        };
+        let mut h = Harness::new();
         let syn = segment(TcpControl::Syn, 1000, None);
-        assert_eq!(
-            turn(0, &[arp_request(), syn.clone()], &mut listener),
-            (0, 1)
-        );
-        let replies = sent(&net);
-        let synack: Vec<_> = replies.iter().filter(|r| r.0).collect();
-        assert_eq!(synack.len(), 1, "{replies:?}");
-        let isn = synack[0].2;
-        // The peer's SYN again (its SYN-ACK was late), then its ACK.
-        assert_eq!(turn(1000, &[syn], &mut listener), (0, 1));
-        // Its own SYN-ACK may be sent again, never another one.
-        let replies = sent(&net);
+        let (_, _, sent) = h.turn(0, &[syn.clone()]);
+        let isn = sent.iter().find(|s| s.synack).expect("a SYN-ACK").seq;
+        // The peer's SYN again (its SYN-ACK was late): the listening
+        // socket in the lowest slot would take it. Its own SYN-ACK may be
+        // sent again, never another one.
+        let (accepted, peers, sent) = h.turn(1000, &[syn]);
+        assert_eq!((accepted, peers), (0, 1));
         assert!(
-            replies.iter().all(|r| (!r.0 || r.2 == isn) && !r.1),
-            "a second handshake: {replies:?}"
+            sent.iter().all(|s| (!s.synack || s.seq == isn) && !s.rst),
+            "a second handshake: {sent:?}"
         );
         let ack = segment(TcpControl::None, 1001, Some(isn + 1));
-        assert_eq!(turn(1001, &[ack], &mut listener), (1, 1));
-        assert!(sent(&net).iter().all(|r| !r.1), "the connection was reset");
-        assert_eq!(
-            sockets
-                .iter()
-                .filter(|(_, s)| matches!(
-                    tcp::Socket::downcast(s),
-                    Some(s) if s.state() != tcp::State::Listen
-                ))
-                .count(),
-            1,
-            "one socket for the peer"
+        let (accepted, peers, sent) = h.turn(1001, &[ack]);
+        assert_eq!((accepted, peers), (1, 1));
+        assert!(
+            sent.iter().all(|s| !s.rst),
+            "the connection was reset: {sent:?}"
         );
+        assert_eq!(h.connections(), [tcp::State::Established]);
+    }
+
+    #[test]
+    fn an_idle_connection_lives_while_its_peer_answers_probes() {
+        let mut h = Harness::new();
+        let isn = h.connect();
+        // Ten minutes quiet on both sides, but for the stack's keep-alive
+        // probes, which the peer acknowledges.
+        let mut probes = 0;
+        for second in 1..=600 {
+            let (_, _, sent) = h.turn(second * 1000, &[]);
+            assert!(sent.iter().all(|s| !s.rst), "reset at {second} s: {sent:?}");
+            if !sent.is_empty() {
+                probes += 1;
+                h.turn(
+                    second * 1000 + 1,
+                    &[segment(TcpControl::None, 1001, Some(isn + 1))],
+                );
+            }
+        }
+        // One every TCP_KEEP_ALIVE (10 s) of quiet, seen at whole seconds.
+        assert!((50..=60).contains(&probes), "{probes} probes");
+        assert_eq!(h.connections(), [tcp::State::Established]);
+    }
+
+    #[test]
+    fn a_connection_whose_peer_went_silent_is_aborted_after_the_timeout() {
+        let mut h = Harness::new();
+        h.connect();
+        let mut aborted = None;
+        for second in 1..=60 {
+            let (_, _, sent) = h.turn(second * 1000, &[]);
+            if sent.iter().any(|s| s.rst) {
+                aborted = Some(second);
+                break;
+            }
+        }
+        // The peer's last segment came at 1 ms: TCP_TIMEOUT (30 s) later,
+        // at the first turn after.
+        assert_eq!(aborted, Some(31), "aborted after the peer's last segment");
+        assert_eq!(h.connections(), [tcp::State::Closed]);
     }
 }
