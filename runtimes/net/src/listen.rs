@@ -293,7 +293,7 @@ mod tests {
     fn a_syn_sent_again_is_left_to_its_handshake_not_taken_by_a_listening_socket() {
         let mut h = Harness::new();
         let syn = segment(TcpControl::Syn, 1000, None);
-        let (_, _, sent) = h.turn(0, &[syn.clone()]);
+        let (_, _, sent) = h.turn(0, core::slice::from_ref(&syn));
         let isn = sent.iter().find(|s| s.synack).expect("a SYN-ACK").seq;
         // The peer's SYN again (its SYN-ACK was late): the listening
         // socket in the lowest slot would take it. Its own SYN-ACK may be
