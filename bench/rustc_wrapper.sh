@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the rustc wrapper (generator/src/rustc_wrapper.rs) costs the CLI:
+# What the rustc wrapper (generator/src/build/rustc_wrapper.rs) costs the CLI:
 # the cargo command `mirage build` runs for an image, timed as it runs
 # (through the wrapper) and without the wrapper (cargo's own metadata, as
 # before), each in a target directory of its own: cold, no-op, and after

@@ -74,7 +74,7 @@ def _mirage_crates_vendor_impl(rctx):
     vendor = [cargo, "vendor", "--locked", "--offline", "--versioned-dirs", "--manifest-path", manifest, "vendor"]
     result = rctx.execute(vendor, quiet = True)
     if result.return_code != 0 and "--locked was passed" in result.stderr:
-        # The CLI's words for the same lock (generator/src/lockfile.rs).
+        # The CLI's words for the same lock (generator/src/build/lockfile.rs).
         fail("Cargo.lock " + STALE_LOCK)
     if result.return_code != 0:
         fail("rules_mirage: cargo vendor (run `cargo fetch --locked` once to fill the registry cache) failed:\n" + result.stderr)

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{configure, Selection};
+use crate::build::step;
 use crate::error::{Error, Result};
-use crate::step;
 use crate::workspace::Workspace;
 
 /// How `mirage build` builds.
@@ -42,18 +42,18 @@ pub fn main(
             .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
         let pinned = serde_json::from_str(&text)
             .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-        let image = crate::build::build_pinned(ws, &r, &plan.dir, &pinned, keyed)?;
+        let image = crate::build::image::build_pinned(ws, &r, &plan.dir, &pinned, keyed)?;
         println!("{}", image.display());
         return Ok(0);
     }
     if dry_run {
-        let (steps, image) = crate::build::plan(ws, &r, &plan.dir)?;
+        let (steps, image) = crate::build::image::plan(ws, &r, &plan.dir)?;
         print!("{}{}", plan.dry_run(), step::dry_run(&steps));
         println!("{}", image.display());
         return Ok(0);
     }
     configure::commit(ws, &r, &plan)?;
-    let image = crate::build::build(ws, &r, &plan.dir, verbose)?;
+    let image = crate::build::image::build(ws, &r, &plan.dir, verbose)?;
     println!("{}", image.display());
     Ok(0)
 }

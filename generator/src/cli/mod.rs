@@ -263,7 +263,12 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
         } => pin::main(&workspace()?, &cwd, &labels, &targets),
         Command::Unit { unit, out, deps } => pin::unit(&unit, &out, &deps),
         Command::Toolchain => {
-            println!("{}", crate::build::solo5_toolchain(&home()?)?.dir.display());
+            println!(
+                "{}",
+                crate::build::toolchain::solo5_toolchain(&home()?)?
+                    .dir
+                    .display()
+            );
             Ok(0)
         }
         Command::New {
@@ -311,7 +316,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             let ws = workspace()?;
             let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
             configure::commit(&ws, &r, &plan)?;
-            let image = crate::build::build(&ws, &r, &plan.dir, verbose)?;
+            let image = crate::build::image::build(&ws, &r, &plan.dir, verbose)?;
             let mut attach = run::block_attachments(&ws, &cwd, &r, &block_files)?;
             attach.extend(run::tap_attachments(&r, &taps)?);
             run::main(&ws, &r, &image, &attach, &runtime_args)
@@ -326,7 +331,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             let ws = workspace()?;
             let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
             configure::commit(&ws, &r, &plan)?;
-            let image = crate::build::build(&ws, &r, &plan.dir, false)?;
+            let image = crate::build::image::build(&ws, &r, &plan.dir, false)?;
             let built = [crate::release::Built { r, plan, image }];
             print!("{}", crate::release::sbom_json(&ws, &built)?);
             Ok(0)
@@ -338,7 +343,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             let ws = workspace()?;
             let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
             configure::commit(&ws, &r, &plan)?;
-            print!("{}", crate::plan::plan_json(&ws, &r, &plan)?);
+            print!("{}", crate::build::plan::plan_json(&ws, &r, &plan)?);
             Ok(0)
         }
         Command::Query { what, sel } => {

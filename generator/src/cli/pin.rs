@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{configure, Selection};
+use crate::build::pin::{sha256_file, Image, PLAN_FILE};
 use crate::error::{Error, Result};
-use crate::pin::{sha256_file, Image, PLAN_FILE};
 use crate::workspace::Workspace;
 
 /// The images a plan file pins, as (label, target).
@@ -54,14 +54,14 @@ pub fn check(ws: &Workspace, cwd: &Path) -> Result<i32> {
             .file("Cargo.toml")
             .map(|f| f.contents.clone())
             .unwrap_or_default();
-        for what in crate::pin::stale(ws, image, &cargo_toml)? {
+        for what in crate::build::pin::stale(ws, image, &cargo_toml)? {
             if !changed.contains(&what) {
                 changed.push(what);
             }
         }
     }
     if !changed.is_empty() {
-        return Err(crate::pin::stale_error(&format!(
+        return Err(crate::build::pin::stale_error(&format!(
             "{} changed",
             changed.join(", ")
         )));
@@ -101,7 +101,7 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
     // Every image in one cold target directory: cargo compiles each unit
     // once, and the wrapper records it (record.rs).
     std::env::set_var("CARGO_TARGET_DIR", &target_dir);
-    std::env::set_var(crate::record::RECORD_ENV, &records);
+    std::env::set_var(crate::build::record::RECORD_ENV, &records);
     let mut images = Vec::new();
     for (label, target) in &wanted {
         let sel = Selection {
@@ -110,7 +110,7 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
         };
         let (r, plan) = configure::configure(ws, cwd, &sel, Default::default(), &[])?;
         configure::commit(ws, &r, &plan)?;
-        crate::build::build(ws, &r, &plan.dir, false)?;
+        crate::build::image::build(ws, &r, &plan.dir, false)?;
         images.push(Image {
             label: label.clone(),
             target: target.clone(),
@@ -118,8 +118,8 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
             dir: plan.dir.clone(),
         });
     }
-    std::env::remove_var(crate::record::RECORD_ENV);
-    let plan = crate::pin::plan(ws, &records, &target_dir, &images)?;
+    std::env::remove_var(crate::build::record::RECORD_ENV);
+    let plan = crate::build::pin::plan(ws, &records, &target_dir, &images)?;
     let text = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
     crate::action::write_atomically(&ws.root.join(PLAN_FILE), text.as_bytes())?;
     eprintln!(
@@ -137,6 +137,6 @@ pub fn unit(file: &Path, out: &Path, deps: &[String]) -> Result<i32> {
         .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
     let unit: Value = serde_json::from_str(&text)
         .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-    crate::unit::run(&unit, &crate::unit::Places::here(out, deps)?)?;
+    crate::build::unit::run(&unit, &crate::build::unit::Places::here(out, deps)?)?;
     Ok(0)
 }

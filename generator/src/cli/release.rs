@@ -115,7 +115,7 @@ pub fn main(ws: &Workspace, cwd: &Path, req: Request) -> Result<i32> {
         };
         let (r, plan) = configure::configure(ws, cwd, &sel, req.keys.clone(), req.settings)?;
         configure::commit(ws, &r, &plan)?;
-        let image = crate::build::build(ws, &r, &plan.dir, false)?;
+        let image = crate::build::image::build(ws, &r, &plan.dir, false)?;
         built.push(Built { r, plan, image });
     }
     let run = Run {

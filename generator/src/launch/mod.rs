@@ -12,10 +12,10 @@ mod supervise;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
+use crate::build::step::Cmd;
 use crate::error::{Error, IoContext, Result};
 use crate::model::resource::Solo5Kind;
 use crate::resolve::Resolved;
-use crate::step::Cmd;
 use crate::workspace::Workspace;
 
 /// A device to attach: its Solo5 name and the host file or tap interface.

@@ -21,10 +21,10 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::action::{FileKind, Plan};
+use crate::build::step::tool;
 use crate::error::{Error, IoContext, Result};
 use crate::render::files::hex;
 use crate::resolve::Resolved;
-use crate::step::tool;
 use crate::target::{Family, Target};
 use crate::workspace::Workspace;
 use archive::Entry;

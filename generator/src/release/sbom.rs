@@ -36,7 +36,7 @@ pub struct CrateGraph {
 /// The crate graph cargo resolves for the generated crate in `dir`, for
 /// the host triple the images are compiled for.
 pub fn crate_graph(dir: &Path) -> Result<CrateGraph> {
-    let meta = crate::cargo_meta::metadata(dir, true)?;
+    let meta = crate::build::cargo_meta::metadata(dir, true)?;
     let mut by_id = BTreeMap::new();
     for p in meta["packages"].as_array().into_iter().flatten() {
         let r = CrateRef {

@@ -17,10 +17,10 @@ pub mod unix;
 use std::fmt;
 
 use crate::action::File;
+use crate::build::step::{BuildCx, Step};
 use crate::error::Result;
 use crate::launch::Launch;
 use crate::render::RenderCx;
-use crate::step::{BuildCx, Step};
 
 /// A build target, as chosen with `-t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

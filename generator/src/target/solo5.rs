@@ -8,12 +8,12 @@
 
 use super::{run_script, Backend, Target};
 use crate::action::File;
-use crate::build::solo5_toolchain_location;
+use crate::build::step::{BuildCx, Cmd, Step};
+use crate::build::toolchain::solo5_toolchain_location;
 use crate::error::{Error, Result};
 use crate::launch::{Launch, LaunchCx, Status};
 use crate::model::resource::{Solo5Device, Solo5Kind};
 use crate::render::{text_file, RenderCx};
-use crate::step::{BuildCx, Cmd, Step};
 
 /// The Solo5 family's backend.
 pub struct Solo5;
@@ -220,7 +220,7 @@ impl Backend for Solo5 {
     fn launch(&self, cx: &LaunchCx) -> Result<Launch> {
         let target = cx.r.target;
         if has_tender(target) {
-            let toolchain = crate::build::solo5_toolchain(&cx.ws.home)?;
+            let toolchain = crate::build::toolchain::solo5_toolchain(&cx.ws.home)?;
             let mut cmd = Cmd::new(toolchain.tender(target.name()));
             for a in cx.attach {
                 cmd = cmd.arg(format!(

@@ -6,11 +6,11 @@
 
 use super::{Backend, Target};
 use crate::action::File;
+use crate::build::step::{BuildCx, Cmd, Step};
 use crate::error::Result;
 use crate::launch::{Launch, LaunchCx, Status};
 use crate::model::resource::Solo5Kind;
 use crate::render::RenderCx;
-use crate::step::{BuildCx, Cmd, Step};
 
 /// The unix family's backend.
 pub struct Unix;

@@ -1,5 +1,6 @@
-//! Build: cargo compiles the generated crate, the target's backend links
-//! it; the image lands in `dist/`. Planned as [`Step`]s, then run.
+//! An image's build: cargo compiles the generated crate (or the pinned
+//! plan's unit does), the target's backend links it; the image lands in
+//! `dist/`. Planned as [`Step`]s, then run.
 //!
 //! Reproducible by construction: source paths are remapped to
 //! workspace-relative names (crates from a registry or a vendored copy to
@@ -9,57 +10,12 @@
 
 use std::path::{Path, PathBuf};
 
-use mirage_toolchain_solo5::{cache_root, Toolchain};
-
+use crate::build::cargo::{rustflags, target_dir};
+use crate::build::step::{self, BuildCx, Cmd, Step};
 use crate::error::{Error, Result};
 use crate::resolve::Resolved;
-use crate::step::{self, BuildCx, Cmd, Step};
 use crate::target::Family;
 use crate::workspace::Workspace;
-
-/// The cargo target directory: `$CARGO_TARGET_DIR`, else `mirage-out/target`.
-pub fn target_dir(ws: &Workspace) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ws.out_root().join("target"))
-}
-
-/// Where cargo keeps crate sources: each registry's unpacked sources
-/// under `$CARGO_HOME` (default `~/.cargo`), and `$MIRAGE_CRATES`, the
-/// vendored copy Bazel builds with. Crates are `NAME-VERSION` in each.
-pub fn crate_source_dirs() -> Vec<PathBuf> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let mut dirs: Vec<PathBuf> = cargo_home
-        .and_then(|h| std::fs::read_dir(h.join("registry/src")).ok())
-        .into_iter()
-        .flatten()
-        .filter_map(|e| Some(e.ok()?.path()))
-        .collect();
-    dirs.sort();
-    dirs.extend(std::env::var_os("MIRAGE_CRATES").map(PathBuf::from));
-    dirs
-}
-
-/// The flags of every rustc invocation (cargo's encoded form: 0x1f
-/// between flags): the path remapping and no build id.
-pub fn rustflags(ws: &Workspace) -> String {
-    let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
-    if !ws.home_is_root() {
-        flags.push(format!(
-            "--remap-path-prefix={}=@rules_mirage",
-            ws.home.display()
-        ));
-    }
-    // After the workspace's: the last matching prefix wins, and a vendored
-    // copy may live inside the workspace.
-    for dir in crate_source_dirs() {
-        flags.push(format!("--remap-path-prefix={}=crates", dir.display()));
-    }
-    flags.push("-Clink-arg=-Wl,--build-id=none".to_owned());
-    flags.join("\x1f")
-}
 
 /// The steps that build `r`'s image from its committed output `dir`:
 /// cargo, then the backend's link steps. Returns them and the image path.
@@ -85,7 +41,7 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
         // cargo's hash (see rustc_wrapper.rs).
         .env("RUSTC_WRAPPER", wrapper()?)
         .env(
-            crate::rustc_wrapper::WRAPPER_ENV,
+            crate::build::rustc_wrapper::WRAPPER_ENV,
             std::env::var_os("RUSTC_WRAPPER").unwrap_or_default(),
         );
     let mut steps = vec![Step::Cargo {
@@ -111,7 +67,7 @@ fn wrapper() -> Result<PathBuf> {
 
 /// Builds the committed output `dir` of `r`; returns the image path.
 pub fn build(ws: &Workspace, r: &Resolved, dir: &Path, verbose: bool) -> Result<PathBuf> {
-    crate::lockfile::check(ws)?;
+    crate::build::lockfile::check(ws)?;
     let (steps, image) = plan(ws, r, dir)?;
     eprintln!("mirage: building {} for {} with cargo", r.label, r.target);
     step::run(ws, r, &steps, verbose)?;
@@ -132,11 +88,11 @@ pub fn build_pinned(
     pinned: &serde_json::Value,
     keyed: bool,
 ) -> Result<PathBuf> {
-    let plan_file = crate::pin::PLAN_FILE;
+    let plan_file = crate::build::pin::PLAN_FILE;
     let cargo_toml = dir.join("Cargo.toml");
     let cargo_toml = std::fs::read(&cargo_toml)
         .map_err(|e| Error::system(format!("{}: {e}", cargo_toml.display())))?;
-    let changed = crate::pin::stale(ws, pinned, &cargo_toml)?;
+    let changed = crate::build::pin::stale(ws, pinned, &cargo_toml)?;
     if !changed.is_empty() && keyed {
         eprintln!(
             "mirage: keys configure {} for {} otherwise than {plan_file} pins it: building with cargo",
@@ -145,7 +101,7 @@ pub fn build_pinned(
         return build(ws, r, dir, false);
     }
     if !changed.is_empty() {
-        return Err(crate::pin::stale_error(&format!(
+        return Err(crate::build::pin::stale_error(&format!(
             "{} changed",
             changed.join(", ")
         )));
@@ -158,14 +114,14 @@ pub fn build_pinned(
         .flatten()
         .map(|(id, path)| format!("{id}={}", path.as_str().unwrap_or_default()))
         .collect();
-    let mut places = crate::unit::Places::here(&deps, &dirs)?;
+    let mut places = crate::build::unit::Places::here(&deps, &dirs)?;
     places.workspace = ws.root.clone();
     eprintln!(
         "mirage: building {} for {} from {plan_file}",
         r.label, r.target
     );
     let unit = &pinned["unit"];
-    crate::unit::run(unit, &places)?;
+    crate::build::unit::run(unit, &places)?;
     // Where cargo puts what it built: beside deps/, without the suffix.
     let args: Vec<&str> = unit["args"]
         .as_array()
@@ -198,14 +154,4 @@ pub fn build_pinned(
         .collect();
     step::run(ws, r, &link, false)?;
     Ok(image)
-}
-
-/// The Solo5 toolchain of the rules_mirage at `home`, built on first use.
-pub fn solo5_toolchain(home: &Path) -> Result<Toolchain> {
-    Toolchain::ensure(home, &cache_root(), |msg| eprintln!("mirage: {msg}")).map_err(Error::system)
-}
-
-/// Where the Solo5 toolchain is, built or not.
-pub fn solo5_toolchain_location(ws: &Workspace) -> Result<Toolchain> {
-    Toolchain::locate(&ws.home, &cache_root()).map_err(Error::system)
 }

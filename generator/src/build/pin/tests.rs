@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::Index;
-use crate::record::Record;
+use crate::build::record::Record;
 
 fn compile(crate_name: &str, extra: &str, out_dir: &str) -> Record {
     let args = format!("--crate-name {crate_name} -C extra-filename={extra} --out-dir {out_dir}");

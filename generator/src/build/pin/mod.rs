@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 pub use fresh::{sha256_file, stale, stale_error};
 
 mod fresh;
-use crate::record::{cargo_sets, read_records, Record};
+use crate::build::record::{cargo_sets, read_records, Record};
 use crate::workspace::Workspace;
 
 /// The plan's file, at the workspace's root.
@@ -294,7 +294,7 @@ pub fn plan(ws: &Workspace, records: &Path, target_dir: &Path, images: &[Image])
         })
         .collect();
     prefixes.push((ws.root.display().to_string(), "{workspace}".to_owned()));
-    for dir in crate::build::crate_source_dirs() {
+    for dir in crate::build::cargo::crate_source_dirs() {
         prefixes.push((dir.display().to_string(), "{crates}".to_owned()));
     }
     for (tool, placeholder) in [

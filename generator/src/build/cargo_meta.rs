@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// `cargo metadata` of the crate in `dir`; `--locked` when `locked`.
 pub fn metadata(dir: &Path, locked: bool) -> Result<Value> {
-    let out = Command::new(crate::step::tool("CARGO", "cargo"))
+    let out = Command::new(crate::build::step::tool("CARGO", "cargo"))
         .args(["metadata", "--format-version", "1", "--offline"])
         .args(["--filter-platform", "x86_64-unknown-linux-gnu"])
         .args(locked.then_some("--locked"))

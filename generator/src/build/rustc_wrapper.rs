@@ -132,8 +132,8 @@ pub fn main(argv: &[String]) -> i32 {
             }
         };
     }
-    if let Some(dir) = std::env::var_os(crate::record::RECORD_ENV) {
-        return crate::record::compile(std::path::Path::new(&dir), cmd, &args);
+    if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
+        return crate::build::record::compile(std::path::Path::new(&dir), cmd, &args);
     }
     use std::os::unix::process::CommandExt;
     let e = cmd.exec();

@@ -12,8 +12,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::build::step;
 use crate::error::{Error, Result};
-use crate::step;
 use crate::workspace::Workspace;
 
 /// What both engines say, after the lock's path, when it no longer

@@ -27,25 +27,25 @@ use crate::workspace::Workspace;
 
 /// The plan of `r`, configured into `plan` (committed), as JSON.
 pub fn plan_json(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<String> {
-    crate::lockfile::check(ws)?;
-    let meta = crate::cargo_meta::metadata(&plan.dir, false)?;
-    let (steps, _) = crate::build::plan(ws, r, &plan.dir)?;
+    crate::build::lockfile::check(ws)?;
+    let meta = crate::build::cargo_meta::metadata(&plan.dir, false)?;
+    let (steps, _) = crate::build::image::plan(ws, r, &plan.dir)?;
     // The link steps' scratch directory is named after the process.
     let scratch = steps.iter().find_map(|s| match s {
-        crate::step::Step::Scratch(dir) => Some(dir.display().to_string()),
+        crate::build::step::Step::Scratch(dir) => Some(dir.display().to_string()),
         _ => None,
     });
     let names = Names::new(ws, scratch);
     let link: Vec<String> = steps
         .iter()
-        .filter(|s| !matches!(s, crate::step::Step::Cargo { .. }))
+        .filter(|s| !matches!(s, crate::build::step::Step::Cargo { .. }))
         .map(|s| names.hide(&s.show()))
         .collect();
     let cargo_toml = plan
         .file("Cargo.toml")
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
         .unwrap_or_default();
-    let rustflags: Vec<String> = crate::build::rustflags(ws)
+    let rustflags: Vec<String> = crate::build::cargo::rustflags(ws)
         .split('\x1f')
         .map(|f| names.hide(f))
         .collect();
@@ -82,7 +82,7 @@ fn release_profile(cargo_toml: &str) -> BTreeMap<String, String> {
 type Compiled = (BTreeMap<String, Vec<String>>, BTreeSet<(String, String)>);
 
 fn compiled(dir: &Path) -> Result<Compiled> {
-    let out = Command::new(crate::step::tool("CARGO", "cargo"))
+    let out = Command::new(crate::build::step::tool("CARGO", "cargo"))
         .args([
             "tree",
             "--offline",
@@ -248,13 +248,13 @@ struct Names(Vec<(String, &'static str)>);
 
 impl Names {
     fn new(ws: &Workspace, scratch: Option<String>) -> Names {
-        let mut names: Vec<(String, &'static str)> = crate::build::crate_source_dirs()
+        let mut names: Vec<(String, &'static str)> = crate::build::cargo::crate_source_dirs()
             .iter()
             .map(|d| (d.display().to_string(), "$CRATES"))
             .collect();
         names.extend([
             (
-                crate::build::target_dir(ws).display().to_string(),
+                crate::build::cargo::target_dir(ws).display().to_string(),
                 "$TARGET",
             ),
             (

@@ -227,7 +227,7 @@ fn run_one(
     scratch: &mut Vec<PathBuf>,
 ) -> Result<()> {
     match step {
-        Step::Solo5Toolchain { .. } => crate::build::solo5_toolchain(&ws.home).map(drop),
+        Step::Solo5Toolchain { .. } => crate::build::toolchain::solo5_toolchain(&ws.home).map(drop),
         Step::Cargo { cmd, dir } => cargo(ws, r, cmd, dir, verbose),
         Step::Tool(cmd) => {
             let shown = format!("{:?}", cmd.program);

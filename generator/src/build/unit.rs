@@ -184,7 +184,7 @@ fn apply_script_output(
         if let Some(cfg) = directive.strip_prefix("rustc-cfg=") {
             let given = args.windows(2).any(|w| w[0] == "--cfg" && w[1] == cfg);
             if !given {
-                return Err(crate::pin::stale_error(&format!(
+                return Err(crate::build::pin::stale_error(&format!(
                     "the build script of {package} now sets cfg `{cfg}`"
                 )));
             }

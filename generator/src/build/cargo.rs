@@ -1,0 +1,51 @@
+//! How cargo is run for every image: its target directory, where it keeps
+//! crate sources, and the rustflags that make builds reproducible (source
+//! paths remapped to names that do not depend on the machine).
+
+use std::path::PathBuf;
+
+use crate::workspace::Workspace;
+
+/// The cargo target directory: `$CARGO_TARGET_DIR`, else `mirage-out/target`.
+pub fn target_dir(ws: &Workspace) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ws.out_root().join("target"))
+}
+
+/// Where cargo keeps crate sources: each registry's unpacked sources
+/// under `$CARGO_HOME` (default `~/.cargo`), and `$MIRAGE_CRATES`, the
+/// vendored copy Bazel builds with. Crates are `NAME-VERSION` in each.
+pub fn crate_source_dirs() -> Vec<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut dirs: Vec<PathBuf> = cargo_home
+        .and_then(|h| std::fs::read_dir(h.join("registry/src")).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    dirs.sort();
+    dirs.extend(std::env::var_os("MIRAGE_CRATES").map(PathBuf::from));
+    dirs
+}
+
+/// The flags of every rustc invocation (cargo's encoded form: 0x1f
+/// between flags): the path remapping and no build id.
+pub fn rustflags(ws: &Workspace) -> String {
+    let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
+    if !ws.home_is_root() {
+        flags.push(format!(
+            "--remap-path-prefix={}=@rules_mirage",
+            ws.home.display()
+        ));
+    }
+    // After the workspace's: the last matching prefix wins, and a vendored
+    // copy may live inside the workspace.
+    for dir in crate_source_dirs() {
+        flags.push(format!("--remap-path-prefix={}=crates", dir.display()));
+    }
+    flags.push("-Clink-arg=-Wl,--build-id=none".to_owned());
+    flags.join("\x1f")
+}
