@@ -1,12 +1,13 @@
 """10,000 concurrent keep-alive connections to an HTTP server: all opened
 (sequentially, each answered once), then each used again while all are
-open, then all closed. Prints how many of the second answers came back,
+open (256 requests in flight at a time), then all closed. Prints how many of the second answers came back,
 and how many new connections were reset while opening (and retried).
 
     http_load.py HOST PORT N
 """
 import resource
 import socket
+import subprocess
 import sys
 import time
 
@@ -50,10 +51,29 @@ resets = 0
 start = time.monotonic()
 conns = [opened() for _ in range(n)]
 print(f"opened {n} connections in {time.monotonic() - start:.1f} s", file=sys.stderr)
-# Every open connection used again: no reset tolerated here.
-for s in conns:
-    s.sendall(REQUEST)
-answered = sum(answer(s) == b"200" for s in conns)
+# Every open connection used again, WAVE requests in flight at a time: no
+# reset tolerated here. (With all 10,000 sent at once, a request now and
+# then went unanswered for the 30 s timeout on a loaded machine, the
+# image idle: the tap queues 1,000 frames, and a request dropped again
+# and again waits out Linux's doubling retransmission timer. That tests
+# the tap's queue, not the image.)
+WAVE = 256
+answered = 0
+for first in range(0, n, WAVE):
+    wave = conns[first:first + WAVE]
+    for s in wave:
+        s.sendall(REQUEST)
+    for i, s in enumerate(wave, first):
+        try:
+            answered += answer(s) == b"200"
+        except OSError as e:
+            # What the kernel knows of the connection that failed.
+            port = s.getsockname()[1]
+            ss = subprocess.run(["ss", "-tnoi", f"sport = :{port}"],
+                                capture_output=True, text=True)
+            print(f"connection {i} of {n} (port {port}): {e!r}\n{ss.stdout}",
+                  file=sys.stderr)
+            raise
 for s in conns:
     s.close()
 print(answered, resets)
