@@ -53,8 +53,8 @@ conns = [opened() for _ in range(n)]
 print(f"opened {n} connections in {time.monotonic() - start:.1f} s", file=sys.stderr)
 # Every open connection used again, WAVE requests in flight at a time: no
 # reset tolerated here. (With all 10,000 sent at once, a request now and
-# then went unanswered for the 30 s timeout on a loaded machine, the
-# image idle: the tap queues 1,000 frames, and a request dropped again
+# then went unanswered for the 30 s timeout on a loaded machine:
+# the tap queues 1,000 frames, and a request dropped again
 # and again waits out Linux's doubling retransmission timer. That tests
 # the tap's queue, not the image.)
 WAVE = 256
