@@ -162,15 +162,7 @@ fn installed_mirage_scaffolds_an_app_that_boots_with_both_engines() {
 
     // mirage-types by a path into the checkout: Bazel refuses it as the
     // CLI does (a_runtime_crate_named_by_path_..._is_refused), at its line.
-    let manifest = app.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "mirage-types = \"0.1\"",
-        &format!(
-            "mirage-types = {{ path = \"{}/runtimes/types\" }}",
-            repo().display()
-        ),
-    );
-    std::fs::write(&manifest, text).unwrap();
+    name_types_by_path(&app);
     let out = Command::new("bazel")
         .args(["build", "//:app_unix"])
         .current_dir(&app)
@@ -184,6 +176,20 @@ fn installed_mirage_scaffolds_an_app_that_boots_with_both_engines() {
         ),
         "{stderr}"
     );
+}
+
+/// Makes the app at `app` name mirage-types by a path into this checkout,
+/// as users wrote when the README said so.
+fn name_types_by_path(app: &Path) {
+    let manifest = app.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "mirage-types = \"0.1\"",
+        &format!(
+            "mirage-types = {{ path = \"{}/runtimes/types\" }}",
+            repo().display()
+        ),
+    );
+    std::fs::write(&manifest, text).unwrap();
 }
 
 /// `cargo SUBCOMMAND ARGS` in `dir`, offline, as an editor or the user runs
@@ -290,15 +296,7 @@ fn a_runtime_crate_named_by_path_into_rules_mirage_is_refused_at_its_build_line(
         .unwrap();
     crate::support::mirage_ok(tmp.path(), &["new", "app"]);
     let app = tmp.path().join("app");
-    let manifest = app.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "mirage-types = \"0.1\"",
-        &format!(
-            "mirage-types = {{ path = \"{}/runtimes/types\" }}",
-            repo().display()
-        ),
-    );
-    std::fs::write(&manifest, text).unwrap();
+    name_types_by_path(&app);
     let out = crate::support::mirage(&app, &["build", "-t", "unix", "//:app"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(
