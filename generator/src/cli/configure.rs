@@ -41,10 +41,15 @@ pub fn main(
     Ok(0)
 }
 
-/// Writes the plan, then records its configuration as the unikernel's
-/// current one.
+/// Writes the plan, links the rules_mirage home into the output directory
+/// (an app's own cargo finds the runtime crates through it), then records
+/// its configuration as the unikernel's current one.
 pub fn commit(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<()> {
     plan.commit()?;
+    // Under Bazel (declarations given) the workspace is a sandbox.
+    if ws.declared.is_none() {
+        crate::workspace::link_home(&ws.root, &ws.home)?;
+    }
     let context = plan
         .file("context.json")
         .expect("every plan records its configuration");

@@ -248,12 +248,8 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
     // workspace around `cwd`.
     let home = || find_home(cli.rules_mirage.as_deref());
     let workspace = || {
-        let ws = Workspace::discover(&cwd, cli.rules_mirage.as_deref())?;
-        // Under Bazel (declarations given) the workspace is a sandbox.
-        if cli.declarations.is_none() {
-            crate::workspace::link_home(&ws.root, &ws.home)?;
-        }
-        ws.with_declarations(cli.declarations.as_deref())
+        Workspace::discover(&cwd, cli.rules_mirage.as_deref())?
+            .with_declarations(cli.declarations.as_deref())
     };
     let settings = &cli.settings;
     match cli.command {

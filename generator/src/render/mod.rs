@@ -304,6 +304,7 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
     );
     let mut ctx = names.clone();
     ctx.insert("types_patch", &types_patch);
+    ctx.insert("workspace_link", WORKSPACE_LINK);
     ctx.insert("family", r.target.family().name());
     ctx.insert("build_loc", &r.loc.to_string());
     ctx.insert("regenerate", &regenerate_command(r));
