@@ -8,6 +8,7 @@ pub mod config;
 pub mod describe;
 pub mod diagnose;
 pub mod error;
+pub mod golden;
 pub mod graph;
 pub mod label;
 pub mod launch;

@@ -222,10 +222,13 @@ fn ten_thousand_keep_alive_connections_leave_the_heap_as_it_was_on_spt() {
         // on a loaded machine): past the default --http-timeout (30 s) the
         // image rightly closes them, and the client's next request meets
         // a reset. The idle timeout has its own test (slow requests, 408).
+        // One client holds them all: the connection limits are raised.
         &[
             "--http-port=8080",
             "--http-timeout=3600",
             "--tcp-buffer=4096",
+            "--tcp-max-connections=10100",
+            "--tcp-max-connections-per-peer=10100",
             "-l",
             "*:info,tcpip:debug",
         ],

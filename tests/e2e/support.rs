@@ -104,7 +104,7 @@ pub fn workspace() -> tempfile::TempDir {
 /// `MIRAGE_BLESS=1` rewrites it instead.
 pub fn golden(path: &str, actual: &str) {
     let file = repo().join("tests").join(path);
-    if std::env::var_os("MIRAGE_BLESS").is_some() {
+    if mirage::golden::blessing() {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, actual).unwrap();
         return;

@@ -338,7 +338,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../rules_mirage/private/schema.bzl"
         );
-        if std::env::var_os("MIRAGE_BLESS").is_some() {
+        if crate::golden::blessing() {
             std::fs::write(path, bzl()).unwrap();
         }
         let file = std::fs::read_to_string(path).unwrap_or_default();

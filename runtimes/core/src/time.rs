@@ -82,12 +82,38 @@ pub async fn within<T: mirage_types::Time, F: Future>(
     .await
 }
 
-/// A runtime arg of seconds that must be positive (timeouts), in
-/// nanoseconds; the error names `arg`.
+/// The longest timeout a runtime arg may set: a year. Deadlines are
+/// `now + timeout` in nanoseconds, which a larger value could overflow.
+pub const MAX_TIMEOUT_S: i64 = 365 * 24 * 3600;
+
+/// A runtime arg of seconds that must be positive and at most
+/// [`MAX_TIMEOUT_S`] (timeouts), in nanoseconds; the error names `arg`.
 pub fn positive_seconds_ns(value: i64, arg: &str) -> Result<u64, alloc::string::String> {
-    u64::try_from(value)
-        .ok()
-        .filter(|&s| s > 0)
-        .map(|s| s.saturating_mul(1_000_000_000))
-        .ok_or_else(|| alloc::format!("--{arg} must be a positive number of seconds"))
+    if !(1..=MAX_TIMEOUT_S).contains(&value) {
+        return Err(alloc::format!(
+            "--{arg} must be between 1 and {MAX_TIMEOUT_S} seconds (a year), not {value}"
+        ));
+    }
+    Ok(value as u64 * 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_between_a_second_and_a_year() {
+        assert_eq!(positive_seconds_ns(1, "t"), Ok(1_000_000_000));
+        assert_eq!(
+            positive_seconds_ns(MAX_TIMEOUT_S, "t").unwrap(),
+            31_536_000_000_000_000
+        );
+        for bad in [0, -1, MAX_TIMEOUT_S + 1, i64::MAX] {
+            let err = positive_seconds_ns(bad, "http-timeout").unwrap_err();
+            assert!(
+                err.starts_with("--http-timeout must be between 1 and"),
+                "{err}"
+            );
+        }
+    }
 }

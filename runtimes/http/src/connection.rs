@@ -2,16 +2,20 @@
 //! until the client closes, asks to close, errs, or is too slow.
 //!
 //! Every request must arrive whole (head and body) within the timeout of
-//! its first byte, and an idle connection is closed after the timeout:
-//! slow and idle clients cannot hold the server (slowloris).
+//! its first byte, an idle connection is closed after the timeout, and a
+//! client must take each 64 KiB of a response within the timeout: slow,
+//! idle and non-reading clients cannot hold the server (slowloris, slow
+//! POST, slow read). What is kept between reads is bounded by the head
+//! and body limits.
 
 use alloc::vec::Vec;
 
 use mirage_runtime::time::within;
 use mirage_types::{MonotonicClock, PosixClock, TcpFlow, Time};
 
+use crate::chunked::Chunked;
 use crate::date::imf_fixdate;
-use crate::request::{decode_chunked, parse_head, Framing, Limits, Method, Reject, Request};
+use crate::request::{parse_head, Framing, Limits, Method, Reject, Request};
 use crate::response::Response;
 use crate::Handler;
 
@@ -27,6 +31,13 @@ pub struct Config<T, M, P> {
     pub limits: Limits,
     /// How long a request may take to arrive, and a connection may idle.
     pub timeout_ns: u64,
+}
+
+impl<T, M: MonotonicClock, P> Config<T, M, P> {
+    /// The monotonic time a step started now must end by.
+    fn deadline(&self) -> u64 {
+        self.mclock.elapsed_ns().saturating_add(self.timeout_ns)
+    }
 }
 
 /// Why reading stopped.
@@ -55,6 +66,30 @@ async fn fill<F: TcpFlow, T: Time, M: MonotonicClock, P>(
     }
 }
 
+/// A client must take this much of a response within the timeout.
+const WRITE_PIECE: usize = 64 * 1024;
+
+/// Writes `bytes`, each [`WRITE_PIECE`] within the timeout: a client that
+/// stops reading (a zero window, the slow-read attack) is dropped, not
+/// waited for. Whether it all went.
+async fn send<F: TcpFlow, T: Time, M, P>(
+    flow: &mut F,
+    bytes: &[u8],
+    cfg: &Config<T, M, P>,
+) -> bool {
+    for piece in bytes.chunks(WRITE_PIECE) {
+        match within(&cfg.time, cfg.timeout_ns, flow.write(piece)).await {
+            Some(Ok(())) => {}
+            Some(Err(_)) => return false,
+            None => {
+                log::debug!("http: {} stopped reading; dropped", flow.peer());
+                return false;
+            }
+        }
+    }
+    true
+}
+
 fn date<P: PosixClock>(pclock: &Option<P>) -> Option<alloc::string::String> {
     pclock.as_ref().map(|c| {
         let (days, ps) = c.now_d_ps();
@@ -63,17 +98,18 @@ fn date<P: PosixClock>(pclock: &Option<P>) -> Option<alloc::string::String> {
 }
 
 /// The next whole request in `buf` (reading more as needed), and whether
-/// the connection closes after it.
+/// the connection closes after it. What `buf` keeps between reads is
+/// bounded: the head by its limit, a body by its own.
 async fn next_request<F: TcpFlow, T: Time, M: MonotonicClock, P>(
     flow: &mut F,
     buf: &mut Vec<u8>,
     cfg: &Config<T, M, P>,
 ) -> Result<(Request, bool), Result<Reject, Stop>> {
-    let mut deadline = cfg.mclock.elapsed_ns() + cfg.timeout_ns;
+    let mut deadline = cfg.deadline();
     let head = loop {
         if buf.is_empty() {
             // Idle: the request's own time starts with its first byte.
-            deadline = cfg.mclock.elapsed_ns() + cfg.timeout_ns;
+            deadline = cfg.deadline();
         }
         match parse_head(buf, &cfg.limits) {
             Err(reject) => return Err(Ok(reject)),
@@ -81,20 +117,28 @@ async fn next_request<F: TcpFlow, T: Time, M: MonotonicClock, P>(
             Ok(None) => fill(flow, buf, cfg, deadline).await.map_err(Err)?,
         }
     };
+    buf.drain(..head.len);
     let mut request = head.request;
-    loop {
-        let rest = &buf[head.len..];
-        let body = match head.framing {
-            Framing::Length(n) => (rest.len() >= n).then(|| (rest[..n].to_vec(), n)),
-            Framing::Chunked => decode_chunked(rest, cfg.limits.max_body).map_err(Ok)?,
-        };
-        if let Some((body, used)) = body {
-            request.body = body;
-            buf.drain(..head.len + used);
-            return Ok((request, head.close));
+    match head.framing {
+        Framing::Length(n) => {
+            while buf.len() < n {
+                fill(flow, buf, cfg, deadline).await.map_err(Err)?;
+            }
+            request.body = buf.drain(..n).collect();
         }
-        fill(flow, buf, cfg, deadline).await.map_err(Err)?;
+        Framing::Chunked => {
+            let mut chunked = Chunked::new(cfg.limits.max_body, cfg.limits.max_head);
+            request.body = loop {
+                let (used, body) = chunked.decode(buf).map_err(Ok)?;
+                buf.drain(..used);
+                if let Some(body) = body {
+                    break body;
+                }
+                fill(flow, buf, cfg, deadline).await.map_err(Err)?;
+            };
+        }
     }
+    Ok((request, head.close))
 }
 
 /// Serves `flow` until it ends; never panics on what the client sends.
@@ -128,7 +172,7 @@ where
             Err(Err(_)) => break,
         };
         let bytes = response.to_bytes(head_only, date(&cfg.pclock).as_deref(), close);
-        if flow.write(&bytes).await.is_err() || close {
+        if !send(&mut flow, &bytes, cfg).await || close {
             break;
         }
     }

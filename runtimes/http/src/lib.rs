@@ -7,13 +7,15 @@
 //! headers, 413 for a body over `--http-max-body`, 501 for an unknown
 //! method or transfer coding, 400 for a malformed request, 408 for a
 //! request slower than `--http-timeout`; each then closes the connection.
-//! What a client sends never panics the image. An [`HttpsServer`] serves
+//! A client that takes no 64 KiB of a response within the timeout is
+//! dropped. What a client sends never panics the image. An [`HttpsServer`] serves
 //! the same over any [`mirage_types::TlsServer`].
 #![no_std]
 #![deny(unsafe_code)]
 
 extern crate alloc;
 
+mod chunked;
 pub mod client;
 mod connection;
 mod date;

@@ -1,9 +1,10 @@
 //! Requests: the head parsed by httparse (never by hand), the body framed
 //! by `Content-Length` or `chunked`, every limit checked.
 //!
-//! Contract: [`parse_head`] and [`decode_chunked`] accept any bytes
-//! without panicking; they return what is complete, `None` when more bytes
-//! are needed, or the [`Reject`] the server answers before closing.
+//! Contract: [`parse_head`] accepts any bytes without panicking; it
+//! returns what is complete, `None` when more bytes are needed, or the
+//! [`Reject`] the server answers before closing. Chunked bodies are
+//! [`crate::chunked`]'s.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -90,7 +91,7 @@ pub struct Reject {
     pub why: &'static str,
 }
 
-const fn reject(status: u16, why: &'static str) -> Reject {
+pub(crate) const fn reject(status: u16, why: &'static str) -> Reject {
     Reject { status, why }
 }
 
@@ -118,7 +119,7 @@ pub struct Head {
 }
 
 /// Headers a request may carry before 431.
-const MAX_HEADERS: usize = 64;
+pub(crate) const MAX_HEADERS: usize = 64;
 
 fn has_token(value: &[u8], token: &str) -> bool {
     value
@@ -214,42 +215,6 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, Reject> {
     }))
 }
 
-/// Decodes a chunked body at the start of `buf`: the body and the bytes
-/// it took (trailers included), once the last chunk has arrived.
-pub fn decode_chunked(buf: &[u8], max_body: usize) -> Result<Option<(Vec<u8>, usize)>, Reject> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        let (skip, size) = match httparse::parse_chunk_size(&buf[at..]) {
-            Ok(httparse::Status::Complete(c)) => c,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(reject(400, "malformed chunk size")),
-        };
-        at += skip;
-        let size = usize::try_from(size).map_err(|_| reject(413, "body too large"))?;
-        if size > max_body.saturating_sub(body.len()) {
-            return Err(reject(413, "body too large"));
-        }
-        if size == 0 {
-            // Trailers, if any, end with an empty line; they are dropped.
-            let mut trailers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            return match httparse::parse_headers(&buf[at..], &mut trailers) {
-                Ok(httparse::Status::Complete((n, _))) => Ok(Some((body, at + n))),
-                Ok(httparse::Status::Partial) => Ok(None),
-                Err(_) => Err(reject(400, "malformed trailers")),
-            };
-        }
-        let Some(end) = at.checked_add(size).filter(|&e| e + 2 <= buf.len()) else {
-            return Ok(None);
-        };
-        if &buf[end..end + 2] != b"\r\n" {
-            return Err(reject(400, "chunk without CRLF"));
-        }
-        body.extend_from_slice(&buf[at..end]);
-        at = end + 2;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,18 +278,6 @@ mod tests {
         assert!(closed.unwrap().unwrap().close);
     }
 
-    #[test]
-    fn chunked_bodies_decode_with_trailers() {
-        let body = b"4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-T: 1\r\n\r\nNEXT";
-        let (data, used) = decode_chunked(body, 64).unwrap().unwrap();
-        assert_eq!(data, b"Wikipedia");
-        assert_eq!(&body[used..], b"NEXT");
-        assert_eq!(decode_chunked(b"4\r\nWi", 64), Ok(None));
-        assert_eq!(decode_chunked(b"zz\r\n", 64).unwrap_err().status, 400);
-        assert_eq!(decode_chunked(b"41\r\n", 64).unwrap_err().status, 413);
-        assert_eq!(decode_chunked(b"2\r\nabXX", 64).unwrap_err().status, 400);
-    }
-
     /// Bytes that matter to HTTP's syntax, and two that never should.
     const ALPHABET: &[u8] = b"\r\n:;, 0123456789abcdefx\x00\xff";
 
@@ -350,7 +303,8 @@ mod tests {
                     parsed += 1;
                     assert!(head.len <= req.len());
                     if head.framing == Framing::Chunked {
-                        let _ = decode_chunked(&req[head.len..], LIMITS.max_body);
+                        let mut body = crate::chunked::Chunked::new(LIMITS.max_body, 64);
+                        let _ = body.decode(&req[head.len..]);
                     }
                 }
                 Ok(None) => {}

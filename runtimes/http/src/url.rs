@@ -95,6 +95,11 @@ impl Url {
         Url::parse(&format!("{scheme}://{}{target}", self.authority()))
     }
 
+    /// Scheme, host and port: what credentials are scoped to.
+    pub fn origin(&self) -> (bool, String, u16) {
+        (self.https, self.host.to_ascii_lowercase(), self.port)
+    }
+
     /// `host[:port]`, the port only when not the scheme's: the `Host`
     /// header.
     pub fn authority(&self) -> String {

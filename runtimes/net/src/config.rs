@@ -12,6 +12,8 @@ use smoltcp::wire::{Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 use mirage_types::IpVersions;
 
+use crate::peers::Limits;
+
 /// How `direct_stackv4v6` was configured, as the generated `main.rs` passes
 /// it: Mirage 4's runtime args and the `--dhcp` configure key.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +34,11 @@ pub struct Config {
     pub dhcp: bool,
     /// `--tcp-buffer=BYTES`: buffer per direction of each TCP connection.
     pub tcp_buffer: i64,
+    /// `--tcp-max-connections=N`: sockets peers may hold on listening
+    /// ports, half-open, open and closing.
+    pub tcp_max_connections: i64,
+    /// `--tcp-max-connections-per-peer=N`: the same, for one address.
+    pub tcp_max_connections_per_peer: i64,
 }
 
 /// A checked [`Config`].
@@ -46,6 +53,7 @@ pub(crate) struct Plan {
     pub ipv6_gateway: Option<Ipv6Address>,
     pub dhcp: bool,
     pub tcp_buffer: usize,
+    pub limits: Limits,
 }
 
 /// The smallest and largest `--tcp-buffer`.
@@ -88,6 +96,19 @@ impl Config {
                     TCP_BUFFER.end()
                 )
             })?;
+        let count = |flag: &str, value: i64| {
+            usize::try_from(value)
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| format!("--{flag}={value} is not a positive number"))
+        };
+        let limits = Limits {
+            max: count("tcp-max-connections", self.tcp_max_connections)?,
+            per_peer: count(
+                "tcp-max-connections-per-peer",
+                self.tcp_max_connections_per_peer,
+            )?,
+        };
         Ok(Plan {
             ipv4: ipv4.filter(|_| ipv4_on && !self.dhcp),
             ipv4_gateway: ipv4_gateway.filter(|_| ipv4_on),
@@ -96,6 +117,7 @@ impl Config {
             ipv6_gateway: ipv6_gateway.filter(|_| ipv6_on),
             dhcp: self.dhcp,
             tcp_buffer,
+            limits,
         })
     }
 }
@@ -126,6 +148,8 @@ mod tests {
         Config {
             ipv4: "10.0.0.2/24".into(),
             tcp_buffer: 65536,
+            tcp_max_connections: 256,
+            tcp_max_connections_per_peer: 64,
             ..Config::default()
         }
     }
@@ -202,6 +226,20 @@ mod tests {
         assert_eq!(
             tiny.plan().unwrap_err(),
             "--tcp-buffer=10 is not 1024 to 16777216 bytes"
+        );
+    }
+
+    #[test]
+    fn connection_limits_are_positive() {
+        let limits = config().plan().unwrap().limits;
+        assert_eq!((limits.max, limits.per_peer), (256, 64));
+        let none = Config {
+            tcp_max_connections_per_peer: 0,
+            ..config()
+        };
+        assert_eq!(
+            none.plan().unwrap_err(),
+            "--tcp-max-connections-per-peer=0 is not a positive number"
         );
     }
 }

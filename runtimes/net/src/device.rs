@@ -13,7 +13,7 @@ use smoltcp::wire::IpAddress;
 
 use mirage_types::{Net, NetError};
 
-use crate::peers::{Key, Peers};
+use crate::peers::{Admission, Key, Limits, Peers};
 
 /// Ethernet header bytes, which the MTU of `Net` leaves out.
 const ETHERNET_HEADER: usize = 14;
@@ -53,6 +53,8 @@ pub(crate) struct Device {
     pub(crate) held: Option<usize>,
     /// Connections on listening ports: a SYN for one of them is dropped.
     pub(crate) peers: Peers,
+    /// SYNs dropped at a connection limit.
+    refused: u64,
 }
 
 /// The connection `frame` opens, if it is a TCP SYN without ACK, over IPv4
@@ -82,7 +84,7 @@ pub(crate) fn syn_key(frame: &[u8]) -> Option<Key> {
 }
 
 impl Device {
-    pub(crate) fn new<N: Net + 'static>(net: N) -> Device {
+    pub(crate) fn new<N: Net + 'static>(net: N, limits: Limits) -> Device {
         let frame = vec![0; net.mtu() + ETHERNET_HEADER];
         Device {
             net: Box::new(net),
@@ -91,7 +93,8 @@ impl Device {
             sent: 0,
             syns: usize::MAX,
             held: None,
-            peers: Peers::default(),
+            peers: Peers::new(limits),
+            refused: 0,
         }
     }
 
@@ -132,11 +135,23 @@ impl phy::Device for Device {
                 self.held = Some(len);
                 return None;
             }
-            if self.peers.admit(key) {
-                self.syns -= 1;
-                break len;
+            match self.peers.admit(key) {
+                Admission::Admit => {
+                    self.syns -= 1;
+                    break len;
+                }
+                Admission::Again => {
+                    log::debug!(target: "tcpip", "SYN again from {}:{}: left to its connection", key.0, key.1);
+                }
+                Admission::Full(limit) => {
+                    self.refused += 1;
+                    // Every power of two: an attack shows, and does not
+                    // flood the console.
+                    if self.refused.is_power_of_two() {
+                        log::warn!(target: "tcpip", "{} SYNs dropped so far, the last from {} at {limit}", self.refused, key.0);
+                    }
+                }
             }
-            log::debug!(target: "tcpip", "SYN again from {}:{}: left to its connection", key.0, key.1);
         };
         Some((
             RxToken(&self.frame[..len]),
@@ -287,7 +302,13 @@ pub(crate) mod tests {
     #[test]
     fn a_million_malformed_frames_do_not_panic_the_stack() {
         let net = FakeNet::default();
-        let mut device = Device::new(net.clone());
+        let mut device = Device::new(
+            net.clone(),
+            Limits {
+                max: usize::MAX,
+                per_peer: usize::MAX,
+            },
+        );
         let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
         let mut iface = Interface::new(config, &mut device, Instant::from_millis(0));
         iface.update_ip_addrs(|a| {

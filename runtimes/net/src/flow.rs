@@ -110,7 +110,8 @@ impl Flow {
         // No more probes: a peer that does not close its side within
         // TCP_TIMEOUT is aborted and the socket freed.
         socket.set_keep_alive(None);
-        i.closing.push(self.handle);
+        let linger = crate::now() + crate::CLOSE_LINGER;
+        i.closing.push((self.handle, linger));
         i.wake_driver();
     }
 }

@@ -42,7 +42,7 @@ use mirage_types::{Datagram, Net, NetError, SocketAddr};
 
 pub use config::Config;
 pub use flow::Flow;
-use listen::{tcp_socket, Listener, BACKLOG};
+use listen::{tcp_socket, Listener, BACKLOG, HALF_OPEN};
 
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
@@ -58,6 +58,11 @@ pub(crate) const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration:
 /// [`TCP_TIMEOUT`] is gone.
 pub(crate) const TCP_KEEP_ALIVE: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(10);
 
+/// How long a closed connection may take to deliver what was written and
+/// close both ways before it is aborted: a peer that acknowledges but
+/// never reads (a zero window) cannot keep a socket longer.
+pub(crate) const CLOSE_LINGER: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(60);
+
 /// Local ports for outgoing connections and anonymous datagrams.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
@@ -71,8 +76,9 @@ pub(crate) struct Inner {
     /// Bytes of buffer per direction of each TCP connection.
     tcp_buffer: usize,
     udp: udp::Bindings,
-    /// Sockets whose flow was closed or dropped: removed once closed.
-    closing: Vec<SocketHandle>,
+    /// Sockets whose flow was closed or dropped, and when they are aborted
+    /// if still not closed: removed once closed.
+    closing: Vec<(SocketHandle, Instant)>,
     /// The DHCP client, when the address comes from DHCP.
     dhcp: Option<SocketHandle>,
     /// The next ephemeral port to try.
@@ -122,7 +128,7 @@ impl SmolStack {
     /// Brings the interface up as `config` says, then starts the driver.
     pub async fn connect<N: Net + 'static>(net: N, config: Config) -> Result<SmolStack, String> {
         let plan = config.plan()?;
-        let mut device = device::Device::new(net.clone());
+        let mut device = device::Device::new(net.clone(), plan.limits);
         let mac = EthernetAddress(net.mac());
         let mut iface = Interface::new(
             IfaceConfig::new(HardwareAddress::Ethernet(mac)),
@@ -157,6 +163,16 @@ impl SmolStack {
                 .add_default_ipv6_route(gw)
                 .map_err(|_| String::from("too many routes"))?;
         }
+        // What peers can make the image spend on TCP buffers, at most.
+        let listening = plan.tcp_buffer * 2 * (BACKLOG + HALF_OPEN);
+        log::info!(
+            target: "tcpip",
+            "TCP: at most {} connections ({} per peer) of 2 x {} bytes, {} bytes more per listening port",
+            plan.limits.max,
+            plan.limits.per_peer,
+            plan.tcp_buffer,
+            listening
+        );
         let shown: Vec<String> = addrs.iter().map(|a| format!("{a}")).collect();
         log::info!(target: "tcpip", "interface {mac} up with {}", shown.join(", "));
         if dhcp.is_some() {
@@ -220,20 +236,11 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                     .into_iter()
                     .map(|(h, d)| Work::Datagram(h, d)),
             );
-            let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
-            i.closing.retain(|&h| {
-                let closed = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
-                if closed {
-                    sockets.remove(h);
-                    peers.freed(h);
-                    if let Some(used) = mirage_runtime::platform::get().heap_used() {
-                        log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
-                    }
-                }
-                !closed
-            });
+            let aborted = free_closed(i);
             let delay = match i.device.held {
-                // A SYN waits for the next turn's listening sockets.
+                // A SYN waits for the next turn's listening sockets; an
+                // abort's RST goes out in the next poll.
+                _ if aborted => Some(smoltcp::time::Duration::ZERO),
                 Some(_) => Some(smoltcp::time::Duration::ZERO),
                 None => i.iface.poll_delay(now(), &i.sockets),
             };
@@ -273,6 +280,36 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
         .await;
         // A frame may be waiting, or a flow asked us to send: poll again.
     }
+}
+
+/// Frees the closed sockets among the closing (in TIME-WAIT too: its
+/// buffers would wait for nothing, and a late FIN then meets a RST), and
+/// aborts those past their [`CLOSE_LINGER`]; whether any was aborted.
+fn free_closed(i: &mut Inner) -> bool {
+    let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
+    let now = now();
+    let mut aborted = false;
+    i.closing.retain(|&(h, linger)| {
+        let socket = sockets.get_mut::<tcp::Socket>(h);
+        match socket.state() {
+            tcp::State::Closed | tcp::State::TimeWait => {
+                sockets.remove(h);
+                peers.freed(h);
+                if let Some(used) = mirage_runtime::platform::get().heap_used() {
+                    log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
+                }
+                false
+            }
+            _ if now >= linger => {
+                log::debug!(target: "tcpip", "connection aborted: not closed within {CLOSE_LINGER}");
+                socket.abort();
+                aborted = true;
+                true
+            }
+            _ => true,
+        }
+    });
+    aborted
 }
 
 /// Applies what the DHCP client learnt, if anything; IPv6 addresses stay.

@@ -13,6 +13,12 @@
 //!
 //! A new connection that reuses the 4-tuple of one still closing here
 //! waits for it to be freed (the peer sends its SYN again).
+//!
+//! The same count bounds what peers may open: a SYN beyond
+//! `--tcp-max-connections` sockets on listening ports (half-open, open and
+//! closing alike), or beyond `--tcp-max-connections-per-peer` from one
+//! address, is dropped as a full backlog drops it; the peer tries again
+//! later. So one client, or many, can hold only so many sockets' buffers.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -25,26 +31,66 @@ use smoltcp::wire::IpAddress;
 /// local port.
 pub(crate) type Key = (IpAddress, u16, u16);
 
+/// How many sockets peers may hold on listening ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// All peers together.
+    pub max: usize,
+    /// One peer address.
+    pub per_peer: usize,
+}
+
+/// What becomes of a SYN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// A listening socket may take it.
+    Admit,
+    /// Its connection has a socket: dropped, that socket answers.
+    Again,
+    /// Dropped: the limit named (a runtime arg) is reached.
+    Full(&'static str),
+}
+
 /// The connections on listening ports that have a socket, and the SYNs let
 /// through since the listeners last looked.
-#[derive(Default)]
 pub(crate) struct Peers {
     by_key: BTreeMap<Key, SocketHandle>,
     by_socket: BTreeMap<SocketHandle, Key>,
+    /// Sockets per peer address.
+    by_addr: BTreeMap<IpAddress, usize>,
     /// SYNs let through in this poll: a copy in the same poll is dropped
     /// too, before any socket has taken the first.
     fresh: Vec<Key>,
+    limits: Limits,
 }
 
 impl Peers {
+    /// No connections yet, at most `limits`.
+    pub(crate) fn new(limits: Limits) -> Peers {
+        Peers {
+            by_key: BTreeMap::new(),
+            by_socket: BTreeMap::new(),
+            by_addr: BTreeMap::new(),
+            fresh: Vec::new(),
+            limits,
+        }
+    }
+
     /// Whether a SYN naming `key` may reach the sockets; if so, it counts
     /// as taken until [`Peers::settle`].
-    pub(crate) fn admit(&mut self, key: Key) -> bool {
+    pub(crate) fn admit(&mut self, key: Key) -> Admission {
         if self.by_key.contains_key(&key) || self.fresh.contains(&key) {
-            return false;
+            return Admission::Again;
+        }
+        if self.by_key.len() + self.fresh.len() >= self.limits.max {
+            return Admission::Full("--tcp-max-connections");
+        }
+        let fresh = self.fresh.iter().filter(|k| k.0 == key.0).count();
+        if self.by_addr.get(&key.0).copied().unwrap_or(0) + fresh >= self.limits.per_peer {
+            return Admission::Full("--tcp-max-connections-per-peer");
         }
         self.fresh.push(key);
-        true
+        Admission::Admit
     }
 
     /// `socket`, which has just left listening with a SYN, is its peer's.
@@ -53,6 +99,7 @@ impl Peers {
             let key = (remote.addr, remote.port, local.port);
             self.by_key.insert(key, handle);
             self.by_socket.insert(handle, key);
+            *self.by_addr.entry(key.0).or_default() += 1;
         }
     }
 
@@ -66,6 +113,12 @@ impl Peers {
     pub(crate) fn freed(&mut self, handle: SocketHandle) {
         if let Some(key) = self.by_socket.remove(&handle) {
             self.by_key.remove(&key);
+            if let Some(n) = self.by_addr.get_mut(&key.0) {
+                *n -= 1;
+                if *n == 0 {
+                    self.by_addr.remove(&key.0);
+                }
+            }
         }
     }
 

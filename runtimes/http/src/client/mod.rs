@@ -16,7 +16,7 @@ use core::future::Future;
 use mirage_runtime::time::{positive_seconds_ns, within};
 use mirage_types::{Connect, TcpFlow, Time, TlsClient};
 
-use crate::request::decode_chunked;
+use crate::chunked::Chunked;
 use crate::url::Url;
 
 /// Redirects followed at most.
@@ -141,9 +141,11 @@ impl<C: Connect, L: TlsClient, T: Time> Client<C, L, T> {
         body: &[u8],
     ) -> Result<ClientResponse, String> {
         let mut url = Url::parse(url)?;
+        let origin = url.origin();
         let (mut method, mut body) = (method.to_string(), body);
         for _ in 0..=MAX_REDIRECTS {
-            let head = request_head(&method, &url, headers, body.len());
+            let sent = headers_for(headers, &origin, &url);
+            let head = request_head(&method, &url, &sent, body.len())?;
             let response = self.exchange(&url, &head, body, &method).await?;
             let location = response
                 .headers
@@ -159,7 +161,7 @@ impl<C: Connect, L: TlsClient, T: Time> Client<C, L, T> {
                 body = &[];
             }
             log::debug!("http client: {} {} -> {location}", response.status, url);
-            url = url.join(&location)?;
+            url = redirect(&url, &location)?;
         }
         Err(format!("{url}: more than {MAX_REDIRECTS} redirects"))
     }
@@ -188,8 +190,58 @@ impl<C: Connect, L: TlsClient, T: Time> HttpClient for Client<C, L, T> {
     }
 }
 
-/// The request's head.
-fn request_head(method: &str, url: &Url, headers: &[(&str, &str)], body_len: usize) -> Vec<u8> {
+/// Whether `name: value` can be written as one header line: a token for
+/// a name, no CR, LF or NUL in the value (which would end the header and
+/// smuggle another, or a request).
+fn header_ok(name: &str, value: &str) -> bool {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    !name.is_empty()
+        && name.bytes().all(token)
+        && !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// Headers that carry credentials: not sent to another origin.
+const CREDENTIALS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+/// The caller's headers as sent to `url`: credentials only to `origin`,
+/// the one they were given for.
+fn headers_for<'h>(
+    headers: &[(&'h str, &'h str)],
+    origin: &(bool, String, u16),
+    url: &Url,
+) -> Vec<(&'h str, &'h str)> {
+    let same = url.origin() == *origin;
+    headers
+        .iter()
+        .filter(|(n, _)| same || !CREDENTIALS.iter().any(|c| n.eq_ignore_ascii_case(c)))
+        .copied()
+        .collect()
+}
+
+/// Where a redirect from `url` to `location` goes; never from https down
+/// to http, which would send the request in the clear.
+fn redirect(url: &Url, location: &str) -> Result<Url, String> {
+    let next = url.join(location)?;
+    if url.https && !next.https {
+        return Err(format!(
+            "{url}: a redirect from https to http ({next}) is refused"
+        ));
+    }
+    Ok(next)
+}
+
+/// The request's head; an error for a header that cannot be written.
+fn request_head(
+    method: &str,
+    url: &Url,
+    headers: &[(&str, &str)],
+    body_len: usize,
+) -> Result<Vec<u8>, String> {
+    if let Some((name, _)) = headers.iter().find(|(n, v)| !header_ok(n, v)) {
+        return Err(format!(
+            "header {name:?}: a header name is a token, and no header holds CR, LF or NUL"
+        ));
+    }
     let mut head = format!(
         "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mirage-http/{}\r\nAccept: */*\r\nConnection: close\r\n",
         url.target,
@@ -203,7 +255,7 @@ fn request_head(method: &str, url: &Url, headers: &[(&str, &str)], body_len: usi
         head.push_str(&format!("Content-Length: {body_len}\r\n"));
     }
     head.push_str("\r\n");
-    head.into_bytes()
+    Ok(head.into_bytes())
 }
 
 /// Status, reason, headers and body.
@@ -266,11 +318,15 @@ async fn talk<F: TcpFlow>(
     let body = if method == "HEAD" || status == 204 || status == 304 {
         Vec::new()
     } else if header("transfer-encoding").is_some_and(|t| t.ends_with("chunked")) {
+        let mut chunked = Chunked::new(max_body, MAX_HEAD);
         loop {
-            match decode_chunked(&buf, max_body) {
-                Ok(Some((body, _))) => break body,
-                Ok(None) if closed => return Err("the server closed within a chunked body".into()),
-                Ok(None) => closed = read_more(&mut flow, &mut buf).await?,
+            match chunked.decode(&buf) {
+                Ok((_, Some(body))) => break body,
+                Ok(_) if closed => return Err("the server closed within a chunked body".into()),
+                Ok((used, None)) => {
+                    buf.drain(..used);
+                    closed = read_more(&mut flow, &mut buf).await?;
+                }
                 Err(e) => return Err(format!("a chunked body: {}", e.why)),
             }
         }

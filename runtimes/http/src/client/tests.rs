@@ -119,7 +119,7 @@ fn fuzzed_responses_never_panic() {
 #[test]
 fn a_post_sends_its_head_and_body() {
     let url = Url::parse("http://[fd00::1]:8080/form?x").unwrap();
-    let head = request_head("POST", &url, &[("Content-Type", "text/plain")], 5);
+    let head = request_head("POST", &url, &[("Content-Type", "text/plain")], 5).unwrap();
     let sent = Rc::default();
     let flow = Canned {
         data: b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n".to_vec(),
@@ -140,5 +140,63 @@ fn a_post_sends_its_head_and_body() {
     assert!(
         sent.contains("\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"),
         "{sent}"
+    );
+}
+
+#[test]
+fn headers_that_would_smuggle_are_refused() {
+    let url = Url::parse("http://h/").unwrap();
+    for bad in [
+        ("X", "a\r\nHost: evil"),
+        ("X", "a\nb"),
+        ("X", "a\0"),
+        ("X Y", "a"),
+        ("X:", "a"),
+        ("", "a"),
+    ] {
+        let err = request_head("GET", &url, &[bad], 0).unwrap_err();
+        assert!(
+            err.contains("no header holds CR, LF or NUL"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(request_head("GET", &url, &[("X-Ok", "a b\tc")], 0).is_ok());
+}
+
+#[test]
+fn credentials_stay_with_their_origin_and_https_never_drops_to_http() {
+    let first = Url::parse("https://a.example/login").unwrap();
+    let origin = first.origin();
+    let headers = [
+        ("Authorization", "Bearer t"),
+        ("cookie", "s=1"),
+        ("Accept", "x"),
+    ];
+    assert_eq!(headers_for(&headers, &origin, &first), headers);
+    let same = redirect(&first, "/home").unwrap();
+    assert_eq!(headers_for(&headers, &origin, &same).len(), 3);
+    for other in ["https://b.example/", "https://a.example:8443/"] {
+        let next = redirect(&first, other).unwrap();
+        assert_eq!(
+            headers_for(&headers, &origin, &next),
+            [("Accept", "x")],
+            "{other}"
+        );
+    }
+    let err = redirect(&first, "http://a.example/").unwrap_err();
+    assert!(err.contains("from https to http"), "{err}");
+    let plain = Url::parse("http://a.example/").unwrap();
+    assert!(redirect(&plain, "https://a.example/").is_ok());
+}
+
+/// A response whose chunk extension or trailers never end is refused
+/// once past its limit, not read until the timeout.
+#[test]
+fn endless_chunk_framing_is_refused() {
+    let mut endless = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;".to_vec();
+    endless.extend(vec![b'x'; 10_000]);
+    assert_eq!(
+        answer(&endless, vec![100; 200], 64),
+        Err("a chunked body: chunk-size line too long".into())
     );
 }
