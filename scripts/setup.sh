@@ -24,7 +24,8 @@ if [ "${SETUP_BAZEL:-0}" = 1 ]; then
 fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
-# collector, PostgreSQL and BuildGrid (a remote execution server).
+# collector, PostgreSQL, BuildGrid (a remote execution server), and the
+# attack tools of the adversary tests.
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -34,6 +35,8 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
     command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
     ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+    command -v slowhttptest >/dev/null 2>&1 || need_apt+=(slowhttptest)
+    command -v hping3 >/dev/null 2>&1 || need_apt+=(hping3)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

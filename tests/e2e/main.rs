@@ -2,6 +2,7 @@
 //! cargo builds and real unikernel processes. Each test asserts what a user
 //! sees: exit codes, messages with their file:line, console output.
 
+mod adversary;
 mod bazel;
 mod bazel_hermetic;
 mod bazel_units;

@@ -143,6 +143,18 @@ impl Netns {
         }
     }
 
+    /// Gives the client's end a second IPv4 address, 10.0.0.3: a client
+    /// that is another peer than 10.0.0.1. Returns it.
+    pub(crate) fn second_client(&self) -> &'static str {
+        let dev = if self.unikernel.is_some() {
+            "veth0"
+        } else {
+            "tap0"
+        };
+        ip(&["-n", &self.client, "addr", "add", "10.0.0.3/24", "dev", dev]);
+        "10.0.0.3"
+    }
+
     /// `program` run in the client's namespace.
     pub(crate) fn command(&self, program: &str) -> Command {
         in_namespace(&self.client, program)
