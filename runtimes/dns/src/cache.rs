@@ -12,6 +12,10 @@ use crate::{DnsError, Kind};
 /// Entries kept at most.
 pub const ENTRIES: usize = 256;
 
+/// The longest an answer is kept, whatever its TTL says: a day (a
+/// poisoned or mistaken answer does not outlive it).
+pub const MAX_TTL_S: u32 = 86_400;
+
 /// A lookup's result.
 pub type Answer = Result<Vec<IpAddr>, DnsError>;
 
@@ -35,7 +39,8 @@ impl Cache {
         }
     }
 
-    /// Keeps `answer` for `ttl_s` seconds from `now` (not at all for 0).
+    /// Keeps `answer` for `ttl_s` seconds from `now`, [`MAX_TTL_S`] at
+    /// most (not at all for 0).
     pub fn put(
         &mut self,
         name: &str,
@@ -57,7 +62,7 @@ impl Cache {
                 self.entries.remove(&k);
             }
         }
-        let until = now.saturating_add(u64::from(ttl_s) * 1_000_000_000);
+        let until = now.saturating_add(u64::from(ttl_s.min(MAX_TTL_S)) * 1_000_000_000);
         self.entries
             .insert((name.to_ascii_lowercase(), kind), (until, answer));
     }
@@ -81,6 +86,16 @@ mod tests {
         assert_eq!(c.get("host.example", Kind::A, 2_000_000_000), None);
         c.put("gone.example", Kind::A, 0, 0, Ok(vec![ip]));
         assert_eq!(c.get("gone.example", Kind::A, 0), None);
+    }
+
+    #[test]
+    fn no_answer_is_kept_longer_than_a_day() {
+        let mut c = Cache::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        c.put("long.example", Kind::A, 0, u32::MAX, Ok(vec![ip]));
+        let day = u64::from(MAX_TTL_S) * 1_000_000_000;
+        assert!(c.get("long.example", Kind::A, day - 1).is_some());
+        assert_eq!(c.get("long.example", Kind::A, day), None);
     }
 
     #[test]

@@ -90,13 +90,12 @@ impl Inbox {
     fn take(
         &mut self,
         server: SocketAddr,
-        id: u16,
-        kind: Kind,
+        (id, name, kind): (u16, &str, Kind),
         cx: &mut Context<'_>,
     ) -> Poll<(bool, Outcome)> {
         let found = self.datagrams.iter().enumerate().find_map(|(i, d)| {
             (d.src == server)
-                .then(|| wire::answer(&d.data, id, kind))
+                .then(|| wire::answer(&d.data, id, name, kind))
                 .flatten()
                 .map(|a| (i, a))
         });
@@ -211,7 +210,8 @@ where
             log::debug!("dns: {server}: {e}");
             return None;
         }
-        let reply = core::future::poll_fn(|cx| i.inbox.borrow_mut().take(server, id, kind, cx));
+        let reply =
+            core::future::poll_fn(|cx| i.inbox.borrow_mut().take(server, (id, name, kind), cx));
         within(&i.time, i.timeout_ns, reply).await
     }
 
@@ -231,7 +231,7 @@ where
                 if let [hi, lo, rest @ ..] = &got[..] {
                     let len = usize::from(u16::from_be_bytes([*hi, *lo]));
                     if rest.len() >= len {
-                        let answer = wire::answer(&rest[..len], id, kind);
+                        let answer = wire::answer(&rest[..len], id, name, kind);
                         flow.close().await;
                         return answer;
                     }

@@ -2,7 +2,14 @@
 //! a name and record kind, and what an answer says about it. What a server
 //! sends never panics: anything malformed, or not an answer to our
 //! question, is `None` (fuzzed with a fixed seed below).
+//!
+//! An answer is believed only as far as it answers: its ID, and its
+//! question section (the one name, type and class asked); and of its
+//! records only those owned by the name asked or by a name the CNAME
+//! chain from it reaches. Records about other names (a spoofer's or a
+//! poisoner's additions) are ignored.
 
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -60,12 +67,48 @@ pub enum Outcome {
     Other(u16),
 }
 
-/// An answer to the query with `id` for `kind`: `(truncated, outcome)`.
-pub fn answer(bytes: &[u8], id: u16, kind: Kind) -> Option<(bool, Outcome)> {
+/// CNAMEs followed from the name asked, at most.
+const MAX_CHAIN: usize = 8;
+
+/// Whether two domain names are the same (DNS compares them without case).
+fn same(a: &Name, b: &str) -> bool {
+    a.to_string()
+        .trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// An answer to the query with `id` for `name`'s `kind` records:
+/// `(truncated, outcome)`.
+pub fn answer(bytes: &[u8], id: u16, name: &str, kind: Kind) -> Option<(bool, Outcome)> {
     let packet = Packet::parse(bytes).ok()?;
     if packet.id() != id || !packet.has_flags(PacketFlag::RESPONSE) {
         return None;
     }
+    match packet.questions.as_slice() {
+        [q] if same(&q.qname, name)
+            && q.qtype == QTYPE::TYPE(rtype(kind))
+            && q.qclass == QCLASS::CLASS(CLASS::IN) => {}
+        _ => return None,
+    }
+    // The names the answer may speak of: the one asked, and where its
+    // CNAME chain leads (records may come in any order).
+    let mut chain = alloc::vec![String::from(name)];
+    let mut chain_ttl = u32::MAX;
+    while chain.len() <= MAX_CHAIN {
+        let last = chain.last().expect("the name asked");
+        let next = packet.answers.iter().find_map(|rr| match &rr.rdata {
+            RData::CNAME(c) if same(&rr.name, last) => Some((c.0.to_string(), rr.ttl)),
+            _ => None,
+        });
+        match next {
+            Some((target, ttl)) if !chain.iter().any(|n| n.eq_ignore_ascii_case(&target)) => {
+                chain_ttl = chain_ttl.min(ttl);
+                chain.push(target);
+            }
+            _ => break,
+        }
+    }
+    let owned = |rr_name: &Name| chain.iter().any(|n| same(rr_name, n));
     let truncated = packet.has_flags(PacketFlag::TRUNCATION);
     let negative_ttl = packet.name_servers.iter().find_map(|rr| match &rr.rdata {
         RData::SOA(soa) => Some(rr.ttl.min(soa.minimum)),
@@ -73,17 +116,13 @@ pub fn answer(bytes: &[u8], id: u16, kind: Kind) -> Option<(bool, Outcome)> {
     });
     let outcome = match packet.rcode() {
         RCODE::NoError => {
-            let mut ttl = u32::MAX;
+            // The CNAMEs on the way count for the TTL.
+            let mut ttl = chain_ttl;
             let mut addresses = Vec::new();
-            for rr in &packet.answers {
+            for rr in packet.answers.iter().filter(|rr| owned(&rr.name)) {
                 let ip = match (&rr.rdata, kind) {
                     (RData::A(a), Kind::A) => IpAddr::V4(Ipv4Addr::from(a.address)),
                     (RData::AAAA(a), Kind::Aaaa) => IpAddr::V6(Ipv6Addr::from(a.address)),
-                    // A CNAME on the way counts for the TTL.
-                    (RData::CNAME(_), _) => {
-                        ttl = ttl.min(rr.ttl);
-                        continue;
-                    }
                     _ => continue,
                 };
                 ttl = ttl.min(rr.ttl);
@@ -111,8 +150,15 @@ mod tests {
     use simple_dns::rdata::{A, AAAA, CNAME, SOA};
     use simple_dns::ResourceRecord;
 
-    fn reply(id: u16, rcode: RCODE, answers: Vec<ResourceRecord<'static>>) -> Vec<u8> {
+    /// Reply `id` to a question for www.example's `kind` records.
+    fn reply(id: u16, kind: Kind, rcode: RCODE, answers: Vec<ResourceRecord<'static>>) -> Vec<u8> {
         let mut p = Packet::new_reply(id);
+        p.questions.push(Question::new(
+            name("www.example"),
+            QTYPE::TYPE(rtype(kind)),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
         *p.rcode_mut() = rcode;
         p.answers = answers;
         p.build_bytes_vec().unwrap()
@@ -122,9 +168,14 @@ mod tests {
         Name::new_unchecked(s)
     }
 
-    /// Reply `id`: www.example, a CNAME (TTL 60) of host.example, which has
-    /// A `address` (TTL 300), then `more`.
-    fn cname_then_a(id: u16, address: u32, more: &[ResourceRecord<'static>]) -> Vec<u8> {
+    /// Reply `id` to `kind`: www.example, a CNAME (TTL 60) of
+    /// host.example, which has A `address` (TTL 300), then `more`.
+    fn cname_then_a(
+        id: u16,
+        kind: Kind,
+        address: u32,
+        more: &[ResourceRecord<'static>],
+    ) -> Vec<u8> {
         let mut answers = vec![
             ResourceRecord::new(
                 name("www.example"),
@@ -140,7 +191,7 @@ mod tests {
             ),
         ];
         answers.extend_from_slice(more);
-        reply(id, RCODE::NoError, answers)
+        reply(id, kind, RCODE::NoError, answers)
     }
 
     #[test]
@@ -164,28 +215,75 @@ mod tests {
             300,
             RData::AAAA(AAAA { address: 1 }),
         );
-        let bytes = cname_then_a(7, 0x0a00_0001, &[aaaa]);
+        let a = cname_then_a(7, Kind::A, 0x0a00_0001, core::slice::from_ref(&aaaa));
         assert_eq!(
-            answer(&bytes, 7, Kind::A),
+            answer(&a, 7, "www.example", Kind::A),
             Some((
                 false,
                 Outcome::Addresses(vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))], 60)
             ))
         );
+        let bytes = cname_then_a(7, Kind::Aaaa, 0x0a00_0001, &[aaaa]);
         assert_eq!(
-            answer(&bytes, 7, Kind::Aaaa),
+            answer(&bytes, 7, "WWW.example", Kind::Aaaa),
             Some((
                 false,
                 Outcome::Addresses(vec![IpAddr::V6(Ipv6Addr::from(1u128))], 60)
             ))
         );
-        // Another query's answer is not ours.
-        assert_eq!(answer(&bytes, 8, Kind::A), None);
+        // Another query's answer is not ours: its ID, its name, its kind.
+        assert_eq!(answer(&a, 8, "www.example", Kind::A), None);
+        assert_eq!(answer(&a, 7, "other.example", Kind::A), None);
+        assert_eq!(answer(&a, 7, "www.example", Kind::Aaaa), None);
+    }
+
+    /// Records about names the question does not lead to are a spoofer's
+    /// or a poisoner's: ignored.
+    #[test]
+    fn records_off_the_cname_chain_are_ignored() {
+        let poison = ResourceRecord::new(
+            name("bank.example"),
+            CLASS::IN,
+            86400,
+            RData::A(A {
+                address: 0x0101_0101,
+            }),
+        );
+        let bytes = cname_then_a(7, Kind::A, 0x0a00_0001, core::slice::from_ref(&poison));
+        assert_eq!(
+            answer(&bytes, 7, "www.example", Kind::A),
+            Some((
+                false,
+                Outcome::Addresses(vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))], 60)
+            ))
+        );
+        // Only an unrelated address: no address for the name asked.
+        let only = reply(7, Kind::A, RCODE::NoError, vec![poison]);
+        assert_eq!(
+            answer(&only, 7, "www.example", Kind::A),
+            Some((false, Outcome::NoData(None)))
+        );
+        // A reply without the question is not an answer.
+        let mut bare = Packet::new_reply(7);
+        bare.answers.push(ResourceRecord::new(
+            name("www.example"),
+            CLASS::IN,
+            60,
+            RData::A(A { address: 1 }),
+        ));
+        let bare = bare.build_bytes_vec().unwrap();
+        assert_eq!(answer(&bare, 7, "www.example", Kind::A), None);
     }
 
     #[test]
     fn negative_answers_carry_the_soa_minimum() {
         let mut p = Packet::new_reply(9);
+        p.questions.push(Question::new(
+            name("www.example"),
+            QTYPE::TYPE(TYPE::A),
+            QCLASS::CLASS(CLASS::IN),
+            false,
+        ));
         *p.rcode_mut() = RCODE::NameError;
         p.name_servers.push(ResourceRecord::new(
             name("example"),
@@ -203,17 +301,17 @@ mod tests {
         ));
         let bytes = p.build_bytes_vec().unwrap();
         assert_eq!(
-            answer(&bytes, 9, Kind::A),
+            answer(&bytes, 9, "www.example", Kind::A),
             Some((false, Outcome::NxDomain(Some(30))))
         );
-        let servfail = reply(3, RCODE::ServerFailure, vec![]);
+        let servfail = reply(3, Kind::A, RCODE::ServerFailure, vec![]);
         assert_eq!(
-            answer(&servfail, 3, Kind::A),
+            answer(&servfail, 3, "www.example", Kind::A),
             Some((false, Outcome::ServFail))
         );
-        let nodata = reply(4, RCODE::NoError, vec![]);
+        let nodata = reply(4, Kind::A, RCODE::NoError, vec![]);
         assert_eq!(
-            answer(&nodata, 4, Kind::A),
+            answer(&nodata, 4, "www.example", Kind::A),
             Some((false, Outcome::NoData(None)))
         );
     }
@@ -221,14 +319,14 @@ mod tests {
     /// Mangled answers are `None` or an outcome, never a panic.
     #[test]
     fn fuzzed_answers_never_panic() {
-        let base = cname_then_a(5, 1, &[]);
+        let base = cname_then_a(5, Kind::A, 1, &[]);
         let mut rng = mirage_runtime::fuzz::Rng::new(0x5eed_d115);
         let mut parsed = 0;
         for _ in 0..20_000 {
             let edits = 1 + rng.below(8);
             let mut bytes = base.clone();
             rng.mutate(&mut bytes, edits, &[0, 0xc0, 0xff, 1, 28, 5]);
-            if answer(&bytes, 5, Kind::A).is_some() {
+            if answer(&bytes, 5, "www.example", Kind::A).is_some() {
                 parsed += 1;
             }
         }

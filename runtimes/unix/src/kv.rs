@@ -1,4 +1,10 @@
 //! `direct_kv_ro` and `direct_kv_rw` on unix: a host directory.
+//!
+//! Contract: every key resolves inside the directory. Symbolic links in
+//! the tree are followed only while they stay inside it; a key that a
+//! link leads out of (or to nowhere, where a write would create the
+//! target) is a store error, so a link planted in a served tree cannot
+//! expose or overwrite the host's files.
 
 use std::path::PathBuf;
 
@@ -20,16 +26,40 @@ fn io(key: &str, e: std::io::Error) -> KvError {
 impl DirectKv {
     /// The store over `root` (relative to where the image runs).
     pub async fn connect(root: &'static str) -> Result<DirectKv, String> {
-        let root = PathBuf::from(root);
-        if !root.is_dir() {
-            return Err(format!("{}: not a directory", root.display()));
+        let given = PathBuf::from(root);
+        if !given.is_dir() {
+            return Err(format!("{}: not a directory", given.display()));
         }
+        let root = given
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", given.display()))?;
         Ok(DirectKv { root })
     }
 
+    /// Where `key` is, once checked to resolve inside the root: its
+    /// deepest existing part, links followed, must be inside it.
     fn path(&self, key: &str) -> Result<PathBuf, KvError> {
         check_key(key)?;
-        Ok(self.root.join(key))
+        let path = self.root.join(key);
+        let outside = || KvError::Store(format!("{key:?}: a link leads outside the store"));
+        let mut existing = path.as_path();
+        loop {
+            match std::fs::symlink_metadata(existing) {
+                Ok(_) => {
+                    // A dangling link does not canonicalize: refused too.
+                    let real = existing.canonicalize().map_err(|_| outside())?;
+                    return if real.starts_with(&self.root) {
+                        Ok(path)
+                    } else {
+                        Err(outside())
+                    };
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    existing = existing.parent().ok_or_else(outside)?;
+                }
+                Err(e) => return Err(io(key, e)),
+            }
+        }
     }
 
     fn value_path(&self, key: &str) -> Result<PathBuf, KvError> {
@@ -127,5 +157,56 @@ impl KvRw for DirectKv {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(key, e)),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::future::Future;
+    use core::pin::pin;
+    use core::task::{Context, Poll, Waker};
+    use std::os::unix::fs::symlink;
+
+    /// The store's futures do their file I/O at once: one poll finishes.
+    fn now<F: Future>(f: F) -> F::Output {
+        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("waited"),
+        }
+    }
+
+    #[test]
+    fn links_out_of_the_tree_are_refused() {
+        let base = std::env::temp_dir().join(format!("mirage-kv-{}", std::process::id()));
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "s").unwrap();
+        std::fs::write(root.join("sub/page"), "p").unwrap();
+        symlink(outside.join("secret"), root.join("leak")).unwrap();
+        symlink(&outside, root.join("dir")).unwrap();
+        symlink(outside.join("new"), root.join("dangling")).unwrap();
+        symlink("sub/page", root.join("inside")).unwrap();
+        let kv = now(DirectKv::connect(Box::leak(
+            root.to_str().unwrap().to_owned().into_boxed_str(),
+        )))
+        .unwrap();
+
+        assert_eq!(now(kv.get("inside")).unwrap(), b"p");
+        assert_eq!(now(kv.get("sub/page")).unwrap(), b"p");
+        for key in ["leak", "dir/secret", "dir"] {
+            let err = now(kv.get(key)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("store error: {key:?}: a link leads outside the store")
+            );
+        }
+        assert!(now(kv.set("dir/planted", b"x")).is_err());
+        assert!(now(kv.set("dangling", b"x")).is_err());
+        assert!(!outside.join("planted").exists() && !outside.join("new").exists());
+        now(kv.set("sub/new/deep", b"d")).unwrap();
+        assert_eq!(now(kv.get("sub/new/deep")).unwrap(), b"d");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
