@@ -38,12 +38,17 @@ struct Executor {
     next_timer: u64,
 }
 
-static EXECUTOR: Global<RefCell<Executor>> = Global::new(RefCell::new(Executor {
-    tasks: Vec::new(),
-    ready: VecDeque::new(),
-    timers: BTreeMap::new(),
-    next_timer: 0,
-}));
+// SAFETY: the executor runs on the unikernel's one thread (on a host, in
+// a test holding `mirage_unix::run_test`'s lock).
+#[allow(unsafe_code)] // Global::new
+static EXECUTOR: Global<RefCell<Executor>> = unsafe {
+    Global::new(RefCell::new(Executor {
+        tasks: Vec::new(),
+        ready: VecDeque::new(),
+        timers: BTreeMap::new(),
+        next_timer: 0,
+    }))
+};
 
 fn with<R>(f: impl FnOnce(&mut Executor) -> R) -> R {
     f(&mut EXECUTOR.get().borrow_mut())

@@ -11,15 +11,21 @@
 
 use core::cell::UnsafeCell;
 
-/// A `static`-friendly cell; see the module invariant.
+/// A `static`-friendly cell; see the module invariant. Making one is
+/// `unsafe`: whoever declares the `static` promises it.
 pub struct Global<T>(UnsafeCell<T>);
 
-// SAFETY: one thread at a time (module invariant), so no data race can occur.
+// SAFETY: every `Global` was made under the promise of `Global::new`: one
+// thread at a time, so no data race can occur.
 unsafe impl<T> Sync for Global<T> {}
 
 impl<T> Global<T> {
     /// A cell holding `value`.
-    pub const fn new(value: T) -> Self {
+    ///
+    /// # Safety
+    /// The cell is only ever reached from one thread at a time: the
+    /// unikernel's thread, or a host test holding the runtime's lock.
+    pub const unsafe fn new(value: T) -> Self {
         Global(UnsafeCell::new(value))
     }
 

@@ -21,7 +21,10 @@ pub trait Platform {
     }
 }
 
-static PLATFORM: Global<Cell<Option<&'static dyn Platform>>> = Global::new(Cell::new(None));
+#[allow(unsafe_code)] // Global::new
+static PLATFORM: Global<Cell<Option<&'static dyn Platform>>> =
+    // SAFETY: reached from the runtime's one thread only.
+    unsafe { Global::new(Cell::new(None)) };
 
 /// Installs the platform; the first thing generated `main` code does.
 pub fn install(platform: &'static dyn Platform) {

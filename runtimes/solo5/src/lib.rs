@@ -46,7 +46,10 @@ pub struct Platform;
 static PLATFORM: Platform = Platform;
 
 /// The image's heap, handed over by [`boot`].
-static HEAP: Global<Cell<Option<&'static Heap>>> = Global::new(Cell::new(None));
+#[allow(unsafe_code)] // Global::new
+static HEAP: Global<Cell<Option<&'static Heap>>> =
+    // SAFETY: reached from the runtime's one thread only.
+    unsafe { Global::new(Cell::new(None)) };
 
 /// Sets up the heap and returns the platform and the runtime arguments
 /// (the command line split on whitespace).

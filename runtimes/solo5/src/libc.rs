@@ -25,8 +25,11 @@ fn fail() -> c_long {
 /// `syscall(2)`, for `getrandom(buf, len, flags)` alone. The C declaration
 /// is variadic; on x86-64 its integer arguments arrive in the same
 /// registers as these fixed ones.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes, as getrandom(2) requires.
 #[no_mangle]
-pub extern "C" fn syscall(number: c_long, buf: *mut u8, len: usize) -> c_long {
+pub unsafe extern "C" fn syscall(number: c_long, buf: *mut u8, len: usize) -> c_long {
     if number != SYS_GETRANDOM {
         return fail();
     }

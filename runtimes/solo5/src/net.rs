@@ -25,10 +25,13 @@ struct Registry {
     waiting: Vec<(u64, Waker)>,
 }
 
-static REGISTRY: Global<RefCell<Registry>> = Global::new(RefCell::new(Registry {
-    ready: 0,
-    waiting: Vec::new(),
-}));
+// SAFETY: a Solo5 unikernel has one thread and no interrupt handlers.
+static REGISTRY: Global<RefCell<Registry>> = unsafe {
+    Global::new(RefCell::new(Registry {
+        ready: 0,
+        waiting: Vec::new(),
+    }))
+};
 
 /// Marks the handles in `set` ready and wakes whoever waits for them.
 pub(crate) fn wake_ready(set: u64) {

@@ -7,9 +7,12 @@
 
 use core::arch::x86_64::{__cpuid, _rdrand64_step};
 
-/// Random bytes from `RDRAND`.
+/// Random bytes from `RDRAND`. Only [`Random::connect`] makes one (the
+/// private field), so every `Random` has seen RDRAND detected.
 #[derive(Clone, Copy, Debug)]
-pub struct Random;
+pub struct Random {
+    _detected: (),
+}
 
 impl Random {
     /// Connects the device; fails if the CPU lacks `RDRAND`.
@@ -20,16 +23,22 @@ impl Random {
     /// The device, if the CPU has `RDRAND`.
     pub(crate) fn detect() -> Option<Random> {
         // CPUID leaf 1, ECX bit 30: RDRAND.
-        (__cpuid(1).ecx & (1 << 30) != 0).then_some(Random)
+        (__cpuid(1).ecx & (1 << 30) != 0).then_some(Random { _detected: () })
     }
 }
 
+/// Tries of RDRAND before it counts as broken: Intel's guidance is that
+/// ten failures in a row mean a CPU fault, not a transient one.
+const TRIES: usize = 10;
+
 #[target_feature(enable = "rdrand")]
-fn rdrand() -> u64 {
-    let mut v = 0;
-    // RDRAND may transiently fail; retry as Intel recommends.
-    while _rdrand64_step(&mut v) != 1 {}
-    v
+fn rdrand() -> Option<u64> {
+    (0..TRIES).find_map(|_| {
+        let mut v = 0;
+        // All ones with success set is what some AMD processors return
+        // once RDRAND is broken (after a resume): never a random value.
+        (_rdrand64_step(&mut v) == 1 && v != u64::MAX).then_some(v)
+    })
 }
 
 impl mirage_types::Random for Random {
@@ -37,6 +46,10 @@ impl mirage_types::Random for Random {
         for chunk in buf.chunks_mut(8) {
             // SAFETY: a `Random` exists only once RDRAND was detected.
             let v = unsafe { rdrand() };
+            // Without randomness keys and TLS are not safe: stop loudly.
+            let v = v.unwrap_or_else(|| {
+                panic!("RDRAND failed {TRIES} times in a row: no randomness, stopping")
+            });
             chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
         }
     }

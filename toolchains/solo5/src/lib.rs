@@ -9,6 +9,9 @@
 //! the checksum Cargo.lock holds for `solo5-sys` plus [`RECIPE`], so new
 //! pinned sources (or a new recipe) build anew and nothing else does.
 
+mod cache;
+pub use cache::cache_root;
+use cache::private_cache;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,19 +39,6 @@ pub struct Toolchain {
     pub dir: PathBuf,
     /// Where the adapted linker scripts live (this crate's `lds/`).
     lds: PathBuf,
-}
-
-/// The cache root: `$MIRAGE_CACHE`, `$XDG_CACHE_HOME/rules_mirage` or
-/// `~/.cache/rules_mirage`.
-pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MIRAGE_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    base.join("rules_mirage")
 }
 
 /// The checksum Cargo.lock records for `solo5-sys`.
@@ -123,6 +113,7 @@ impl Toolchain {
         cache: &Path,
         progress: impl FnOnce(&str),
     ) -> Result<Toolchain, String> {
+        private_cache(cache)?;
         let toolchain = Toolchain::locate(home, cache)?;
         if toolchain.is_complete() {
             return Ok(toolchain);
@@ -132,7 +123,6 @@ impl Toolchain {
             .file_name()
             .map(|k| k.to_string_lossy().into_owned())
             .unwrap_or_default();
-        std::fs::create_dir_all(cache).map_err(|e| format!("create {}: {e}", cache.display()))?;
         let lock_file = File::create(cache.join(format!("{key}.lock")))
             .map_err(|e| format!("lock file: {e}"))?;
         lock_file
