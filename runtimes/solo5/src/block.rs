@@ -34,13 +34,15 @@ impl Block {
             ));
         }
         let sector_size = usize::try_from(info.block_size)
-            .map_err(|_| format!("block device {name}: bad block size"))?;
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| format!("block device {name}: block size {}", info.block_size))?;
         Ok(Block {
             handle,
             info: BlockInfo {
                 read_write: true,
                 sector_size,
-                size_sectors: info.capacity / info.block_size.max(1),
+                size_sectors: info.capacity / info.block_size,
             },
         })
     }

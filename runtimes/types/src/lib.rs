@@ -134,6 +134,10 @@ pub struct BlockInfo {
 impl BlockInfo {
     /// Checks an I/O of `len` bytes at `sector`: whole sectors, in range.
     pub fn check(&self, sector: u64, len: usize) -> Result<(), BlockError> {
+        // A device without sectors (size 0) holds nothing to address.
+        if self.sector_size == 0 {
+            return Err(BlockError::OutOfRange);
+        }
         if !len.is_multiple_of(self.sector_size) {
             return Err(BlockError::Unaligned);
         }

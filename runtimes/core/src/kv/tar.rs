@@ -43,12 +43,22 @@ fn field(bytes: &[u8]) -> &[u8] {
     &bytes[..end]
 }
 
+/// The longest GNU long name read: Linux's `PATH_MAX`.
+const MAX_LONG_NAME: u64 = 4096;
+
 /// An octal (or GNU base-256) number field.
 fn number(bytes: &[u8], at: u64) -> Result<u64, KvError> {
     if bytes[0] & 0x80 != 0 {
-        return Ok(bytes[1..]
-            .iter()
-            .fold(0u64, |n, &b| (n << 8) | u64::from(b)));
+        // Base-256, big-endian, the flag bit cleared; a negative number
+        // (the sign bit set too) is no size or time of ours.
+        let too_large = || store(format!("corrupt archive: a number too large at byte {at}"));
+        if bytes[0] & 0x40 != 0 {
+            return Err(too_large());
+        }
+        return core::iter::once(bytes[0] & 0x3f)
+            .chain(bytes[1..].iter().copied())
+            .try_fold(0u64, |n, b| n.checked_mul(256).map(|n| n | u64::from(b)))
+            .ok_or_else(too_large);
     }
     let text = field(bytes);
     let text = core::str::from_utf8(text)
@@ -79,7 +89,15 @@ impl<B: Block> TarKv<B> {
     /// Indexes the archive on `block`.
     pub async fn connect(block: B) -> Result<TarKv<B>, KvError> {
         let info = block.info();
-        let total = info.size_sectors * info.sector_size as u64;
+        let total = (info.sector_size as u64)
+            .checked_mul(info.size_sectors)
+            .filter(|&t| t > 0)
+            .ok_or_else(|| {
+                store(format!(
+                    "a device of {} sectors of {} bytes holds no archive",
+                    info.size_sectors, info.sector_size
+                ))
+            })?;
         let mut index = Index::default();
         let mut pos = 0;
         let mut long_name: Option<String> = None;
@@ -148,6 +166,11 @@ impl<B: Block> TarKv<B> {
                     )?;
                 }
                 b'L' => {
+                    if size > MAX_LONG_NAME {
+                        return Err(store(format!(
+                            "corrupt archive: a long name of {size} bytes at byte {pos} (at most {MAX_LONG_NAME})"
+                        )));
+                    }
                     let bytes = read_bytes(&block, data, size).await?;
                     long_name = Some(String::from_utf8_lossy(field(&bytes)).into_owned());
                 }
@@ -199,5 +222,64 @@ impl<B: Block> KvRo for TarKv<B> {
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {
         Ok(self.index.value(key)?.size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::Ramdisk;
+    use core::future::Future;
+    use core::pin::pin;
+    use core::task::{Context, Poll, Waker};
+
+    /// Ramdisk futures never wait: one poll finishes.
+    fn now<F: Future>(f: F) -> F::Output {
+        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("waited"),
+        }
+    }
+
+    /// A header of type `kind` for `size` bytes, its checksum set.
+    fn header(kind: u8, size: u64) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..4].copy_from_slice(b"name");
+        h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+        h[156] = kind;
+        h[148..156].fill(b' ');
+        let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        h
+    }
+
+    /// A GNU long name as large as the device allows is refused, not read
+    /// into memory.
+    #[test]
+    fn a_long_name_past_path_max_is_refused() {
+        let disk = now(Ramdisk::connect("t", 20_000)).unwrap();
+        now(disk.write(0, &header(b'L', 9 << 20))).unwrap();
+        let err = now(TarKv::connect(disk)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "store error: corrupt archive: a long name of 9437184 bytes at byte 0 (at most 4096)"
+        );
+    }
+
+    #[test]
+    fn base_256_numbers_that_do_not_fit_are_errors() {
+        let mut field = [0u8; 12];
+        field[0] = 0x80;
+        field[11] = 0x2a;
+        assert_eq!(number(&field, 0).unwrap(), 42);
+        field[3] = 1; // 2^64: one bit too many
+        let err = number(&field, 512).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "store error: corrupt archive: a number too large at byte 512"
+        );
+        let negative = [0xff; 12];
+        assert!(number(&negative, 0).is_err());
+        assert_eq!(number(b"00000000017\0", 0).unwrap(), 15);
     }
 }
