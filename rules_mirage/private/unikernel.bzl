@@ -225,6 +225,42 @@ def _mirage_boot_test_impl(ctx):
         )
         for e in ctx.attr.expect
     ])
+    counts = "\n".join([
+        'n=$(grep -cF -- %s "$out"); [ "$n" -eq %d ] || { echo "%s: seen $n times, expected %d"; exit 1; }' % (
+            _shell_quote(e),
+            ctx.attr.repeat,
+            e.replace('"', "'"),
+            ctx.attr.repeat,
+        )
+        for e in ctx.attr.expect
+        if ctx.attr.repeat > 1
+    ])
+    last = ""
+    if ctx.attr.silent:
+        last = '[ -s "$out" ] && { echo "the console was to stay empty"; exit 1; }'
+    elif ctx.attr.last_line:
+        last = 'last=$(tail -n 1 "$out"); [ "$last" = %s ] || { echo "last line: $last"; echo "expected: %s"; exit 1; }' % (
+            _shell_quote(ctx.attr.last_line),
+            ctx.attr.last_line.replace('"', "'"),
+        )
+    request = ""
+    if ctx.attr.request:
+        if not ctx.attr.server or not ctx.attr.taps:
+            fail("request needs server = True and a tap")
+        answers = "\n".join([
+            'grep -qF -- %s "$out.answer" || { kill "$pid"; echo "missing from the answer: %s"; exit 1; }' % (
+                _shell_quote(r),
+                r.replace('"', "'"),
+            )
+            for r in ctx.attr.response
+        ])
+        request = "\n".join([
+            "# The host's end of the first tap, and one real request.",
+            'ip addr add 10.0.0.1/24 dev mtap0 || { kill "$pid"; exit 1; }',
+            'curl -si --max-time 10 %s > "$out.answer" 2>&1' % _shell_quote(ctx.attr.request),
+            'cat "$out.answer"',
+            answers,
+        ])
     seen = " && ".join([
         "grep -qF -- %s \"$out\"" % _shell_quote(e)
         for e in ctx.attr.expect
@@ -241,10 +277,13 @@ until {seen}; do
     [ "$tries" -gt 0 ] || {{ kill "$pid"; wait "$pid"; cat "$out"; echo "timed out after {timeout} s"; exit 1; }}
     sleep 0.1
 done
-kill "$pid"
+{request}
+# Still serving when the test stops it: that is how a server passes.
+kill "$pid" 2>/dev/null || {{ cat "$out"; echo "the image ended while serving"; exit 1; }}
 wait "$pid" 2>/dev/null
 code={exit_code}""".format(
             run = run.short_path,
+            request = request,
             seen = seen,
             tries = ctx.attr.boot_timeout * 10,
             timeout = ctx.attr.boot_timeout,
@@ -275,6 +314,8 @@ if [ "$code" -ne {exit_code} ]; then
     exit 1
 fi
 {checks}
+{counts}
+{last}
 echo "{image}: booted, exit code {exit_code}, {n} expected line(s) seen"
 """.format(
             image = str(image.label),
@@ -282,6 +323,8 @@ echo "{image}: booted, exit code {exit_code}, {n} expected line(s) seen"
             boot = boot,
             exit_code = ctx.attr.exit_code,
             checks = checks,
+            counts = counts,
+            last = last,
             n = len(ctx.attr.expect),
         ),
         is_executable = True,
@@ -300,7 +343,12 @@ mirage_boot_test = rule(
         "exit_code": attr.int(default = 0, doc = "The exit code the image must end with."),
         "expect": attr.string_list(doc = "Text the console output must contain."),
         "image": attr.label(mandatory = True, executable = True, cfg = "target", doc = "A `NAME_TARGET` image."),
-        "server": attr.bool(doc = "The image serves until stopped: pass once every `expect` line is printed, then stop it."),
+        "last_line": attr.string(doc = "The console's last line, exactly (unchecked if empty)."),
+        "repeat": attr.int(default = 1, doc = "How many times each `expect` line must appear, exactly (checked when over 1)."),
+        "request": attr.string(doc = "A server's URL to fetch with curl once it is ready (the host's end of the first tap is 10.0.0.1/24)."),
+        "response": attr.string_list(doc = "Text the answer to `request` (status line, headers and body) must contain."),
+        "server": attr.bool(doc = "The image serves until stopped: pass once every `expect` line is printed (and `request` answered), then stop it; it must still be running."),
+        "silent": attr.bool(doc = "The console must stay empty."),
         "taps": attr.string_list(doc = "Solo5 network devices the test attaches to taps of its own, in a network namespace of its own."),
     },
     doc = "Boots an image with its runtime `args` and checks its console output and exit code.",
