@@ -15,6 +15,10 @@ case "${1:-}" in
         ;;
 esac
 
+# Tests that could not make their check here append a SKIPPED line to
+# this file (tests/e2e/support.rs); the closing line counts them.
+export MIRAGE_SKIPPED="${TMPDIR:-/tmp}/rules_mirage-skipped.$$"
+: > "$MIRAGE_SKIPPED"
 names=()
 seconds=()
 failed=()
@@ -46,8 +50,12 @@ report() {
     for i in "${!names[@]}"; do
         printf '%6d s  %s\n' "${seconds[$i]}" "${names[$i]}"
     done
+    local skips
+    skips=$(sort -u "$MIRAGE_SKIPPED" | grep -c . || true)
+    sort -u "$MIRAGE_SKIPPED"
+    rm -f "$MIRAGE_SKIPPED"
     printf '%6d s  total' $(($(date +%s) - begun))
-    if [ "$rc" -eq 0 ]; then echo ", passed"; else echo ", failed (exit $rc)"; fi
+    if [ "$rc" -eq 0 ]; then echo ", passed, $skips skipped"; else echo ", failed (exit $rc), $skips skipped"; fi
 }
 trap report EXIT
 

@@ -263,10 +263,17 @@ fn mutated_build_files_and_command_lines_fail_cleanly() {
         }
     }
     let _ = std::panic::take_hook();
-    eprintln!("fuzz: {cases} cases from seed {seed}: {ok} passed, {failed} failed cleanly, {skipped} skipped");
+    let run = ok + failed;
+    eprintln!(
+        "fuzz: {run} cases run from seed {seed} ({cases} drawn, {skipped} with effects not run): {ok} passed, {failed} failed cleanly"
+    );
     assert!(
-        failed > cases / 10,
-        "the mutations must reach the error paths"
+        run > cases / 2,
+        "most drawn cases must run: {run} of {cases}"
+    );
+    assert!(
+        failed > run / 10,
+        "the mutations must reach the error paths: {failed} of {run}"
     );
     assert!(ok > cases / 20, "some cases must still pass");
 }

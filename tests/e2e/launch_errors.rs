@@ -1,7 +1,7 @@
 //! Launching goes wrong in ways a user can fix: run.sh before a build, and
 //! an hvt image on a KVM that cannot run it.
 
-use crate::support::{copy_tree, mirage, mirage_ok, repo, workspace};
+use crate::support::{copy_tree, mirage, mirage_ok, repo, skipped, workspace};
 
 #[test]
 fn run_sh_without_an_image_names_the_build_to_run() {
@@ -24,7 +24,10 @@ fn run_sh_without_an_image_names_the_build_to_run() {
 #[test]
 fn an_hvt_kvm_internal_error_names_its_cause() {
     if !std::path::Path::new("/dev/kvm").exists() {
-        eprintln!("no /dev/kvm: nothing to check");
+        skipped(
+            "launch_errors::an_hvt_kvm_internal_error_names_its_cause",
+            "no /dev/kvm",
+        );
         return;
     }
     let out = mirage(&repo(), &["run", "-t", "hvt", "//examples/hello:hello"]);
