@@ -49,7 +49,9 @@ def endless(prefix, filler):
 
 def flood(n, seconds):
     """N connects at once; those the server completes within 3 s count."""
+    import resource
     import selectors
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
     sel = selectors.DefaultSelector()
     pending = []
     for _ in range(n):

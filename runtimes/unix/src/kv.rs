@@ -54,7 +54,13 @@ impl DirectKv {
                         Err(outside())
                     };
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Missing, or under a value: its parent decides.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
                     existing = existing.parent().ok_or_else(outside)?;
                 }
                 Err(e) => return Err(io(key, e)),
@@ -206,6 +212,11 @@ mod tests {
         assert!(now(kv.set("dangling", b"x")).is_err());
         assert!(!outside.join("planted").exists() && !outside.join("new").exists());
         now(kv.set("sub/new/deep", b"d")).unwrap();
+        // Below a value: the value is no dictionary, as before links.
+        assert_eq!(
+            now(kv.set("sub/page/below", b"x")).unwrap_err(),
+            KvError::DictionaryExpected("sub/page".into())
+        );
         assert_eq!(now(kv.get("sub/new/deep")).unwrap(), b"d");
         std::fs::remove_dir_all(&base).unwrap();
     }
