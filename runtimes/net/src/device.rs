@@ -302,13 +302,7 @@ pub(crate) mod tests {
     #[test]
     fn a_million_malformed_frames_do_not_panic_the_stack() {
         let net = FakeNet::default();
-        let mut device = Device::new(
-            net.clone(),
-            Limits {
-                max: usize::MAX,
-                per_peer: usize::MAX,
-            },
-        );
+        let mut device = Device::new(net.clone(), Limits::NONE);
         let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
         let mut iface = Interface::new(config, &mut device, Instant::from_millis(0));
         iface.update_ip_addrs(|a| {

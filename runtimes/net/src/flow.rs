@@ -1,4 +1,4 @@
-//! TCP connections of the direct stack.
+//! TCP connections of the direct stack, until their sockets are freed.
 
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -12,7 +12,12 @@ use smoltcp::socket::tcp;
 
 use mirage_types::NetError;
 
-use crate::Inner;
+use crate::{now, Inner};
+
+/// How long a closed connection may take to deliver what was written and
+/// close both ways before it is aborted: a peer that acknowledges but
+/// never reads (a zero window) cannot keep a socket longer.
+const CLOSE_LINGER: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(60);
 
 /// One TCP connection. Dropping it closes the connection.
 pub struct Flow {
@@ -110,7 +115,7 @@ impl Flow {
         // No more probes: a peer that does not close its side within
         // TCP_TIMEOUT is aborted and the socket freed.
         socket.set_keep_alive(None);
-        let linger = crate::now() + crate::CLOSE_LINGER;
+        let linger = now() + CLOSE_LINGER;
         i.closing.push((self.handle, linger));
         i.wake_driver();
     }
@@ -120,4 +125,34 @@ impl Drop for Flow {
     fn drop(&mut self) {
         self.shut();
     }
+}
+
+/// Frees the closed sockets among the closing (in TIME-WAIT too: its
+/// buffers would wait for nothing, and a late FIN then meets a RST), and
+/// aborts those past their [`CLOSE_LINGER`]; whether any was aborted.
+pub(crate) fn free_closed(i: &mut Inner) -> bool {
+    let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
+    let now = now();
+    let mut aborted = false;
+    i.closing.retain(|&(h, linger)| {
+        let socket = sockets.get_mut::<tcp::Socket>(h);
+        match socket.state() {
+            tcp::State::Closed | tcp::State::TimeWait => {
+                sockets.remove(h);
+                peers.freed(h);
+                if let Some(used) = mirage_runtime::platform::get().heap_used() {
+                    log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
+                }
+                false
+            }
+            _ if now >= linger => {
+                log::debug!(target: "tcpip", "connection aborted: not closed within {CLOSE_LINGER}");
+                socket.abort();
+                aborted = true;
+                true
+            }
+            _ => true,
+        }
+    });
+    aborted
 }

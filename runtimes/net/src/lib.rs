@@ -58,11 +58,6 @@ pub(crate) const TCP_TIMEOUT: smoltcp::time::Duration = smoltcp::time::Duration:
 /// [`TCP_TIMEOUT`] is gone.
 pub(crate) const TCP_KEEP_ALIVE: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(10);
 
-/// How long a closed connection may take to deliver what was written and
-/// close both ways before it is aborted: a peer that acknowledges but
-/// never reads (a zero window) cannot keep a socket longer.
-pub(crate) const CLOSE_LINGER: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(60);
-
 /// Local ports for outgoing connections and anonymous datagrams.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
@@ -236,7 +231,7 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                     .into_iter()
                     .map(|(h, d)| Work::Datagram(h, d)),
             );
-            let aborted = free_closed(i);
+            let aborted = flow::free_closed(i);
             let delay = match i.device.held {
                 // A SYN waits for the next turn's listening sockets; an
                 // abort's RST goes out in the next poll.
@@ -280,36 +275,6 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
         .await;
         // A frame may be waiting, or a flow asked us to send: poll again.
     }
-}
-
-/// Frees the closed sockets among the closing (in TIME-WAIT too: its
-/// buffers would wait for nothing, and a late FIN then meets a RST), and
-/// aborts those past their [`CLOSE_LINGER`]; whether any was aborted.
-fn free_closed(i: &mut Inner) -> bool {
-    let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
-    let now = now();
-    let mut aborted = false;
-    i.closing.retain(|&(h, linger)| {
-        let socket = sockets.get_mut::<tcp::Socket>(h);
-        match socket.state() {
-            tcp::State::Closed | tcp::State::TimeWait => {
-                sockets.remove(h);
-                peers.freed(h);
-                if let Some(used) = mirage_runtime::platform::get().heap_used() {
-                    log::debug!(target: "tcpip", "connection freed; heap in use: {used} bytes");
-                }
-                false
-            }
-            _ if now >= linger => {
-                log::debug!(target: "tcpip", "connection aborted: not closed within {CLOSE_LINGER}");
-                socket.abort();
-                aborted = true;
-                true
-            }
-            _ => true,
-        }
-    });
-    aborted
 }
 
 /// Applies what the DHCP client learnt, if anything; IPv6 addresses stay.

@@ -40,6 +40,15 @@ pub(crate) struct Limits {
     pub per_peer: usize,
 }
 
+#[cfg(test)]
+impl Limits {
+    /// No limit: for tests of what limits do not touch.
+    pub(crate) const NONE: Limits = Limits {
+        max: usize::MAX,
+        per_peer: usize::MAX,
+    };
+}
+
 /// What becomes of a SYN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Admission {

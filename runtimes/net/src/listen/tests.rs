@@ -90,10 +90,7 @@ impl Harness {
     /// The listener, with a hole in the lowest slot of the socket set,
     /// where the next listening socket goes; no connection limits.
     fn new() -> Harness {
-        Harness::with_limits(Limits {
-            max: usize::MAX,
-            per_peer: usize::MAX,
-        })
+        Harness::with_limits(Limits::NONE)
     }
 
     fn with_limits(limits: Limits) -> Harness {
