@@ -155,3 +155,12 @@ pub fn run<F: Future>(platform: &'static dyn Platform, main: F) -> F::Output {
         platform.wait(next);
     }
 }
+
+/// The output of `fut`, which must complete on its first poll (a store's
+/// file or memory I/O in a host test); panics if it would wait.
+pub fn ready<F: Future>(fut: F) -> F::Output {
+    match pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("the future waited"),
+    }
+}

@@ -169,18 +169,8 @@ impl KvRw for DirectKv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::future::Future;
-    use core::pin::pin;
-    use core::task::{Context, Poll, Waker};
+    use mirage_runtime::executor::ready as now;
     use std::os::unix::fs::symlink;
-
-    /// The store's futures do their file I/O at once: one poll finishes.
-    fn now<F: Future>(f: F) -> F::Output {
-        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("waited"),
-        }
-    }
 
     #[test]
     fn links_out_of_the_tree_are_refused() {

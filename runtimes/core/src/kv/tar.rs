@@ -229,17 +229,7 @@ impl<B: Block> KvRo for TarKv<B> {
 mod tests {
     use super::*;
     use crate::block::Ramdisk;
-    use core::future::Future;
-    use core::pin::pin;
-    use core::task::{Context, Poll, Waker};
-
-    /// Ramdisk futures never wait: one poll finishes.
-    fn now<F: Future>(f: F) -> F::Output {
-        match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("waited"),
-        }
-    }
+    use crate::executor::ready as now;
 
     /// A header of type `kind` for `size` bytes, its checksum set.
     fn header(kind: u8, size: u64) -> Vec<u8> {
