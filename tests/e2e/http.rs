@@ -1,7 +1,7 @@
 //! The static website example over HTTP, as curl sees it: from a network
 //! namespace, against spt (the direct stack on a tap) and unix (the
-//! socket stack): pages and their types, HEAD, ETag and 304, keep-alive,
-//! every limit's status, and a slow client timed out.
+//! socket stack): pages and their types (JSON too), HEAD, ETag and 304,
+//! keep-alive, every limit's status, and a slow client timed out.
 
 use std::process::Output;
 
@@ -74,6 +74,19 @@ fn serves_the_site(stack: Stack) {
         "{head}"
     );
     assert!(head.ends_with("\r\n\r\n"), "no body after HEAD: {head:?}");
+    assert!(
+        head.contains("Content-Type: text/css; charset=utf-8\r\n"),
+        "{head}"
+    );
+    // Every type from mime_guess's table (build.rs), JSON included.
+    let json = curl(&ns, &["-D", "-", &format!("{URL}/manifest.json")]);
+    let json = String::from_utf8_lossy(&json.stdout).into_owned();
+    let manifest = std::fs::read_to_string(htdocs.join("manifest.json")).unwrap();
+    assert!(
+        json.contains("Content-Type: application/json\r\n"),
+        "{json}"
+    );
+    assert!(json.ends_with(&manifest), "{json}");
 
     // A strong ETag, and 304 when the client has it.
     let etag = head

@@ -13,18 +13,19 @@ use alloc::string::String;
 use mirage_http::{Handler, Http, Method, Request, Response};
 use mirage_types::{KvError, KvKind, KvRo};
 
-/// The content type of a file, from its extension.
+/// The content types of the extensions in `htdocs/`, sorted by extension
+/// (build.rs takes them from `mime_guess`'s table at build time).
+const CONTENT_TYPES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/content_types.rs"));
+
+/// The content type of a file, from its extension (any case).
 fn content_type(key: &str) -> &'static str {
-    match key.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("svg") => "image/svg+xml",
-        Some("ico") => "image/x-icon",
-        _ => "application/octet-stream",
+    let ext = match key.rsplit_once('.') {
+        Some((_, ext)) if !ext.contains('/') => ext.to_ascii_lowercase(),
+        _ => return "application/octet-stream",
+    };
+    match CONTENT_TYPES.binary_search_by(|(known, _)| (*known).cmp(ext.as_str())) {
+        Ok(i) => CONTENT_TYPES[i].1,
+        Err(_) => "application/octet-stream",
     }
 }
 
@@ -205,7 +206,11 @@ mod tests {
         assert_eq!(key_of("/../etc/passwd"), None);
         assert_eq!(key_of("/a/./b"), None);
         assert_eq!(content_type("logo.png"), "image/png");
+        assert_eq!(content_type("LOGO.PNG"), "image/png");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("css/style.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("README"), "application/octet-stream");
+        assert_eq!(content_type("v1.2/README"), "application/octet-stream");
         assert_eq!(host_of("example.org:8080"), "example.org");
         assert_eq!(host_of("[::1]:80"), "[::1]");
         assert_eq!(host_of("[::1]"), "[::1]");

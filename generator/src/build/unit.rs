@@ -3,8 +3,9 @@
 //! placeholders of the plan filled in with this place's paths.
 //!
 //! A compile whose crate has a build script takes the script's run
-//! output as cargo does: its `rustc-env` values are set, and a `rustc-cfg`
-//! the plan does not pass means the plan is stale.
+//! output as cargo does: its `rustc-env` values are set (a path into the
+//! run's OUT_DIR pointing to where that directory is now), and a
+//! `rustc-cfg` the plan does not pass means the plan is stale.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -116,7 +117,11 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
             .current_dir(&cwd)
             .output()
             .map_err(|e| Error::system(format!("run {script}: {e}")))?;
-        std::fs::write(places.out.join("output"), &out.stdout).map_err(|e| io(&places.out, e))?;
+        // Kept relative to the run's directory: the compile reading it may
+        // run in another sandbox, and outputs hold no absolute path.
+        let output = String::from_utf8_lossy(&out.stdout)
+            .replace(&places.out.display().to_string(), RUN_DIR);
+        std::fs::write(places.out.join("output"), output).map_err(|e| io(&places.out, e))?;
         if !out.status.success() {
             return Err(Error::system(format!(
                 "the build script of {package} failed:\n{}{}",
@@ -158,6 +163,10 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
     Ok(())
 }
 
+/// What a run's recorded output says for the run's own directory (a
+/// `rustc-env` value may name a file in its OUT_DIR).
+const RUN_DIR: &str = "{run}";
+
 /// The output directory of the build-script run `unit` reads (its OUT_DIR's).
 fn own_run(unit: &Value, places: &Places) -> Option<PathBuf> {
     let out_dir = unit["env"]["OUT_DIR"].as_str()?;
@@ -192,7 +201,7 @@ fn apply_script_output(
             .strip_prefix("rustc-env=")
             .and_then(|kv| kv.split_once('='))
         {
-            env.insert(k.to_owned(), v.to_owned());
+            env.insert(k.to_owned(), v.replace(RUN_DIR, &run.display().to_string()));
         }
     }
     Ok(())
@@ -211,4 +220,33 @@ fn rendered(stderr: &str) -> String {
 
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::system(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_output_path_points_where_the_run_is_now() {
+        let run = tempfile::tempdir().unwrap();
+        std::fs::write(
+            run.path().join("output"),
+            "cargo:rustc-env=TABLE={run}/out/table.rs\ncargo::rustc-env=PLAIN=a=b\n",
+        )
+        .unwrap();
+        let mut env = BTreeMap::new();
+        apply_script_output("p", run.path(), &[], &mut env).unwrap();
+        let table = format!("{}/out/table.rs", run.path().display());
+        assert_eq!(env["TABLE"], table);
+        assert_eq!(env["PLAIN"], "a=b");
+    }
+
+    #[test]
+    fn a_cfg_the_plan_does_not_pass_is_stale() {
+        let run = tempfile::tempdir().unwrap();
+        std::fs::write(run.path().join("output"), "cargo:rustc-cfg=new\n").unwrap();
+        let given = ["--cfg".to_owned(), "old".to_owned()];
+        let e = apply_script_output("p", run.path(), &given, &mut BTreeMap::new()).unwrap_err();
+        assert!(e.to_string().contains("now sets cfg `new`"), "{e}");
+    }
 }
