@@ -92,6 +92,15 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<mirage_unit::Error> for Error {
+    fn from(e: mirage_unit::Error) -> Self {
+        match e {
+            mirage_unit::Error::User(message) => Error::user(message),
+            mirage_unit::Error::System(message) => Error::system(message),
+        }
+    }
+}
+
 /// Adds a description of the I/O operation to an `io::Error`.
 pub trait IoContext<T> {
     /// Maps the error to [`Error::System`], naming what was attempted.

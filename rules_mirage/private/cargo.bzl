@@ -15,6 +15,8 @@ export CARGO_HOME="$(mktemp -d)"
 trap 'rm -rf "$CARGO_HOME"' EXIT
 export HOME="$CARGO_HOME"
 export CARGO="$ROOT/$CARGO" RUSTC="$ROOT/$RUSTC"
+# The same bytes from any sandbox: no path of this one in a binary.
+export RUSTFLAGS="--remap-path-prefix=$ROOT=/rules_mirage --remap-path-prefix=$CARGO_HOME=/cargo"
 printf '[source.crates-io]\\nreplace-with = "vendored"\\n[source.vendored]\\ndirectory = "%s"\\n[net]\\noffline = true\\n' "$ROOT/$1" > "$CARGO_HOME/config.toml"
 """
 

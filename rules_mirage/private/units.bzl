@@ -42,11 +42,11 @@ def _mirage_unit_impl(ctx):
         srcs.append(s[DefaultInfo].files)
     vendor = ctx.files._vendor[0]
     args = ctx.actions.args()
-    args.add_all(["unit", "--unit", unit, "--out", out.path])
+    args.add_all(["--unit", unit, "--out", out.path])
     args.add_all(ids, format_each = "--dep=%s")
     kind = json.decode(ctx.attr.unit)
     ctx.actions.run(
-        executable = ctx.executable._mirage,
+        executable = ctx.executable._mirage_unit,
         arguments = [args],
         inputs = depset([unit, rust.rustc, vendor] + rust.libs, transitive = [dirs] + srcs),
         outputs = [out],
@@ -78,9 +78,9 @@ mirage_unit = rule(
         "deps": attr.label_list(providers = [MirageUnitInfo], doc = "The units it reads."),
         "srcs": attr.label_list(allow_files = True, doc = "Its crate's sources (a path crate's)."),
         "unit": attr.string(mandatory = True, doc = "The unit, as mirage.plan.json has it (JSON)."),
-        "_mirage": attr.label(default = "@rules_mirage//generator:mirage", executable = True, cfg = "exec"),
+        "_mirage_unit": attr.label(default = "@rules_mirage//generator:mirage_unit", executable = True, cfg = "exec"),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },
     toolchains = [RUST_TOOLCHAIN],
-    doc = "One compile or build-script run of mirage.plan.json, as `mirage unit` runs it.",
+    doc = "One compile or build-script run of mirage.plan.json, as `mirage-unit` runs it.",
 )

@@ -1,6 +1,6 @@
 //! Bazel executes mirage.plan.json crate by crate: an edit to one
 //! example's sources reruns that crate's compile and its images' actions,
-//! nothing else; a stale plan stops Bazel and `mirage pin --check` with
+//! nothing else; an edit to the generator reruns no crate's compile; a stale plan stops Bazel and `mirage pin --check` with
 //! one message; and `mirage pin` writes the same plan, free of this
 //! machine's paths, in any checkout.
 
@@ -43,6 +43,14 @@ fn append(checkout: &Checkout, path: &str, line: &str) {
     std::fs::write(&file, text).unwrap();
 }
 
+/// A number no cache has seen.
+fn nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
 #[test]
 fn editing_one_example_reruns_only_its_crate_and_its_images() {
     let checkout = Checkout::new();
@@ -53,14 +61,10 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
     bazel_ok(&checkout, &build);
 
     // A comment no cache has seen: the crate's compile must run.
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
     append(
         &checkout,
         "examples/echo/src/lib.rs",
-        &format!("// edited by a test: {nonce}\n"),
+        &format!("// edited by a test: {}\n", nonce()),
     );
     let log = checkout.path().join("exec.json");
     let flag = format!("--execution_log_json_file={}", log.display());
@@ -73,6 +77,42 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
         counts, expected,
         "actions run after editing examples/echo/src/lib.rs"
     );
+}
+
+#[test]
+fn editing_the_generator_reruns_no_unit() {
+    let checkout = Checkout::new();
+    let _turn = turn();
+    let images = ["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
+    let mut build = vec!["build"];
+    build.extend(images);
+    bazel_ok(&checkout, &build);
+
+    // Rendering code changes (a line on top moves every panic location
+    // below it, so the generator's bytes change): the generator and the
+    // images are built again, the unit runner (its own crate) to the same
+    // bytes, so every unit is cached.
+    let render = checkout.path().join("generator/src/render/mod.rs");
+    let text = std::fs::read_to_string(&render).unwrap();
+    std::fs::write(&render, format!("// edited by a test: {}\n{text}", nonce())).unwrap();
+    let log = checkout.path().join("exec.json");
+    let flag = format!("--execution_log_json_file={}", log.display());
+    let mut again = vec!["build", flag.as_str()];
+    again.extend(images);
+    bazel_ok(&checkout, &again);
+    let counts = executed(&log);
+    assert_eq!(
+        counts.get("MirageBuild"),
+        Some(&2),
+        "the edited generator built both images again: {counts:?}"
+    );
+    for unit in ["Rustc", "BuildScriptRun"] {
+        assert_eq!(
+            counts.get(unit),
+            None,
+            "units run after editing generator/src/render/mod.rs: {counts:?}"
+        );
+    }
 }
 
 #[test]

@@ -114,14 +114,14 @@ pub fn build_pinned(
         .flatten()
         .map(|(id, path)| format!("{id}={}", path.as_str().unwrap_or_default()))
         .collect();
-    let mut places = crate::build::unit::Places::here(&deps, &dirs)?;
+    let mut places = mirage_unit::Places::here(&deps, &dirs)?;
     places.workspace = ws.root.clone();
     eprintln!(
         "mirage: building {} for {} from {plan_file}",
         r.label, r.target
     );
     let unit = &pinned["unit"];
-    crate::build::unit::run(unit, &places)?;
+    mirage_unit::run(unit, &places)?;
     // Where cargo puts what it built: beside deps/, without the suffix.
     let args: Vec<&str> = unit["args"]
         .as_array()

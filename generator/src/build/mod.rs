@@ -7,14 +7,15 @@
 //! this program as its rustc wrapper ([`rustc_wrapper`]), which gives each
 //! crate the `-C metadata` of what it is, and [`cargo`] remaps source
 //! paths. The crate-level plan is recorded from cargo ([`record`], [`pin`]
-//! into `mirage.plan.json`) and replayed one unit at a time ([`unit`]) by
-//! Bazel and by `mirage build --pinned`.
+//! into `mirage.plan.json`) and replayed one unit at a time by the
+//! `mirage-unit` crate (generator/unit/: Bazel runs its binary, and
+//! `mirage build --pinned` its library).
 //!
 //! Layers, each using only those below it (no import circle):
 //! - [`image`]: the steps of an image, run with cargo or from the plan;
 //!   [`plan`]: `mirage plan`'s report of them.
-//! - [`pin`] (record and check `mirage.plan.json`), [`unit`] (run one of
-//!   its units), [`lockfile`] (the Cargo.lock check), [`cargo_meta`].
+//! - [`pin`] (record and check `mirage.plan.json`), [`lockfile`] (the
+//!   Cargo.lock check), [`cargo_meta`].
 //! - [`step`] (steps as data, and running them), [`rustc_wrapper`] and
 //!   [`record`] (what the wrapper writes), [`cargo`] (target directory,
 //!   crate sources, rustflags), [`toolchain`] (the Solo5 toolchain).
@@ -29,4 +30,3 @@ pub mod record;
 pub mod rustc_wrapper;
 pub mod step;
 pub mod toolchain;
-pub mod unit;

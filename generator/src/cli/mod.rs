@@ -188,19 +188,6 @@ enum Command {
         /// Unikernels to add to the plan.
         labels: Vec<String>,
     },
-    /// Run one unit of mirage.plan.json (Bazel's per-crate action).
-    #[command(hide = true)]
-    Unit {
-        /// The unit, as JSON.
-        #[arg(long, value_name = "FILE")]
-        unit: PathBuf,
-        /// Its output directory.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// A unit it reads: ID=DIR.
-        #[arg(long = "dep", value_name = "ID=DIR")]
-        deps: Vec<String>,
-    },
     /// Remove generated output: one unikernel's, or all of mirage-out/.
     Clean {
         /// The unikernel whose output to remove.
@@ -257,7 +244,6 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
         Command::Pin {
             targets, labels, ..
         } => pin::main(&workspace()?, &cwd, &labels, &targets),
-        Command::Unit { unit, out, deps } => pin::unit(&unit, &out, &deps),
         Command::Toolchain => {
             println!(
                 "{}",

@@ -1,6 +1,6 @@
 //! `mirage pin`: build images once with cargo, recording every compile,
-//! and write the plan Bazel executes crate by crate (see `pin.rs`);
-//! hidden `mirage unit`: run one unit of it (a Bazel action).
+//! and write the plan Bazel executes crate by crate (see `pin.rs`; the
+//! crate `mirage-unit` runs one unit of it).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -127,16 +127,5 @@ pub fn main(ws: &Workspace, cwd: &Path, labels: &[String], targets: &[String]) -
         images.len(),
         plan["units"].as_object().map_or(0, |u| u.len())
     );
-    Ok(0)
-}
-
-/// `mirage unit`: runs the unit in `file` into `out`, reading the units
-/// `deps` (`ID=DIR`) name.
-pub fn unit(file: &Path, out: &Path, deps: &[String]) -> Result<i32> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-    let unit: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::system(format!("{}: {e}", file.display())))?;
-    crate::build::unit::run(&unit, &crate::build::unit::Places::here(out, deps)?)?;
     Ok(0)
 }

@@ -75,8 +75,5 @@ pub fn stale(ws: &Workspace, image: &Value, cargo_toml: &[u8]) -> Result<Vec<Str
 /// The one error for a plan that no longer pins what is built: `what`
 /// says what changed.
 pub fn stale_error(what: &str) -> Error {
-    Error::user(format!(
-        "{} is stale ({what}): run `mirage pin` to record it again",
-        super::PLAN_FILE
-    ))
+    Error::user(mirage_unit::stale_message(what))
 }

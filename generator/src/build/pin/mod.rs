@@ -4,7 +4,8 @@
 //!
 //! A unit is one rustc compile or one build-script run. Its arguments,
 //! working directory and environment are cargo's, with every path of this
-//! machine made a placeholder that `unit.rs` fills in where it runs:
+//! machine made a placeholder that `mirage-unit` (generator/unit/) fills in where
+//! it runs:
 //! `{workspace}` (the workspace's root), `{crates}` (the crate sources),
 //! `{out}` (the unit's own output directory), `{unit:ID}` (another unit's),
 //! `{deps}` (one `-L dependency=` per unit it reads), `{gen}` (a directory
@@ -29,7 +30,7 @@ use crate::build::record::{cargo_sets, read_records, Record};
 use crate::workspace::Workspace;
 
 /// The plan's file, at the workspace's root.
-pub const PLAN_FILE: &str = "mirage.plan.json";
+pub use mirage_unit::PLAN_FILE;
 
 /// An image being pinned: its unikernel, target, generated crate
 /// directory and the sha256 of its generated Cargo.toml.

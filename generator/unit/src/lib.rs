@@ -1,11 +1,18 @@
-//! One unit of the pinned plan (see `pin.rs`), run where it is executed:
-//! a compile runs rustc, a run runs its build script, each with the
-//! placeholders of the plan filled in with this place's paths.
+//! One unit of the pinned plan (`mirage.plan.json`, written by the
+//! generator's `build/pin/`), run where it is executed: a compile runs
+//! rustc, a run runs its build script, each with the placeholders of the
+//! plan filled in with this place's paths.
 //!
 //! A compile whose crate has a build script takes the script's run
 //! output as cargo does: its `rustc-env` values are set (a path into the
 //! run's OUT_DIR pointing to where that directory is now), and a
 //! `rustc-cfg` the plan does not pass means the plan is stale.
+//!
+//! It is a crate of its own, beside the generator and not part of it:
+//! Bazel runs every unit with this crate's binary (`mirage-unit`), so an
+//! edit to the generator leaves every unit's inputs, and its cached
+//! output, as they were. The generator runs an image's last unit with it
+//! too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +20,46 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use std::fmt;
+
+/// The plan, at the workspace's root.
+pub const PLAN_FILE: &str = "mirage.plan.json";
+
+/// Why a unit did not run.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad input: a stale plan (the user runs `mirage pin`) or a bad flag.
+    User(String),
+    /// The machine or a tool failed (I/O, rustc, a build script).
+    System(String),
+}
+
+impl Error {
+    fn system(message: impl Into<String>) -> Self {
+        Error::System(message.into())
+    }
+
+    fn user(message: impl Into<String>) -> Self {
+        Error::User(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::User(m) | Error::System(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Results of running a unit.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The one message for a plan that no longer pins what is built: `what`
+/// says what changed.
+pub fn stale_message(what: &str) -> String {
+    format!("{PLAN_FILE} is stale ({what}): run `mirage pin` to record it again")
+}
 
 /// The paths the placeholders of a unit stand for.
 pub struct Places {
@@ -44,7 +90,7 @@ impl Places {
         for dep in deps {
             let (id, dir) = dep
                 .split_once('=')
-                .ok_or_else(|| Error::user(format!("mirage unit: --dep {dep}: expected ID=DIR")))?;
+                .ok_or_else(|| Error::user(format!("mirage-unit: --dep {dep}: expected ID=DIR")))?;
             units.insert(id.to_owned(), abs(PathBuf::from(dir)));
         }
         Ok(Places {
@@ -193,9 +239,9 @@ fn apply_script_output(
         if let Some(cfg) = directive.strip_prefix("rustc-cfg=") {
             let given = args.windows(2).any(|w| w[0] == "--cfg" && w[1] == cfg);
             if !given {
-                return Err(crate::build::pin::stale_error(&format!(
+                return Err(Error::User(stale_message(&format!(
                     "the build script of {package} now sets cfg `{cfg}`"
-                )));
+                ))));
             }
         } else if let Some((k, v)) = directive
             .strip_prefix("rustc-env=")
