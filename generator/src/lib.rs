@@ -2,6 +2,7 @@
 //! build -> link -> run. See ARCHITECTURE.md at the repository root.
 
 pub mod action;
+pub mod archive;
 pub mod build;
 pub mod cli;
 pub mod config;

@@ -3,12 +3,12 @@
 //! path of this machine in it. And what cargo hashes of its own does not
 //! reach the image: every crate's `-C metadata` is the plan's.
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{mirage_ok, repo, sha256};
+use crate::support::{mirage_ok, mirage_with_env, repo, sha256};
 
 #[test]
 fn the_plan_is_what_cargo_compiles() {
@@ -101,21 +101,17 @@ fn the_plan_is_what_cargo_compiles() {
 /// The rlib names in `target` (cargo's hashes are in them) and the bytes
 /// of hello.spt built there with cargo's metadata salted by `salt`.
 fn hello_built_with_cargo_salt(target: &Path, salt: &str) -> (Vec<String>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["build", "-t", "spt", "//examples/hello:hello"])
-        .current_dir(repo())
-        .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", target)
-        // Cargo's own input to every crate's -C metadata and file names
-        // (it is how Rust's own build tells its stages apart).
-        .env("__CARGO_DEFAULT_LIB_METADATA", salt)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = mirage_with_env(
+        &repo(),
+        &["build", "-t", "spt", "//examples/hello:hello"],
+        &[
+            ("CARGO_TARGET_DIR", target.as_os_str()),
+            // Cargo's own input to every crate's -C metadata and file names
+            // (it is how Rust's own build tells its stages apart).
+            ("__CARGO_DEFAULT_LIB_METADATA", OsStr::new(salt)),
+        ],
     );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let mut rlibs: Vec<String> = std::fs::read_dir(target.join("release/deps"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::{
-    copy_checkout, mirage_in_checkout, mirage_in_checkout_ok, sha256, unikernel_target_dir,
+    copy_checkout, mirage_in_checkout, mirage_in_checkout_ok, mirage_with_env, sha256,
+    unikernel_target_dir,
 };
 
 /// Where `mirage release` writes hello's release by default.
@@ -252,18 +253,14 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
 
 /// `mirage verify RELEASE --source DIR`: exit code and report.
 fn verify(dir: &Path, source: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .arg("verify")
-        .arg(dir.join(RELEASE))
-        .arg("--source")
-        .arg(source)
-        .current_dir(dir)
-        .env("MIRAGE_HOME", source)
-        .output()
-        .unwrap();
-    let report =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), report)
+    let release = dir.join(RELEASE);
+    let release = release.to_str().unwrap();
+    let out = mirage_with_env(
+        dir,
+        &["verify", release, "--source", source.to_str().unwrap()],
+        &[("MIRAGE_HOME", source.as_os_str())],
+    );
+    (out.code, out.stdout + &out.stderr)
 }
 
 /// A fresh release verifies, after an unrelated edit too; a changed
@@ -371,20 +368,17 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
     for (label, target) in cases {
         let mut sums = Vec::new();
         for (dir, cargo_home, target_dir) in &sides {
-            let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-                .args(["build", "-t", target, label])
-                .current_dir(dir)
-                .env("MIRAGE_HOME", dir)
-                .env("CARGO_HOME", cargo_home)
-                .env("CARGO_TARGET_DIR", target_dir)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{label} on {target}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            let out = mirage_with_env(
+                dir,
+                &["build", "-t", target, label],
+                &[
+                    ("MIRAGE_HOME", dir.as_os_str()),
+                    ("CARGO_HOME", cargo_home.as_os_str()),
+                    ("CARGO_TARGET_DIR", target_dir.as_os_str()),
+                ],
             );
-            let image = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            assert_eq!(out.code, 0, "{label} on {target}: {}", out.stderr);
+            let image = out.stdout.trim().to_owned();
             sums.push(sha256(&std::fs::read(dir.join(image)).unwrap()));
         }
         assert_eq!(
@@ -397,7 +391,7 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
 /// Rewrites the release at `path` with `edit` applied to its files
 /// (paths inside `NAME/`).
 fn rewrite_release(path: &Path, edit: impl FnOnce(&mut BTreeMap<String, Vec<u8>>)) {
-    use mirage::release::{archive, verify};
+    use mirage::{archive, release::verify};
     let mut files = verify::unpack(&std::fs::read(path).unwrap()).unwrap();
     edit(&mut files);
     let name = path

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::repo;
+use crate::support::{mirage_with_env, repo};
 
 /// `bash scripts/setup.sh` with the peers asked for and `env` set.
 fn setup(env: &[(&str, &Path)]) -> std::process::Output {
@@ -83,15 +83,13 @@ fn the_solo5_toolchain_builds_into_an_empty_cache_and_says_so() {
         .prefix("mirage-setup-")
         .tempdir()
         .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .arg("toolchain")
-        .env("MIRAGE_CACHE", empty.path())
-        .env("MIRAGE_HOME", repo())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let out = mirage_with_env(
+        &repo(),
+        &["toolchain"],
+        &[("MIRAGE_CACHE", empty.path().as_os_str())],
+    );
+    let (stdout, stderr) = (out.stdout, out.stderr);
+    assert_eq!(out.code, 0, "{stderr}");
     assert!(stderr.contains("building the Solo5"), "{stderr}");
     let dir = Path::new(stdout.trim());
     assert!(dir.starts_with(empty.path()), "{stdout}");

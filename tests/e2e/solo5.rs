@@ -215,18 +215,12 @@ fn spt_images_are_identical_from_two_checkouts() {
     let mut digests = Vec::new();
     for dir in [a.path(), b.path()] {
         crate::support::copy_checkout(dir);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
-            .args(["build", "-t", "spt", "//examples/hello:hello"])
-            .current_dir(dir)
-            .env("MIRAGE_HOME", a.path())
-            .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = crate::support::mirage_with_env(
+            dir,
+            &["build", "-t", "spt", "//examples/hello:hello"],
+            &[("MIRAGE_HOME", a.path().as_os_str())],
         );
+        assert_eq!(out.code, 0, "{}", out.stderr);
         let image =
             std::fs::read(dir.join("mirage-out/examples/hello/hello/spt/dist/hello.spt")).unwrap();
         digests.push(crate::support::sha256(&image));
@@ -271,16 +265,16 @@ fn a_moved_toolchain_links_the_same_images() {
                 .tempdir()
                 .unwrap();
             crate::support::copy_checkout(ws.path());
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_mirage"))
-                .args(["build", "-t", target, "//examples/hello:hello"])
-                .current_dir(ws.path())
-                .env("MIRAGE_HOME", ws.path())
-                .env("MIRAGE_CACHE", cache)
-                .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{stderr}");
+            let out = crate::support::mirage_with_env(
+                ws.path(),
+                &["build", "-t", target, "//examples/hello:hello"],
+                &[
+                    ("MIRAGE_HOME", ws.path().as_os_str()),
+                    ("MIRAGE_CACHE", cache.as_os_str()),
+                ],
+            );
+            let stderr = out.stderr;
+            assert_eq!(out.code, 0, "{stderr}");
             assert!(!stderr.contains("building the Solo5"), "{stderr}");
             let image = ws.path().join(format!(
                 "mirage-out/examples/hello/hello/{target}/dist/hello.{target}"

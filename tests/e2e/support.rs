@@ -1,5 +1,6 @@
 //! Shared helpers: running `mirage`, temporary workspaces, golden files.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -61,11 +62,18 @@ pub fn mirage_in_checkout_ok(checkout: &Path, args: &[&str]) -> Output {
 }
 
 fn mirage_with_home(home: &Path, cwd: &Path, args: &[&str]) -> Output {
+    mirage_with_env(cwd, args, &[("MIRAGE_HOME", home.as_os_str())])
+}
+
+/// `mirage ARGS` in `cwd` with rules_mirage from this checkout and the
+/// tests' target directory, unless `env` (set last) says otherwise.
+pub fn mirage_with_env(cwd: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
         .args(args)
         .current_dir(cwd)
-        .env("MIRAGE_HOME", home)
+        .env("MIRAGE_HOME", repo())
         .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .envs(env.iter().copied())
         .output()
         .expect("run mirage");
     Output {

@@ -9,8 +9,10 @@
 //! --locked`, which made this check when it vendored them; the image
 //! action holds only the manifests its graph names, not whole workspaces.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use crate::build::step;
 use crate::error::{Error, Result};
@@ -24,6 +26,10 @@ pub const STALE: &str = "does not match the Cargo.toml files of its workspace: \
 /// Cargo's words for a lock that `--locked` kept from changing.
 const CARGO_LOCKED: &str = "--locked was passed";
 
+/// The workspace roots whose lock this process has found current: a
+/// command that builds many images (`pin`, `release`) asks cargo once.
+static CURRENT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
 /// Checks that every workspace of `ws` with a Cargo.lock resolves to it.
 pub fn check(ws: &Workspace) -> Result<()> {
     if std::env::var_os("MIRAGE_CRATES").is_some() {
@@ -34,7 +40,14 @@ pub fn check(ws: &Workspace) -> Result<()> {
         roots.push(ws.root.as_path());
     }
     for root in roots {
+        let current = |set: &BTreeSet<PathBuf>| set.contains(root);
+        if CURRENT.lock().is_ok_and(|set| current(&set)) {
+            continue;
+        }
         check_root(ws, root)?;
+        if let Ok(mut set) = CURRENT.lock() {
+            set.insert(root.to_path_buf());
+        }
     }
     Ok(())
 }

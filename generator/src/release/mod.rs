@@ -7,7 +7,6 @@
 //! (what orb records). The same inputs give the same bytes; [`verify`]
 //! rebuilds a release and compares.
 
-pub mod archive;
 mod inputs;
 mod oci;
 pub mod provenance;
@@ -21,13 +20,13 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::action::{FileKind, Plan};
+use crate::archive::{self, Entry};
 use crate::build::step::tool;
 use crate::error::{Error, IoContext, Result};
 use crate::render::files::hex;
 use crate::resolve::Resolved;
 use crate::target::{Family, Target};
 use crate::workspace::Workspace;
-use archive::Entry;
 
 /// One target's configured and built output.
 pub struct Built {

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::archive::{tar, Entry};
+use crate::archive::{tar, Entry};
 use crate::error::Result;
 use crate::render::files::hex;
 use crate::target::Target;

@@ -90,28 +90,6 @@ pub fn crate_graph(dir: &Path) -> Result<CrateGraph> {
     Ok(graph)
 }
 
-/// `(name, version) -> sha256` of every registry crate in a Cargo.lock.
-pub fn lock_checksums(lock: &str) -> BTreeMap<(String, String), String> {
-    let mut sums = BTreeMap::new();
-    let (mut name, mut version) = (String::new(), String::new());
-    let value = |line: &str, key: &str| {
-        line.strip_prefix(key)
-            .and_then(|v| v.strip_prefix(" = \""))
-            .and_then(|v| v.strip_suffix('"'))
-            .map(str::to_owned)
-    };
-    for line in lock.lines() {
-        if let Some(v) = value(line, "name") {
-            name = v;
-        } else if let Some(v) = value(line, "version") {
-            version = v;
-        } else if let Some(v) = value(line, "checksum") {
-            sums.insert((name.clone(), version.clone()), v);
-        }
-    }
-    sums
-}
-
 fn spdx_id(kind: &str, name: &str, version: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
@@ -155,7 +133,7 @@ pub struct Subjects<'a> {
 
 /// The SPDX 2.3 JSON document.
 pub fn document(s: &Subjects) -> Value {
-    let sums = lock_checksums(s.lock);
+    let sums = mirage_toolchain_solo5::lock_checksums(s.lock);
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
     let mut rel = |a: &str, kind: &str, b: &str| {
@@ -279,15 +257,6 @@ pub fn document(s: &Subjects) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lock_checksums_pair_names_and_versions() {
-        let lock = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n\
-                    checksum = \"aa\"\n\n[[package]]\nname = \"local\"\nversion = \"0.1.0\"\n";
-        let sums = lock_checksums(lock);
-        assert_eq!(sums[&("a".into(), "1.0.0".into())], "aa");
-        assert_eq!(sums.len(), 1);
-    }
 
     #[test]
     fn old_license_spellings_become_expressions() {

@@ -48,26 +48,19 @@ pub fn files_of(ws: &Workspace, dir: &str, loc: &Loc, what: &str) -> Result<Vec<
     list_files(&path).map_err(|e| Error::at(loc, format!("{what}: {dir}: {e}")))
 }
 
-/// A tar archive of `dir`, deterministic: sorted entries, zero times,
-/// owners and modes of 0644.
+/// A tar archive of `dir`'s files, deterministic ([`crate::archive`]).
 pub fn tar_archive(ws: &Workspace, dir: &str, loc: &Loc) -> Result<Vec<u8>> {
-    let keys = files_of(ws, dir, loc, "tar_kv_ro")?;
-    let mut builder = tar::Builder::new(Vec::new());
-    for key in &keys {
-        let data = std::fs::read(ws.root.join(dir).join(key))
+    let mut entries = Vec::new();
+    for key in files_of(ws, dir, loc, "tar_kv_ro")? {
+        let contents = std::fs::read(ws.root.join(dir).join(&key))
             .io_context(|| format!("read {dir}/{key}"))?;
-        let mut header = tar::Header::new_ustar();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, key, data.as_slice())
-            .io_context(|| format!("archive {dir}/{key}"))?;
+        entries.push(crate::archive::Entry {
+            path: key,
+            contents,
+            executable: false,
+        });
     }
-    builder.into_inner().io_context(|| format!("archive {dir}"))
+    crate::archive::tar(&mut entries)
 }
 
 /// Lower-case hexadecimal of `bytes`.

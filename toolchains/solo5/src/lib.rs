@@ -10,8 +10,10 @@
 //! pinned sources (or a new recipe) build anew and nothing else does.
 
 mod cache;
+mod lock;
 pub use cache::cache_root;
 use cache::private_cache;
+pub use lock::{lock_checksums, pinned_checksum};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,26 +41,6 @@ pub struct Toolchain {
     pub dir: PathBuf,
     /// Where the adapted linker scripts live (this crate's `lds/`).
     lds: PathBuf,
-}
-
-/// The checksum Cargo.lock records for `solo5-sys`.
-pub fn pinned_checksum(lock: &str) -> Result<String, String> {
-    let mut in_crate = false;
-    for line in lock.lines() {
-        if line == "[[package]]" {
-            in_crate = false;
-        } else if line == format!("name = \"{SOURCE_CRATE}\"") {
-            in_crate = true;
-        } else if in_crate {
-            if let Some(sum) = line
-                .strip_prefix("checksum = \"")
-                .and_then(|l| l.strip_suffix('"'))
-            {
-                return Ok(sum.to_owned());
-            }
-        }
-    }
-    Err(format!("Cargo.lock pins no checksum for {SOURCE_CRATE}"))
 }
 
 /// The directory cargo unpacked `solo5-sys` into, fetching it if needed.
@@ -384,13 +366,6 @@ pub fn adapt_linker_script(upstream: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksum_is_read_from_the_lock() {
-        let lock = "[[package]]\nname = \"other\"\nchecksum = \"aa\"\n\n[[package]]\nname = \"solo5-sys\"\nversion = \"0.1.0\"\nchecksum = \"bb\"\n";
-        assert_eq!(pinned_checksum(lock).unwrap(), "bb");
-        assert!(pinned_checksum("[[package]]\nname = \"x\"\n").is_err());
-    }
 
     #[test]
     fn adapted_script_places_rust_sections() {

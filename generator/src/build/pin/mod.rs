@@ -251,14 +251,37 @@ fn unit(index: &Index, i: usize, script_env: &BTreeSet<String>, images: &[Image]
     }
 }
 
-/// `s` with index references made ids.
+/// `s` with index references (`{unit:I}`, `{extra:I}`) made ids, in one
+/// pass; a reference to a unit with no id yet stays as it is.
 fn with_ids(s: &str, ids: &BTreeMap<usize, String>) -> String {
-    let mut out = s.to_owned();
-    for (i, id) in ids.iter().rev() {
-        out = out
-            .replace(&format!("{{unit:{i}}}"), &format!("{{unit:{id}}}"))
-            .replace(&format!("{{extra:{i}}}"), &format!("-{id}"));
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        let made = tail.find('}').and_then(|close| {
+            let (name, index) = tail[1..close].split_once(':')?;
+            let id = ids.get(&index.parse::<usize>().ok()?)?;
+            let text = match name {
+                "unit" => format!("{{unit:{id}}}"),
+                "extra" => format!("-{id}"),
+                _ => return None,
+            };
+            Some((text, close + 1))
+        });
+        let taken = match made {
+            Some((text, taken)) => {
+                out.push_str(&text);
+                taken
+            }
+            None => {
+                out.push('{');
+                1
+            }
+        };
+        rest = &tail[taken..];
     }
+    out.push_str(rest);
     out
 }
 

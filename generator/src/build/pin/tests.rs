@@ -66,3 +66,13 @@ fn paths_into_the_target_directory_become_unit_references() {
     );
     assert!(none.is_empty());
 }
+
+#[test]
+fn references_become_ids_in_one_pass() {
+    let ids = BTreeMap::from([(1, "aa".to_owned()), (12, "bb".to_owned())]);
+    let s = "-L {unit:12} -C extra-filename={extra:1} {unit:3} {workspace} {x:1} {";
+    assert_eq!(
+        super::with_ids(s, &ids),
+        "-L {unit:bb} -C extra-filename=-aa {unit:3} {workspace} {x:1} {"
+    );
+}

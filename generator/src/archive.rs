@@ -1,7 +1,8 @@
-//! The release tarball, deterministic by construction: entries sorted by
-//! path, modification times zero, owner and group 0 with empty names,
-//! modes 0644 or 0755, and a gzip header without a time or a name (as
-//! rules_pkg's `pkg_tar` makes them).
+//! Archives, deterministic by construction (the release tarball, its OCI
+//! layer, and the tar_kv_ro store's disk): entries sorted by path,
+//! modification times zero, owner and group 0 with empty names, modes 0644
+//! or 0755, and a gzip header without a time or a name (as rules_pkg's
+//! `pkg_tar` makes them).
 
 use std::io::Write;
 
@@ -20,7 +21,7 @@ pub struct Entry {
 }
 
 fn fail(e: std::io::Error) -> Error {
-    Error::system(format!("release archive: {e}"))
+    Error::system(format!("archive: {e}"))
 }
 
 /// The `.tar` bytes of `entries`, whatever their order; a path ending in
