@@ -36,7 +36,8 @@ pub(crate) fn dnsmasq(ns: &Netns, records: &[&str]) -> Daemon {
         "--listen-address=10.0.0.1,fd00::1",
         "--port=53",
         "--local=/test/",
-        "--log-queries",
+        // Each query logged with its source address and port.
+        "--log-queries=extra",
     ])
     .args(records.iter().map(|r| format!("--host-record={r}")))
     .arg(format!("--addn-hosts={}", hosts.display()))
@@ -63,7 +64,7 @@ fn lookup(ns: &Netns, stack: Stack, args: &[&str]) -> (i32, String) {
 
 fn resolves_names_against_dnsmasq(stack: Stack) {
     let ns = Netns::for_stack("dns", stack);
-    let _dnsmasq = dnsmasq(
+    let dnsmasq = dnsmasq(
         &ns,
         &[
             "web.test,10.0.0.7,fd00::7",
@@ -98,6 +99,36 @@ fn resolves_names_against_dnsmasq(stack: Stack) {
     let mut want: Vec<String> = (1..=BIG).map(|i| format!("10.0.1.{i}")).collect();
     want.sort();
     assert_eq!(got, want, "{out}");
+
+    // Every query from a port of its own (A and AAAA for four names, one
+    // more over TCP), as dnsmasq saw them ("ADDRESS/PORT query[A] ...").
+    let log = std::fs::read_to_string(dnsmasq.dir().join("dnsmasq.log")).unwrap();
+    let ports: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let at = words.iter().position(|w| w.starts_with("query["))?;
+            words
+                .get(at.checked_sub(1)?)?
+                .rsplit_once('/')
+                .map(|(_, port)| port)
+        })
+        .collect();
+    assert!(ports.len() >= 8, "{log}");
+    let distinct: std::collections::BTreeSet<&&str> = ports.iter().collect();
+    // Tolerance: two random ports of 16,384 agree by chance (about 0.2%
+    // for 9 queries); two pairs (about 1 in a million) fail the test.
+    println!(
+        "dns: {} queries from {} ports (one repeat tolerated: chance)",
+        ports.len(),
+        distinct.len()
+    );
+    assert!(
+        distinct.len() + 1 >= ports.len(),
+        "queries share source ports ({} ports for {} queries):\n{log}",
+        distinct.len(),
+        ports.len()
+    );
 
     // The server over IPv6.
     let (code, out) = lookup(

@@ -7,9 +7,10 @@
 //! SOA minimum. Errors say what happened: the name does not exist, it has
 //! no record of that kind, a server failed or refused, or no answer came.
 //! Messages are built and parsed by simple-dns; what a server sends never
-//! panics the image. Queries carry a random ID from the `random` device
-//! and leave from one random port, and only the asked server's answer to
-//! that ID counts.
+//! panics the image. Each query carries a random ID from the `random`
+//! device and leaves from a random port of its own, freed when it is
+//! answered or given up (RFC 5452: a spoofer must guess both, anew for
+//! every query), and only the asked server's answer to that ID counts.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -35,7 +36,7 @@ use core::net::{IpAddr, SocketAddr};
 use core::task::{Context, Poll, Waker};
 
 use mirage_runtime::time::{positive_seconds_ns, within};
-use mirage_types::{Datagram, MonotonicClock, Random, Stack, TcpFlow, Time};
+use mirage_types::{Datagram, MonotonicClock, NetError, Random, Stack, TcpFlow, Time};
 pub use mirage_types::{Dns, Kind};
 
 use wire::Outcome;
@@ -85,7 +86,20 @@ struct Inbox {
 /// Datagrams kept at most; older ones are dropped first.
 const INBOX: usize = 64;
 
+/// Random ports tried for a query before it is given up (one taken by a
+/// listener of the image, or of the host on unix, is tried again).
+const PORT_TRIES: usize = 8;
+
 impl Inbox {
+    /// Keeps `datagram` for a lookup to take.
+    fn put(&mut self, datagram: Datagram) {
+        if self.datagrams.len() == INBOX {
+            self.datagrams.pop_front();
+        }
+        self.datagrams.push_back(datagram);
+        self.waiting.drain(..).for_each(Waker::wake);
+    }
+
     /// `server`'s answer to query `id`, once it has come.
     fn take(
         &mut self,
@@ -131,8 +145,6 @@ struct Inner<S, T, M, R> {
     servers: Vec<SocketAddr>,
     timeout_ns: u64,
     tries: usize,
-    port: u16,
-    inbox: Rc<RefCell<Inbox>>,
     cache: RefCell<cache::Cache>,
 }
 
@@ -157,23 +169,6 @@ where
         let servers = parse_servers(&servers).map_err(|e| format!("--dns-servers: {e}"))?;
         let timeout_ns = positive_seconds_ns(timeout_s, "dns-timeout")?;
         let retries = usize::try_from(retries).map_err(|_| "--dns-retries must be >= 0")?;
-        let mut port = [0; 2];
-        random.generate(&mut port);
-        // An ephemeral port (RFC 6335), unpredictable to spoofers.
-        let port = 49152 + u16::from_be_bytes(port) % 16384;
-        let inbox = Rc::new(RefCell::new(Inbox::default()));
-        let mailbox = inbox.clone();
-        stack.listen_udp(port, move |datagram| {
-            let inbox = mailbox.clone();
-            async move {
-                let mut inbox = inbox.borrow_mut();
-                if inbox.datagrams.len() == INBOX {
-                    inbox.datagrams.pop_front();
-                }
-                inbox.datagrams.push_back(datagram);
-                inbox.waiting.drain(..).for_each(Waker::wake);
-            }
-        });
         let list: Vec<String> = servers.iter().map(ToString::to_string).collect();
         match list.is_empty() {
             true => log::info!("dns: no --dns-servers: only IP addresses resolve"),
@@ -188,8 +183,6 @@ where
                 servers,
                 timeout_ns,
                 tries: retries + 1,
-                port,
-                inbox,
                 cache: RefCell::new(cache::Cache::default()),
             }),
         })
@@ -201,18 +194,51 @@ where
         u16::from_be_bytes(id)
     }
 
-    /// One query over UDP to `server`, and its answer in time.
+    /// A random ephemeral port (RFC 6335) of its own whose datagrams go
+    /// to `inbox`, or `None` when none could be had.
+    fn bind(&self, inbox: &Rc<RefCell<Inbox>>) -> Option<u16> {
+        for _ in 0..PORT_TRIES {
+            let mut port = [0; 2];
+            self.inner.random.generate(&mut port);
+            let port = 49152 + u16::from_be_bytes(port) % 16384;
+            let mailbox = inbox.clone();
+            let deliver = move |datagram| {
+                let inbox = mailbox.clone();
+                async move { inbox.borrow_mut().put(datagram) }
+            };
+            match self.inner.stack.bind_udp(port, deliver) {
+                Ok(()) => return Some(port),
+                Err(NetError::InUse(_)) => continue,
+                Err(e) => {
+                    log::debug!("dns: UDP port {port}: {e}");
+                    return None;
+                }
+            }
+        }
+        log::debug!("dns: {PORT_TRIES} random UDP ports were taken");
+        None
+    }
+
+    /// One query over UDP to `server`, from a port of its own, and its
+    /// answer in time.
     async fn udp(&self, server: SocketAddr, name: &str, kind: Kind) -> Option<(bool, Outcome)> {
         let i = &self.inner;
         let id = self.id();
         let query = wire::query(id, name, kind)?;
-        if let Err(e) = i.stack.write_udp(Some(i.port), server, &query).await {
-            log::debug!("dns: {server}: {e}");
-            return None;
-        }
-        let reply =
-            core::future::poll_fn(|cx| i.inbox.borrow_mut().take(server, (id, name, kind), cx));
-        within(&i.time, i.timeout_ns, reply).await
+        let inbox = Rc::new(RefCell::new(Inbox::default()));
+        let port = self.bind(&inbox)?;
+        let exchange = async {
+            if let Err(e) = i.stack.write_udp(Some(port), server, &query).await {
+                log::debug!("dns: {server}: {e}");
+                return None;
+            }
+            let reply =
+                core::future::poll_fn(|cx| inbox.borrow_mut().take(server, (id, name, kind), cx));
+            within(&i.time, i.timeout_ns, reply).await
+        };
+        let answer = exchange.await;
+        i.stack.unlisten_udp(port);
+        answer
     }
 
     /// The same over TCP, for answers too large for a datagram.

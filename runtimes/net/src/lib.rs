@@ -358,13 +358,23 @@ impl mirage_types::Stack for SmolStack {
         F: Fn(Datagram) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let mut guard = self.inner.borrow_mut();
-        let i = &mut *guard;
-        let handler: Handler<Datagram> = Rc::new(move |d| Box::pin(handler(d)));
-        match i.udp.listen(&mut i.sockets, port, handler) {
-            Ok(()) => i.wake_driver(),
-            Err(e) => log::error!(target: "tcpip", "UDP port {port}: {e}"),
+        if let Err(e) = self.bind_udp(port, handler) {
+            log::error!(target: "tcpip", "UDP port {port}: {e}");
         }
+    }
+
+    fn bind_udp<F, Fut>(&self, port: u16, handler: F) -> Result<(), NetError>
+    where
+        F: Fn(Datagram) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let handler: Handler<Datagram> = Rc::new(move |d| Box::pin(handler(d)));
+        udp::listen(&mut self.inner.borrow_mut(), port, handler)
+    }
+
+    fn unlisten_udp(&self, port: u16) {
+        let i = &mut *self.inner.borrow_mut();
+        i.udp.unlisten(&mut i.sockets, port);
     }
 
     async fn write_udp(

@@ -1,7 +1,8 @@
 //! UDP on the direct stack: one smoltcp socket per bound local port.
 //!
-//! A port is bound by `listen_udp` (with a handler) or by a write from it
-//! (without); writes with no source port share one ephemeral binding.
+//! A port is bound by `listen_udp` or `bind_udp` (with a handler) or by a
+//! write from it (without), and freed by `unlisten_udp`; writes with no
+//! source port share one ephemeral binding.
 //! Datagrams reaching a binding without a handler are dropped, as Mirage's
 //! UDP drops datagrams to ports nobody listens on.
 
@@ -76,6 +77,13 @@ impl Bindings {
         }
     }
 
+    /// Frees `port`'s socket, if it has one.
+    pub(crate) fn unlisten(&mut self, sockets: &mut SocketSet<'static>, port: u16) {
+        if let Some(at) = self.bound.iter().position(|b| b.port == port) {
+            sockets.remove(self.bound.swap_remove(at).socket);
+        }
+    }
+
     /// Every datagram received since the last call, with its handler.
     pub(crate) fn received(
         &mut self,
@@ -100,6 +108,13 @@ impl Bindings {
         }
         out
     }
+}
+
+/// Delivers datagrams to `port` to `handler` (`Stack::bind_udp`).
+pub(crate) fn listen(i: &mut Inner, port: u16, handler: Handler<Datagram>) -> Result<(), NetError> {
+    i.udp.listen(&mut i.sockets, port, handler)?;
+    i.wake_driver();
+    Ok(())
 }
 
 /// One attempt to queue `data` for `dst` from `src_port`: pending (with
@@ -154,5 +169,32 @@ pub(crate) fn send(
             Poll::Pending
         }
         Err(udp::SendError::Unaddressable) => Poll::Ready(Err(NetError::Unreachable)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::rc::Rc;
+
+    fn handler() -> Handler<Datagram> {
+        Rc::new(|_| Box::pin(async {}))
+    }
+
+    #[test]
+    fn a_port_is_taken_until_unlistened_and_then_freed() {
+        let mut sockets = SocketSet::new(Vec::new());
+        let mut udp = Bindings::default();
+        udp.listen(&mut sockets, 50000, handler()).unwrap();
+        assert_eq!(
+            udp.listen(&mut sockets, 50000, handler()),
+            Err(NetError::InUse(50000))
+        );
+        assert_eq!(sockets.iter().count(), 1);
+        udp.unlisten(&mut sockets, 50000);
+        assert_eq!(sockets.iter().count(), 0, "the socket and its buffers");
+        udp.unlisten(&mut sockets, 50000);
+        udp.listen(&mut sockets, 50000, handler()).unwrap();
     }
 }

@@ -165,6 +165,16 @@ pub trait Stack: Clone {
     where
         F: Fn(Datagram) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static;
+    /// Like `listen_udp`, for a port the caller frees with `unlisten_udp`
+    /// (a client's port for one exchange), and saying when it cannot:
+    /// `InUse` when the port is taken.
+    fn bind_udp<F, Fut>(&self, port: u16, handler: F) -> Result<(), NetError>
+    where
+        F: Fn(Datagram) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static;
+    /// Stops delivering datagrams to UDP `port` and frees it (and its
+    /// buffers); datagrams to it are dropped from now on.
+    fn unlisten_udp(&self, port: u16);
     /// Sends `data` in one datagram to `dst`, from `src_port` (a listening
     /// port, or any port) or else from an ephemeral port.
     fn write_udp(

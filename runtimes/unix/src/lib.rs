@@ -19,6 +19,7 @@ mod kv;
 mod random;
 mod socket;
 mod tap;
+mod udp;
 
 pub use block::BlockFile;
 pub use clock::{MonotonicClock, PosixClock};
@@ -58,6 +59,15 @@ fn ready(fd: RawFd, events: libc::c_short) -> impl Future<Output = ()> {
             Poll::Pending
         })
     })
+}
+
+/// Forgets whatever waits on `fd` or was found ready for it: it is about
+/// to close, and its number may come back as another descriptor's.
+pub(crate) fn forget(fd: RawFd) {
+    WAITERS.with_borrow_mut(|Waiters { ready, waiting }| {
+        ready.retain(|&(r, _)| r != fd);
+        waiting.retain(|(f, ..)| *f != fd);
+    });
 }
 
 /// Completes when `fd` may be readable.

@@ -7,7 +7,6 @@
 //! with `--ipv6-only`, IPv4 alone with `--ipv4-only`. Peers are reported
 //! with plain IPv4 addresses, never v4-mapped ones.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -16,18 +15,17 @@ use std::rc::Rc;
 
 use mirage_types::{Datagram, IpVersions, NetError};
 
-/// Bytes read at once from a connection, and the largest datagram.
-const READ_SIZE: usize = 64 * 1024;
+use crate::udp::{Listening, Stop, UdpSockets};
 
-/// UDP sockets by local port (0 for the ephemeral one), for writes from
-/// that port.
-type UdpSockets = Rc<RefCell<Vec<(u16, Rc<UdpSocket>)>>>;
+/// Bytes read at once from a connection, and the largest datagram.
+pub(crate) const READ_SIZE: usize = 64 * 1024;
 
 /// The host's TCP/IP stack.
 #[derive(Clone, Debug)]
 pub struct SocketStack {
     versions: IpVersions,
     udp: UdpSockets,
+    listening: Listening,
 }
 
 impl SocketStack {
@@ -43,6 +41,7 @@ impl SocketStack {
         Ok(SocketStack {
             versions,
             udp: Rc::default(),
+            listening: Rc::default(),
         })
     }
 
@@ -172,7 +171,7 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 /// `addr` with a v4-mapped IPv6 address given as plain IPv4.
-fn canonical(addr: SocketAddr) -> SocketAddr {
+pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 
@@ -325,27 +324,32 @@ impl mirage_types::Stack for SocketStack {
         F: Fn(Datagram) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let socket = match self.udp_socket(Some(port)) {
-            Ok(s) => s,
-            Err(e) => return log::error!(target: "tcpip", "UDP port {port}: {e}"),
-        };
-        mirage_runtime::spawn(async move {
-            let fd = socket.as_raw_fd();
-            let mut buf = vec![0; READ_SIZE];
-            loop {
-                match retry(|| socket.recv_from(&mut buf), || crate::readable(fd)).await {
-                    Ok((n, src)) => mirage_runtime::spawn(handler(Datagram {
-                        src: canonical(src),
-                        dst_port: port,
-                        data: buf[..n].to_vec(),
-                    })),
-                    Err(e) => {
-                        log::error!(target: "tcpip", "UDP port {port}: {e}");
-                        mirage_runtime::time::sleep_ns(100_000_000).await;
-                    }
-                }
-            }
-        });
+        if let Err(e) = self.bind_udp(port, handler) {
+            log::error!(target: "tcpip", "UDP port {port}: {e}");
+        }
+    }
+
+    fn bind_udp<F, Fut>(&self, port: u16, handler: F) -> Result<(), NetError>
+    where
+        F: Fn(Datagram) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        if self.listening.borrow().iter().any(|(p, _)| *p == port) {
+            return Err(NetError::InUse(port));
+        }
+        let socket = self.udp_socket(Some(port))?;
+        let stop = Rc::new(Stop::default());
+        self.listening.borrow_mut().push((port, stop.clone()));
+        mirage_runtime::spawn(crate::udp::receive(socket, port, stop, handler));
+        Ok(())
+    }
+
+    fn unlisten_udp(&self, port: u16) {
+        self.udp.borrow_mut().retain(|(p, _)| *p != port);
+        let mut listening = self.listening.borrow_mut();
+        if let Some(at) = listening.iter().position(|(p, _)| *p == port) {
+            listening.swap_remove(at).1.raise();
+        }
     }
 
     async fn write_udp(
