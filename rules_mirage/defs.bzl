@@ -46,6 +46,7 @@ load(
 load(
     "//rules_mirage/private:storage.bzl",
     _block_of_file = "block_of_file",
+    _chamelon = "chamelon",
     _crunch = "crunch",
     _direct_kv_ro = "direct_kv_ro",
     _direct_kv_rw = "direct_kv_rw",
@@ -64,6 +65,7 @@ load(
 )
 
 block_of_file = _block_of_file
+chamelon = _chamelon
 crunch = _crunch
 direct_kv_ro = _direct_kv_ro
 direct_kv_rw = _direct_kv_rw

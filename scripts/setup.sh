@@ -49,6 +49,11 @@ if [ "${SETUP_PEERS:-0}" = 1 ] && ! command -v pyspdxtools >/dev/null 2>&1; then
     echo "setup: installing PyPI package: spdx-tools"
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore spdx-tools
 fi
+# The reference littlefs, which the chamelon tests read and write disks with.
+if [ "${SETUP_PEERS:-0}" = 1 ] && ! python3 -c 'import littlefs' >/dev/null 2>&1; then
+    echo "setup: installing PyPI package: littlefs-python"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore littlefs-python
+fi
 # BuildGrid for the remote execution test, in a venv of its own: 0.8.16
 # needs Python 3.12 (3.11 gets only 0.4.4).
 BUILDGRID="${MIRAGE_BUILDGRID:-$HOME/.cache/rules_mirage/buildgrid}"

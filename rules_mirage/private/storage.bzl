@@ -17,6 +17,7 @@ load(":rules.bzl", "mirage_device", "mirage_match")
 _CORE = "@rules_mirage//runtimes/core:crate"
 _UNIX = "@rules_mirage//runtimes/unix:crate"
 _SOLO5 = "@rules_mirage//runtimes/solo5:crate"
+_CHAMELON = "@rules_mirage//runtimes/chamelon:crate"
 
 def block_of_file(name, file = None, size = None, device = None, doc = ""):
     """A block device backed by a file, Mirage's `block_of_file`.
@@ -173,6 +174,35 @@ def kv_rw_mem(name, doc = ""):
         impls = {"*": "mirage_runtime::kv::KvMem"},
         crates = [_CORE],
         doc = doc or "A store in memory.",
+    )
+
+def chamelon(name, block, doc = ""):
+    """A read-write store that survives a restart: `block` holds a littlefs
+    v2 disk (Mirage's chamelon; littlefs-python and `mirage disk` read and
+    write the same disks, littlefs blocks of 4096 bytes).
+
+    A value is set atomically and `set` returns once it is committed; an
+    unformatted disk is refused at boot with one line, unless the image
+    runs with `--format`, which formats a disk that holds no littlefs (and
+    never one that does).
+
+        block_of_file(name = "disk", size = "1M")
+        chamelon(name = "store", block = ":disk")
+
+    Args:
+      name: the device's name.
+      block: the block device holding the disk.
+      doc: what it is for.
+    """
+    mirage_device(
+        name = name,
+        type = "kv_rw",
+        params = {"block": "block"},
+        args = {"block": block},
+        impls = {"*": "mirage_chamelon::Chamelon"},
+        crates = [_CHAMELON],
+        runtime_args = ["@rules_mirage//rules_mirage/devices:format"],
+        doc = doc or "A littlefs disk on " + block + ".",
     )
 
 def tar_kv_ro(name, dir, device = None, doc = ""):

@@ -116,6 +116,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("examples/static_website", "static_website_tls"),
     ("examples/dns", "dns"),
     ("examples/http_fetch", "http_fetch"),
+    ("examples/notes", "notes"),
 ];
 
 /// The images `bazel test //...` builds (spt and unix, every example)

@@ -19,6 +19,7 @@ mod https;
 mod launch_errors;
 mod network;
 mod new_user;
+mod notes;
 mod plan;
 mod release;
 mod remote;

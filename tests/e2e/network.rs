@@ -42,7 +42,7 @@ pub(crate) enum Stack {
 }
 
 impl Stack {
-    fn target(self) -> &'static str {
+    pub(crate) fn target(self) -> &'static str {
         match self {
             Stack::Spt => "spt",
             Stack::Virtio => "virtio",
@@ -50,7 +50,7 @@ impl Stack {
         }
     }
 
-    fn keys(self) -> &'static [&'static str] {
+    pub(crate) fn keys(self) -> &'static [&'static str] {
         match self {
             Stack::Spt | Stack::Virtio => &[],
             Stack::UnixDirect => &["--net=direct"],

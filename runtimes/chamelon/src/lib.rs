@@ -1,0 +1,277 @@
+//! `chamelon`: a `kv_rw` on any block device that survives a restart, in
+//! the littlefs v2 on-disk format (as Mirage's chamelon, whose name it
+//! keeps), so host tools (littlefs-python, `mirage disk`) read and write
+//! the same disks.
+//!
+//! Contract: keys are littlefs paths below the root (`a/b` is the file
+//! `b` in the directory `a`); `set` makes the directories on the way and
+//! replaces a value whole, atomically: it writes [`PARTIAL`] and renames
+//! it over the key (littlefs commits a file when it closes and a rename in
+//! one commit, so after a power cut a key holds its old value or its new
+//! one, never a mix or an empty file), and returns once both are
+//! committed; `remove`
+//! takes a value or a whole dictionary, and a dictionary left empty goes
+//! too, as in the other stores, where dictionaries are implied by the
+//! values below them. A disk that holds no littlefs is refused at connect
+//! with one line; nothing a disk holds panics the image.
+#![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod sectors;
+#[cfg(test)]
+mod tests;
+
+use sectors::Sectors;
+pub use sectors::BLOCK_SIZE;
+
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use littlefs_rust::{Config, Error, FileType, Filesystem, OpenFlags};
+use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw};
+
+/// The root file a value is written to before it is renamed over its key
+/// (a key of its own name is refused, and listings leave it out).
+pub const PARTIAL: &str = ".chamelon-partial";
+
+/// The littlefs configuration of `storage`: its geometry, I/O in sectors.
+fn config<B: Block>(storage: &Sectors<B>) -> Config {
+    let mut config = Config::new(BLOCK_SIZE, storage.block_count());
+    config.read_size = storage.sector_size();
+    config.prog_size = storage.sector_size();
+    config
+}
+
+/// The littlefs path of `key`.
+fn path(key: &str) -> String {
+    format!("/{key}")
+}
+
+/// Why a disk does not mount, in one line.
+fn refused(e: Error) -> String {
+    match e {
+        Error::Corrupt => "the block device holds no littlefs disk \
+                           (format it with `mirage disk format`, or boot once with --format)"
+            .to_string(),
+        e => format!("cannot mount the littlefs disk: {e}"),
+    }
+}
+
+fn store(e: Error) -> KvError {
+    KvError::Store(format!("littlefs: {e}"))
+}
+
+/// Formats `block` as an empty littlefs disk (what `--format` and `mirage
+/// disk format` do).
+pub fn format<B: Block>(block: B) -> Result<(), String> {
+    let mut storage = Sectors::new(block)?;
+    let config = config(&storage);
+    Filesystem::format(&mut storage, &config).map_err(|e| format!("format: {e}"))
+}
+
+/// The `chamelon` device: a littlefs disk, mounted.
+pub struct Chamelon<B: Block> {
+    fs: Rc<Filesystem<Sectors<B>>>,
+}
+
+impl<B: Block> Clone for Chamelon<B> {
+    fn clone(&self) -> Self {
+        Chamelon {
+            fs: self.fs.clone(),
+        }
+    }
+}
+
+impl<B: Block> Chamelon<B> {
+    /// Mounts the littlefs disk on `block`; with `format` (`--format`),
+    /// formats it first if it holds no littlefs.
+    pub async fn connect(block: B, format: bool) -> Result<Self, String> {
+        let storage = Sectors::new(block)?;
+        let config = config(&storage);
+        let storage = match Filesystem::mount(storage, config) {
+            Err((Error::Corrupt, mut storage)) if format => {
+                let config = self::config(&storage);
+                Filesystem::format(&mut storage, &config).map_err(|e| format!("format: {e}"))?;
+                log::info!(target: "chamelon", "formatted a blank disk of {} blocks", storage.block_count());
+                storage
+            }
+            Ok(fs) => return Self::mounted(fs),
+            Err((e, _)) => return Err(refused(e)),
+        };
+        let config = self::config(&storage);
+        match Filesystem::mount(storage, config) {
+            Ok(fs) => Self::mounted(fs),
+            Err((e, _)) => Err(refused(e)),
+        }
+    }
+
+    fn mounted(fs: Filesystem<Sectors<B>>) -> Result<Self, String> {
+        // A value a power cut stopped before its rename.
+        match fs.remove(&path(PARTIAL)) {
+            Ok(()) | Err(Error::NoEntry) => Ok(Chamelon { fs: Rc::new(fs) }),
+            Err(e) => Err(format!("cannot mount the littlefs disk: {e}")),
+        }
+    }
+
+    /// What `key` names (after checking it).
+    fn kind(&self, key: &str) -> Result<Option<KvKind>, KvError> {
+        check_key(key)?;
+        if key == PARTIAL {
+            return Err(KvError::BadKey(key.into()));
+        }
+        match self.fs.stat(&path(key)) {
+            Ok(m) if m.file_type == FileType::Dir => Ok(Some(KvKind::Dictionary)),
+            Ok(_) => Ok(Some(KvKind::Value)),
+            Err(Error::NoEntry | Error::NotDir) => Ok(None),
+            Err(e) => Err(store(e)),
+        }
+    }
+
+    /// The value at `key`, which must be one.
+    fn value(&self, key: &str) -> Result<Vec<u8>, KvError> {
+        match self.kind(key)? {
+            Some(KvKind::Value) => self.fs.read_to_vec(&path(key)).map_err(store),
+            Some(KvKind::Dictionary) => Err(KvError::ValueExpected(key.into())),
+            None => Err(KvError::NotFound(key.into())),
+        }
+    }
+
+    /// Removes the dictionary at `dir` and everything below it (its
+    /// entries first: littlefs removes empty directories only).
+    fn remove_tree(&self, dir: &str) -> Result<(), KvError> {
+        for (name, kind) in self.entries(dir)? {
+            let key = join(dir, &name);
+            match kind {
+                KvKind::Value => self.fs.remove(&path(&key)).map_err(store)?,
+                KvKind::Dictionary => self.remove_tree(&key)?,
+            }
+        }
+        match dir.is_empty() {
+            true => Ok(()),
+            false => self.fs.remove(&path(dir)).map_err(store),
+        }
+    }
+
+    /// The entries of the directory `dir`, sorted by name.
+    fn entries(&self, dir: &str) -> Result<Vec<(String, KvKind)>, KvError> {
+        let mut out: Vec<(String, KvKind)> = self
+            .fs
+            .list_dir(&path(dir))
+            .map_err(store)?
+            .into_iter()
+            .filter(|e| e.name != "." && e.name != "..")
+            .filter(|e| !(dir.is_empty() && e.name == PARTIAL))
+            .map(|e| match e.file_type {
+                FileType::Dir => (e.name, KvKind::Dictionary),
+                FileType::File => (e.name, KvKind::Value),
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+/// `dir/name`, or `name` in the root.
+fn join(dir: &str, name: &str) -> String {
+    match dir.is_empty() {
+        true => name.to_string(),
+        false => format!("{dir}/{name}"),
+    }
+}
+
+impl<B: Block> KvRo for Chamelon<B> {
+    async fn exists(&self, key: &str) -> Result<Option<KvKind>, KvError> {
+        self.kind(key)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, KvError> {
+        self.value(key)
+    }
+
+    async fn get_partial(&self, key: &str, offset: u64, length: usize) -> Result<Vec<u8>, KvError> {
+        Ok(mirage_runtime::kv::slice(&self.value(key)?, offset, length))
+    }
+
+    async fn list(&self, key: &str) -> Result<Vec<(String, KvKind)>, KvError> {
+        match self.kind(key)? {
+            Some(KvKind::Dictionary) => self.entries(key),
+            Some(KvKind::Value) => Err(KvError::DictionaryExpected(key.into())),
+            None => Err(KvError::NotFound(key.into())),
+        }
+    }
+
+    async fn last_modified(&self, key: &str) -> Result<i64, KvError> {
+        // No clock is stored with a value yet: as kv_rw_mem, the epoch.
+        self.value(key).map(|_| 0)
+    }
+
+    async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
+        Ok(mirage_runtime::kv::sha256(&self.value(key)?))
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, KvError> {
+        match self.kind(key)? {
+            Some(KvKind::Value) => Ok(u64::from(self.fs.stat(&path(key)).map_err(store)?.size)),
+            Some(KvKind::Dictionary) => Err(KvError::ValueExpected(key.into())),
+            None => Err(KvError::NotFound(key.into())),
+        }
+    }
+}
+
+impl<B: Block> KvRw for Chamelon<B> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        check_key(key)?;
+        if key.is_empty() {
+            return Err(KvError::ValueExpected(key.into()));
+        }
+        let mut dir = String::new();
+        for segment in key.split('/').take(key.split('/').count() - 1) {
+            dir = join(&dir, segment);
+            match self.kind(&dir)? {
+                None => self.fs.mkdir(&path(&dir)).map_err(store)?,
+                Some(KvKind::Value) => return Err(KvError::DictionaryExpected(dir)),
+                Some(KvKind::Dictionary) => {}
+            }
+        }
+        if self.kind(key)? == Some(KvKind::Dictionary) {
+            return Err(KvError::ValueExpected(key.into()));
+        }
+        let partial = path(PARTIAL);
+        let file = self
+            .fs
+            .open(
+                &partial,
+                OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNC,
+            )
+            .map_err(store)?;
+        let mut written = 0;
+        while written < value.len() {
+            written += file.write(&value[written..]).map_err(store)? as usize;
+        }
+        // Closing commits the value (dropping the file would hide an error).
+        file.close().map_err(store)?;
+        self.fs.rename(&partial, &path(key)).map_err(store)
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), KvError> {
+        match self.kind(key)? {
+            None => return Ok(()),
+            Some(KvKind::Value) => self.fs.remove(&path(key)).map_err(store)?,
+            Some(KvKind::Dictionary) => self.remove_tree(key)?,
+        }
+        // Dictionaries live while values are below them.
+        let mut dir = key;
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if !self.entries(parent)?.is_empty() {
+                break;
+            }
+            self.fs.remove(&path(parent)).map_err(store)?;
+            dir = parent;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! A `Block` device as littlefs's storage: a littlefs block is
+//! [`BLOCK_SIZE`] bytes (whole sectors), and reads and writes are whole
+//! sectors too (littlefs reads and programs in multiples of its
+//! `read_size` and `prog_size`, set to the sector size). Erasing is a
+//! no-op: a disk needs none before it is written.
+//!
+//! littlefs calls its storage synchronously; a `Block` answers with a
+//! future. Solo5's and the unix file's complete on their first poll (they
+//! are hypercalls and system calls); a device that would wait is an I/O
+//! error, said once in the log, never a hang.
+
+use alloc::format;
+use alloc::string::String;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+
+use littlefs_rust::{Error, Storage};
+use mirage_types::{Block, BlockError};
+
+/// Bytes per littlefs block on every disk (littlefs-python and `mirage
+/// disk` must be given the same).
+pub const BLOCK_SIZE: u32 = 4096;
+
+/// `block` as littlefs's storage.
+pub struct Sectors<B> {
+    pub(crate) block: B,
+    sector_size: u32,
+    /// Writes that reached the device, for the store's own accounting.
+    pub(crate) writes: u64,
+}
+
+impl<B: Block> Sectors<B> {
+    /// The storage over `block`, or why littlefs cannot use it.
+    pub fn new(block: B) -> Result<Self, String> {
+        let info = block.info();
+        let sector_size = u32::try_from(info.sector_size).unwrap_or(0);
+        if sector_size == 0 || !BLOCK_SIZE.is_multiple_of(sector_size) {
+            return Err(format!(
+                "sectors of {} bytes do not divide littlefs blocks of {BLOCK_SIZE}",
+                info.sector_size
+            ));
+        }
+        Ok(Sectors {
+            block,
+            sector_size,
+            writes: 0,
+        })
+    }
+
+    /// The number of littlefs blocks the device holds.
+    pub fn block_count(&self) -> u32 {
+        let bytes = self.block.info().size_sectors * u64::from(self.sector_size);
+        u32::try_from(bytes / u64::from(BLOCK_SIZE)).unwrap_or(u32::MAX)
+    }
+
+    /// Bytes per sector: littlefs's read and program size.
+    pub fn sector_size(&self) -> u32 {
+        self.sector_size
+    }
+
+    fn sector(&self, block: u32, offset: u32) -> u64 {
+        (u64::from(block) * u64::from(BLOCK_SIZE) + u64::from(offset)) / u64::from(self.sector_size)
+    }
+}
+
+/// The output of an I/O future that completes at once.
+fn at_once<F: core::future::Future<Output = Result<(), BlockError>>>(io: F) -> Result<(), Error> {
+    match pin!(io).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(())) => Ok(()),
+        Poll::Ready(Err(e)) => {
+            log::error!(target: "chamelon", "block device: {e}");
+            Err(Error::Io)
+        }
+        Poll::Pending => {
+            log::error!(target: "chamelon", "block device: an I/O would wait (unsupported)");
+            Err(Error::Io)
+        }
+    }
+}
+
+impl<B: Block> Storage for Sectors<B> {
+    fn read(&mut self, block: u32, offset: u32, buf: &mut [u8]) -> Result<(), Error> {
+        at_once(self.block.read(self.sector(block, offset), buf))
+    }
+
+    fn write(&mut self, block: u32, offset: u32, data: &[u8]) -> Result<(), Error> {
+        self.writes += 1;
+        at_once(self.block.write(self.sector(block, offset), data))
+    }
+
+    fn erase(&mut self, _block: u32) -> Result<(), Error> {
+        Ok(())
+    }
+}

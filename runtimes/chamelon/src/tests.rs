@@ -1,0 +1,345 @@
+//! The store on a disk in memory: the KvRw contract, a remount, a blank
+//! disk refused, and littlefs's power-loss guarantee applied to the store:
+//! for a workload, the power is cut at every write in turn (the write and
+//! every later one lost; in a second sweep, the cut write torn after its
+//! first sector), and after each cut the disk mounts, every acknowledged
+//! `set` and `remove` holds, and no key holds a value never written.
+
+extern crate std;
+
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use mirage_runtime::executor::ready;
+use mirage_types::{Block, BlockError, BlockInfo, KvError, KvKind, KvRo, KvRw};
+
+use crate::{format, Chamelon};
+
+const SECTOR: usize = 512;
+
+/// When the power goes.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Never.
+    Never,
+    /// At write `n` (0-based): it and every later write are lost.
+    At(usize),
+    /// At write `n`: its first sector lands, the rest and every later
+    /// write are lost.
+    Torn(usize),
+}
+
+struct Disk {
+    bytes: Vec<u8>,
+    writes: usize,
+    cut: Cut,
+}
+
+/// A disk in memory whose power can be cut.
+#[derive(Clone)]
+struct MemDisk(Rc<RefCell<Disk>>);
+
+impl MemDisk {
+    fn new(sectors: usize) -> Self {
+        MemDisk(Rc::new(RefCell::new(Disk {
+            bytes: vec![0; sectors * SECTOR],
+            writes: 0,
+            cut: Cut::Never,
+        })))
+    }
+
+    /// The same bytes, powered again.
+    fn reboot(&self) -> Self {
+        let bytes = self.0.borrow().bytes.clone();
+        MemDisk(Rc::new(RefCell::new(Disk {
+            bytes,
+            writes: 0,
+            cut: Cut::Never,
+        })))
+    }
+
+    fn cut(&self, cut: Cut) {
+        let mut d = self.0.borrow_mut();
+        d.writes = 0;
+        d.cut = cut;
+    }
+}
+
+impl Block for MemDisk {
+    fn info(&self) -> BlockInfo {
+        BlockInfo {
+            read_write: true,
+            sector_size: SECTOR,
+            size_sectors: (self.0.borrow().bytes.len() / SECTOR) as u64,
+        }
+    }
+
+    async fn read(&self, sector: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.info().check(sector, buf.len())?;
+        let at = sector as usize * SECTOR;
+        buf.copy_from_slice(&self.0.borrow().bytes[at..at + buf.len()]);
+        Ok(())
+    }
+
+    async fn write(&self, sector: u64, buf: &[u8]) -> Result<(), BlockError> {
+        self.info().check(sector, buf.len())?;
+        let at = sector as usize * SECTOR;
+        let mut d = self.0.borrow_mut();
+        let n = d.writes;
+        d.writes += 1;
+        let landed = match d.cut {
+            Cut::Never => buf.len(),
+            Cut::At(cut) if n < cut => buf.len(),
+            Cut::Torn(cut) if n < cut => buf.len(),
+            Cut::Torn(cut) if n == cut => SECTOR,
+            Cut::At(_) | Cut::Torn(_) => 0,
+        };
+        d.bytes[at..at + landed].copy_from_slice(&buf[..landed]);
+        match landed == buf.len() {
+            true => Ok(()),
+            // The machine is gone: nothing after this is acknowledged.
+            false => Err(BlockError::Io),
+        }
+    }
+}
+
+fn formatted(sectors: usize) -> MemDisk {
+    let disk = MemDisk::new(sectors);
+    format(disk.clone()).unwrap();
+    disk
+}
+
+fn mount(disk: &MemDisk) -> Chamelon<MemDisk> {
+    ready(Chamelon::connect(disk.clone(), false)).unwrap()
+}
+
+#[test]
+fn it_is_a_kv_rw_with_nested_keys() {
+    let store = mount(&formatted(256));
+    ready(store.set("a/b/c", b"deep")).unwrap();
+    ready(store.set("top", b"1")).unwrap();
+    assert_eq!(ready(store.get("a/b/c")).unwrap(), b"deep");
+    assert_eq!(
+        ready(store.exists("a/b")).unwrap(),
+        Some(KvKind::Dictionary)
+    );
+    assert_eq!(ready(store.exists("nope")).unwrap(), None);
+    assert_eq!(ready(store.exists("top/x")).unwrap(), None);
+    assert_eq!(
+        ready(store.list("")).unwrap(),
+        vec![
+            ("a".into(), KvKind::Dictionary),
+            ("top".into(), KvKind::Value)
+        ]
+    );
+    assert_eq!(ready(store.size("a/b/c")).unwrap(), 4);
+    assert_eq!(ready(store.get_partial("a/b/c", 1, 2)).unwrap(), b"ee");
+    assert_eq!(
+        ready(store.digest("top")).unwrap(),
+        mirage_runtime::kv::sha256(b"1")
+    );
+    assert_eq!(
+        ready(store.set("top/x", b"")),
+        Err(KvError::DictionaryExpected("top".into()))
+    );
+    assert_eq!(
+        ready(store.set("a", b"")),
+        Err(KvError::ValueExpected("a".into()))
+    );
+    assert_eq!(
+        ready(store.get("a")),
+        Err(KvError::ValueExpected("a".into()))
+    );
+    assert_eq!(
+        ready(store.list("top")),
+        Err(KvError::DictionaryExpected("top".into()))
+    );
+    assert!(matches!(ready(store.get("../x")), Err(KvError::BadKey(_))));
+    // Replacing, and a value of several blocks.
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    ready(store.set("top", &big)).unwrap();
+    assert_eq!(ready(store.get("top")).unwrap(), big);
+    // Removing the last value below a dictionary removes the dictionary.
+    ready(store.remove("a/b/c")).unwrap();
+    assert_eq!(ready(store.exists("a")).unwrap(), None);
+    ready(store.remove("missing")).unwrap();
+    ready(store.set("d/1", b"x")).unwrap();
+    ready(store.set("d/2", b"y")).unwrap();
+    ready(store.remove("d")).unwrap();
+    assert_eq!(
+        ready(store.list("")).unwrap(),
+        vec![("top".into(), KvKind::Value)]
+    );
+}
+
+#[test]
+fn values_survive_a_remount() {
+    let disk = formatted(256);
+    let store = mount(&disk);
+    ready(store.set("notes/first", b"kept")).unwrap();
+    drop(store);
+    let again = mount(&disk.reboot());
+    assert_eq!(ready(again.get("notes/first")).unwrap(), b"kept");
+}
+
+#[test]
+fn a_disk_without_littlefs_is_refused_with_one_line() {
+    for disk in [MemDisk::new(256), {
+        let d = MemDisk::new(256);
+        d.0.borrow_mut()
+            .bytes
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = (i * 31 % 251) as u8);
+        d
+    }] {
+        let e = ready(Chamelon::connect(disk, false)).err().unwrap();
+        assert_eq!(
+            e,
+            "the block device holds no littlefs disk \
+             (format it with `mirage disk format`, or boot once with --format)"
+        );
+    }
+}
+
+#[test]
+fn format_makes_a_blank_disk_a_store_and_keeps_a_store() {
+    let disk = MemDisk::new(256);
+    let store = ready(Chamelon::connect(disk.clone(), true)).unwrap();
+    ready(store.set("kept", b"1")).unwrap();
+    drop(store);
+    let again = ready(Chamelon::connect(disk.reboot(), true)).unwrap();
+    assert_eq!(ready(again.get("kept")).unwrap(), b"1");
+}
+
+/// One step of the workload.
+enum Op {
+    Set(&'static str, Vec<u8>),
+    Remove(&'static str),
+}
+
+/// A few hundred writes: values of a few bytes to several blocks, over
+/// nested keys, replaced and removed.
+fn workload() -> Vec<Op> {
+    let keys = ["a", "b/1", "b/2", "c/d/e", "big"];
+    let mut ops = Vec::new();
+    for round in 0..12u8 {
+        for (i, key) in keys.iter().enumerate() {
+            let len = match *key {
+                "big" => 9000 + usize::from(round) * 1000,
+                _ => 1 + usize::from(round) * 40 + i,
+            };
+            ops.push(Op::Set(key, vec![round * 16 + i as u8; len]));
+        }
+        ops.push(Op::Remove(keys[usize::from(round) % keys.len()]));
+    }
+    ops
+}
+
+/// Runs `ops` until one fails (the power is cut); what the store
+/// acknowledged (each key's value, `None` when removed), and the step in
+/// flight at the cut.
+fn run(
+    store: &Chamelon<MemDisk>,
+    ops: &[Op],
+) -> (BTreeMap<&'static str, Option<Vec<u8>>>, Option<usize>) {
+    let mut acked = BTreeMap::new();
+    for (n, op) in ops.iter().enumerate() {
+        let done = match op {
+            Op::Set(k, v) => ready(store.set(k, v)).map(|()| (*k, Some(v.clone()))),
+            Op::Remove(k) => ready(store.remove(k)).map(|()| (*k, None)),
+        };
+        match done {
+            Ok((k, v)) => {
+                acked.insert(k, v);
+            }
+            Err(_) => return (acked, Some(n)),
+        }
+    }
+    (acked, None)
+}
+
+/// The writes the workload makes with the power on.
+fn writes_of_the_workload() -> usize {
+    let disk = formatted(512);
+    let store = mount(&disk);
+    disk.cut(Cut::Never);
+    let (_, failed) = run(&store, &workload());
+    assert_eq!(failed, None);
+    let writes = disk.0.borrow().writes;
+    writes
+}
+
+/// Every value's key below `dir`.
+fn keys(store: &Chamelon<MemDisk>, dir: &str) -> Vec<alloc::string::String> {
+    let mut out = Vec::new();
+    for (name, kind) in ready(store.list(dir)).unwrap() {
+        let key = crate::join(dir, &name);
+        match kind {
+            KvKind::Value => out.push(key),
+            KvKind::Dictionary => out.extend(keys(store, &key)),
+        }
+    }
+    out
+}
+
+fn sweep(cut: fn(usize) -> Cut) -> usize {
+    let ops = workload();
+    let writes = writes_of_the_workload();
+    assert!(writes > 100, "{writes} writes");
+    for n in 0..writes {
+        let disk = formatted(512);
+        let store = mount(&disk);
+        disk.cut(cut(n));
+        let (acked, in_flight) = run(&store, &ops);
+        drop(store);
+        let after = ready(Chamelon::connect(disk.reboot(), false))
+            .unwrap_or_else(|e| panic!("cut at write {n}: {e}"));
+        let flight_key = in_flight.map(|i| match &ops[i] {
+            Op::Set(k, _) | Op::Remove(k) => *k,
+        });
+        for key in keys(&after, "") {
+            let known = acked.get(key.as_str()).is_some_and(Option::is_some);
+            assert!(
+                known || flight_key == Some(key.as_str()),
+                "cut at write {n}: {key} was never acknowledged"
+            );
+        }
+        for (key, want) in &acked {
+            let got = match ready(after.get(key)) {
+                Ok(v) => Some(v),
+                Err(KvError::NotFound(_)) => None,
+                Err(e) => panic!("cut at write {n}: {key}: {e}"),
+            };
+            if Some(*key) == flight_key {
+                // Old or new, never a mix.
+                let new = match &ops[in_flight.unwrap()] {
+                    Op::Set(_, v) => Some(v.clone()),
+                    Op::Remove(_) => None,
+                };
+                assert!(
+                    got == *want || got == new,
+                    "cut at write {n}: {key} holds neither"
+                );
+            } else {
+                assert_eq!(got, *want, "cut at write {n}: {key}");
+            }
+        }
+    }
+    writes
+}
+
+#[test]
+fn an_acknowledged_write_survives_a_power_cut_at_every_write() {
+    let writes = sweep(Cut::At);
+    std::println!("power cut at each of {writes} writes: every acknowledged write held");
+}
+
+#[test]
+fn an_acknowledged_write_survives_a_torn_write_at_every_write() {
+    let writes = sweep(Cut::Torn);
+    std::println!("torn write at each of {writes} writes: every acknowledged write held");
+}

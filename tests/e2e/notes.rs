@@ -1,0 +1,170 @@
+//! The notes example: chamelon (a littlefs disk on a block device) under
+//! an HTTP service, on spt (the direct stack on a tap) and unix (the
+//! socket stack), as curl sees it: a blank disk refused without
+//! `--format` and formatted with it; notes put (201), read byte for byte,
+//! listed and deleted; every note kept across a restart; and the disk read
+//! and written by littlefs-python (the reference C littlefs) both ways;
+//! on virtio (QEMU), a note put and read.
+
+use std::path::PathBuf;
+
+use crate::http::{curl, status};
+use crate::network::{Netns, Running, Stack};
+use crate::support::{mirage_ok, repo, sha256, skipped};
+
+const NOTES: &str = "//examples/notes:notes";
+const URL: &str = "http://10.0.0.2:8080/notes";
+
+/// The disk the build made for `stack`'s image (the unix image opens it;
+/// `mirage run` attaches it to the Solo5 ones).
+fn disk(stack: Stack) -> PathBuf {
+    repo().join(format!(
+        "mirage-out/examples/notes/notes/{}/disks/storage.img",
+        stack.target()
+    ))
+}
+
+/// `littlefs_disk.py ARGS` (littlefs-python): its output, or `None` when
+/// littlefs-python is not installed here.
+fn littlefs(args: &[&str]) -> Option<String> {
+    let script = repo().join("tests/e2e/littlefs_disk.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'littlefs'") {
+        return None;
+    }
+    assert!(out.status.success(), "littlefs_disk.py {args:?}: {stderr}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn boot(ns: &Netns, stack: Stack, format: bool) -> Running {
+    let mut args = vec!["--http-port=8080"];
+    if format {
+        args.push("--format");
+    }
+    Running::start(ns, stack, NOTES, &[], &args, "listening on port 8080")
+}
+
+fn keeps_notes(stack: Stack) {
+    let ns = Netns::for_stack("notes", stack);
+    let mut build = vec!["build", "-t", stack.target(), NOTES];
+    build.extend(stack.keys());
+    mirage_ok(&repo(), &build);
+    // A blank disk: refused in one line, formatted with --format.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(disk(stack))
+        .unwrap();
+    let size = file.metadata().unwrap().len();
+    file.set_len(0).unwrap();
+    file.set_len(size).unwrap();
+    drop(file);
+    let (code, out) = Running::start(&ns, stack, NOTES, &[], &["--http-port=8080"], "").finish();
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "the block device holds no littlefs disk \
+             (format it with `mirage disk format`, or boot once with --format)"
+        ),
+        "{out}"
+    );
+    let notes = boot(&ns, stack, true);
+    assert!(notes
+        .output()
+        .contains("formatted a blank disk of 1024 blocks"));
+
+    // Notes in, byte for byte out; a binary one of 1 MiB.
+    let big: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let big_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(big_file.path(), &big).unwrap();
+    let big_arg = format!("@{}", big_file.path().display());
+    for (name, body) in [
+        ("first", "one"),
+        ("2026/Dec/04.txt", "nested"),
+        ("gone", "x"),
+    ] {
+        let url = format!("{URL}/{name}");
+        assert_eq!(
+            status(&ns, &["-X", "PUT", "--data-binary", body, &url]),
+            "201"
+        );
+    }
+    let url = format!("{URL}/big.bin");
+    assert_eq!(
+        status(&ns, &["-X", "PUT", "--data-binary", &big_arg, &url]),
+        "201"
+    );
+    assert_eq!(curl(&ns, &[&url]).stdout, big);
+    let url = format!("{URL}/gone");
+    assert_eq!(status(&ns, &["-X", "DELETE", &url]), "204");
+    assert_eq!(status(&ns, &[&url]), "404");
+    let list = String::from_utf8(curl(&ns, &[&format!("{URL}/")]).stdout).unwrap();
+    assert_eq!(list, "2026/Dec/04.txt\nbig.bin\nfirst\n");
+
+    // A restart on the same disk, without --format: everything kept.
+    drop(notes);
+    let notes = boot(&ns, stack, false);
+    assert_eq!(
+        curl(&ns, &[&format!("{URL}/2026/Dec/04.txt")]).stdout,
+        b"nested"
+    );
+    assert_eq!(curl(&ns, &[&format!("{URL}/big.bin")]).stdout, big);
+    assert_eq!(status(&ns, &[&format!("{URL}/gone")]), "404");
+    drop(notes);
+
+    // The reference littlefs reads what the image wrote, and the image
+    // what it wrote.
+    let disk = disk(stack);
+    let disk = disk.to_str().unwrap();
+    let Some(listing) = littlefs(&["list", disk]) else {
+        return skipped(
+            &format!("notes::littlefs_python_interop on {}", stack.target()),
+            "littlefs-python is not installed (scripts/setup.sh installs it with SETUP_PEERS=1)",
+        );
+    };
+    assert!(
+        listing.contains(&format!("big.bin {} {}\n", big.len(), sha256(&big))),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("2026/Dec/04.txt 6 {}\n", sha256(b"nested"))),
+        "{listing}"
+    );
+    let note = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(note.path(), b"from littlefs-python").unwrap();
+    littlefs(&["put", disk, "py/note.txt", note.path().to_str().unwrap()]).unwrap();
+    let _notes = boot(&ns, stack, false);
+    assert_eq!(
+        curl(&ns, &[&format!("{URL}/py/note.txt")]).stdout,
+        b"from littlefs-python"
+    );
+}
+
+#[test]
+fn notes_keep_on_spt() {
+    keeps_notes(Stack::Spt);
+}
+
+#[test]
+fn notes_keep_on_unix_sockets() {
+    keeps_notes(Stack::UnixSocket);
+}
+
+/// virtio (QEMU, TCG) formats its disk and serves a note.
+#[test]
+fn notes_serve_a_put_and_a_get_on_virtio() {
+    let ns = Netns::for_stack("notes", Stack::Virtio);
+    let _notes = boot(&ns, Stack::Virtio, true);
+    let url = format!("{URL}/virtio/first");
+    assert_eq!(
+        status(&ns, &["-X", "PUT", "--data-binary", "on virtio", &url]),
+        "201"
+    );
+    assert_eq!(curl(&ns, &[&url]).stdout, b"on virtio");
+}
