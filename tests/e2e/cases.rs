@@ -107,6 +107,8 @@ cases!(
     connect_unknown_placeholder,
     crunch_missing_directory,
     cycle,
+    disk_missing_file,
+    disk_wrong_size,
     duplicate_name,
     error_in_macro_points_at_build_line,
     fail_in_macro,

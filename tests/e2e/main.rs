@@ -8,6 +8,7 @@ mod bazel_hermetic;
 mod bazel_units;
 mod cases;
 mod describe;
+mod disk;
 mod dns;
 mod dry_run;
 mod examples_unix;

@@ -6,6 +6,7 @@ mod build;
 mod clean;
 mod configure;
 mod describe;
+mod disk;
 mod keys;
 mod new;
 pub use keys::split_keys;
@@ -188,6 +189,10 @@ enum Command {
         /// Unikernels to add to the plan.
         labels: Vec<String>,
     },
+    /// Make and read chamelon's littlefs disks (format, ls, cat, put, rm,
+    /// check, info).
+    #[command(subcommand)]
+    Disk(disk::Disk),
     /// Remove generated output: one unikernel's, or all of mirage-out/.
     Clean {
         /// The unikernel whose output to remove.
@@ -244,6 +249,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
         Command::Pin {
             targets, labels, ..
         } => pin::main(&workspace()?, &cwd, &labels, &targets),
+        Command::Disk(command) => disk::main(command),
         Command::Toolchain => {
             println!(
                 "{}",

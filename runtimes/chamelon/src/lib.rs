@@ -76,12 +76,14 @@ pub fn format<B: Block>(block: B) -> Result<(), String> {
 /// The `chamelon` device: a littlefs disk, mounted.
 pub struct Chamelon<B: Block> {
     fs: Rc<Filesystem<Sectors<B>>>,
+    blocks: u32,
 }
 
 impl<B: Block> Clone for Chamelon<B> {
     fn clone(&self) -> Self {
         Chamelon {
             fs: self.fs.clone(),
+            blocks: self.blocks,
         }
     }
 }
@@ -91,6 +93,7 @@ impl<B: Block> Chamelon<B> {
     /// formats it first if it holds no littlefs.
     pub async fn connect(block: B, format: bool) -> Result<Self, String> {
         let storage = Sectors::new(block)?;
+        let blocks = storage.block_count();
         let config = config(&storage);
         let storage = match Filesystem::mount(storage, config) {
             Err((Error::Corrupt, mut storage)) if format => {
@@ -99,22 +102,32 @@ impl<B: Block> Chamelon<B> {
                 log::info!(target: "chamelon", "formatted a blank disk of {} blocks", storage.block_count());
                 storage
             }
-            Ok(fs) => return Self::mounted(fs),
+            Ok(fs) => return Self::mounted(fs, blocks),
             Err((e, _)) => return Err(refused(e)),
         };
         let config = self::config(&storage);
         match Filesystem::mount(storage, config) {
-            Ok(fs) => Self::mounted(fs),
+            Ok(fs) => Self::mounted(fs, blocks),
             Err((e, _)) => Err(refused(e)),
         }
     }
 
-    fn mounted(fs: Filesystem<Sectors<B>>) -> Result<Self, String> {
+    fn mounted(fs: Filesystem<Sectors<B>>, blocks: u32) -> Result<Self, String> {
         // A value a power cut stopped before its rename.
         match fs.remove(&path(PARTIAL)) {
-            Ok(()) | Err(Error::NoEntry) => Ok(Chamelon { fs: Rc::new(fs) }),
+            Ok(()) | Err(Error::NoEntry) => Ok(Chamelon {
+                fs: Rc::new(fs),
+                blocks,
+            }),
             Err(e) => Err(format!("cannot mount the littlefs disk: {e}")),
         }
+    }
+
+    /// The disk's littlefs blocks ([`BLOCK_SIZE`] bytes each): how many
+    /// there are, and how many are in use.
+    pub fn usage(&self) -> Result<(u32, u32), String> {
+        let used = self.fs.fs_size().map_err(|e| format!("littlefs: {e}"))?;
+        Ok((self.blocks, used))
     }
 
     /// What `key` names (after checking it).
