@@ -343,3 +343,43 @@ fn an_acknowledged_write_survives_a_torn_write_at_every_write() {
     let writes = sweep(Cut::Torn);
     std::println!("torn write at each of {writes} writes: every acknowledged write held");
 }
+
+#[test]
+fn bad_disks_are_refused_or_read_never_a_panic() {
+    let disk = formatted(256);
+    let store = mount(&disk);
+    ready(store.set("a/b", b"value")).unwrap();
+    drop(store);
+    let bytes = disk.0.borrow().bytes.clone();
+    let with = |bytes: Vec<u8>| {
+        let d = MemDisk::new(0);
+        d.0.borrow_mut().bytes = bytes;
+        d
+    };
+    // Half the disk: refused, or mounted and read without a panic.
+    let half = with(bytes[..bytes.len() / 2].to_vec());
+    if let Ok(store) = ready(Chamelon::connect(half, false)) {
+        let _ = ready(store.get("a/b"));
+    }
+    // One copy of the superblock's pair damaged: littlefs mounts from the
+    // other and the value is there.
+    for damaged in [0usize, 1] {
+        let mut copy = bytes.clone();
+        let at = damaged * crate::BLOCK_SIZE as usize;
+        copy[at..at + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+        match ready(Chamelon::connect(with(copy), false)) {
+            Ok(store) => assert_eq!(ready(store.get("a/b")).unwrap(), b"value"),
+            Err(e) => panic!("superblock copy {damaged} damaged: {e}"),
+        }
+    }
+    // Both copies damaged: one line.
+    let mut copy = bytes.clone();
+    copy[..2 * crate::BLOCK_SIZE as usize]
+        .iter_mut()
+        .for_each(|b| *b ^= 0x5a);
+    let e = ready(Chamelon::connect(with(copy), false)).err().unwrap();
+    assert!(
+        e.starts_with("the block device holds no littlefs disk"),
+        "{e}"
+    );
+}
