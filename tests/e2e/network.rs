@@ -265,6 +265,17 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Kills the unikernel as a power cut would: SIGKILL to the whole
+    /// process group (the tender, or the unix image, gets no signal it can
+    /// handle), and waits for it.
+    pub(crate) fn kill_hard(mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         // The tender is a grandchild: end the whole process group, unless
