@@ -343,6 +343,7 @@ fn load_hint(message: &str) -> String {
 /// What `rules_mirage/defs.bzl` exports (a test keeps this list equal).
 pub const PUBLIC_SYMBOLS: &[&str] = &[
     "block_of_file",
+    "chamelon",
     "crunch",
     "direct_kv_ro",
     "direct_kv_rw",
