@@ -15,8 +15,6 @@ export CARGO_HOME="$(mktemp -d)"
 trap 'rm -rf "$CARGO_HOME"' EXIT
 export HOME="$CARGO_HOME"
 export CARGO="$ROOT/$CARGO" RUSTC="$ROOT/$RUSTC"
-# The same bytes from any sandbox: no path of this one in a binary.
-export RUSTFLAGS="--remap-path-prefix=$ROOT=/rules_mirage --remap-path-prefix=$CARGO_HOME=/cargo"
 printf '[source.crates-io]\\nreplace-with = "vendored"\\n[source.vendored]\\ndirectory = "%s"\\n[net]\\noffline = true\\n' "$ROOT/$1" > "$CARGO_HOME/config.toml"
 """
 
@@ -66,6 +64,9 @@ def _cargo_binary_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name)
     inputs, env = cargo_env(ctx)
     script = CARGO_ENV + stub_members(ctx.file.manifest.dirname, ctx.attr.stub_members) + """
+# The same bytes from any sandbox: no path of this one in the binary (only
+# here: an image's or a release's action records the environment it saw).
+export RUSTFLAGS="--remap-path-prefix=$ROOT=/rules_mirage --remap-path-prefix=$CARGO_HOME=/cargo"
 "$CARGO" build --offline --locked --release --quiet -p {package} --bin {bin} \\
     --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
 cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
