@@ -58,13 +58,11 @@ fn boot(ns: &Netns, stack: Stack, format: bool) -> Running {
     Running::start(ns, stack, NOTES, &[], &args, "listening on port 8080")
 }
 
-fn keeps_notes(stack: Stack) {
-    let _disk = own_disk();
-    let ns = Netns::for_stack("notes", stack);
+/// Builds the notes for `stack` and zeroes the disk its build made.
+fn build_on_a_blank_disk(stack: Stack) {
     let mut build = vec!["build", "-t", stack.target(), NOTES];
     build.extend(stack.keys());
     mirage_ok(&repo(), &build);
-    // A blank disk: refused in one line, formatted with --format.
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(disk(stack))
@@ -73,6 +71,13 @@ fn keeps_notes(stack: Stack) {
     file.set_len(0).unwrap();
     file.set_len(size).unwrap();
     drop(file);
+}
+
+fn keeps_notes(stack: Stack) {
+    let _disk = own_disk();
+    let ns = Netns::for_stack("notes", stack);
+    // A blank disk: refused in one line, formatted with --format.
+    build_on_a_blank_disk(stack);
     let (code, out) = Running::start(&ns, stack, NOTES, &[], &["--http-port=8080"], "").finish();
     assert_ne!(code, 0, "{out}");
     assert!(
@@ -210,17 +215,7 @@ fn every_acknowledged_note_is_there(ns: &Netns, acks: &std::path::Path, cuts: us
 fn survives_kills(stack: Stack, cuts: usize) {
     let _disk = own_disk();
     let ns = Netns::for_stack("kill9", stack);
-    let mut build = vec!["build", "-t", stack.target(), NOTES];
-    build.extend(stack.keys());
-    mirage_ok(&repo(), &build);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(disk(stack))
-        .unwrap();
-    let size = file.metadata().unwrap().len();
-    file.set_len(0).unwrap();
-    file.set_len(size).unwrap();
-    drop(file);
+    build_on_a_blank_disk(stack);
     let acks = tempfile::NamedTempFile::new().unwrap();
     let acks_path = acks.path().display().to_string();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
