@@ -6,6 +6,8 @@ set -euo pipefail
 need_apt=()
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# Solo5's sources get rules_mirage's patches (toolchains/solo5/patches/).
+command -v patch >/dev/null 2>&1 || need_apt+=(patch)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-system-x86)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
@@ -25,7 +27,8 @@ fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
 # collector, PostgreSQL, BuildGrid (a remote execution server), and the
-# attack tools of the adversary tests.
+# attack tools of the adversary tests, and strace (the durability tests watch
+# for the flush).
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -37,6 +40,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
     command -v slowhttptest >/dev/null 2>&1 || need_apt+=(slowhttptest)
     command -v hping3 >/dev/null 2>&1 || need_apt+=(hping3)
+    command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

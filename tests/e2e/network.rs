@@ -266,6 +266,12 @@ impl Running {
 }
 
 impl Running {
+    /// The process group of `mirage run` and what it started (the tender,
+    /// QEMU or the unix image).
+    pub(crate) fn group(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the unikernel as a power cut would: SIGKILL to the whole
     /// process group (the tender, or the unix image, gets no signal it can
     /// handle), and waits for it.

@@ -185,6 +185,128 @@ fn notes_serve_a_put_and_a_get_on_virtio() {
     assert_eq!(curl(&ns, &[&url]).stdout, b"on virtio");
 }
 
+/// Every process of process group `group`, with the descriptors it holds
+/// open on `file`.
+fn holding(group: u32, file: &std::path::Path) -> Vec<(u32, Vec<u32>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces.
+        let after = &stat[stat.rfind(')').unwrap_or(0) + 1..];
+        if after.split_whitespace().nth(2) != Some(group.to_string().as_str()) {
+            continue;
+        }
+        let fds = std::fs::read_dir(entry.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|to| to == file))
+            .filter_map(|fd| fd.file_name().to_string_lossy().parse().ok())
+            .collect();
+        found.push((pid, fds));
+    }
+    found
+}
+
+/// A PUT's 201 comes after the disk was flushed to stable storage: strace,
+/// attached to everything `mirage run` started, sees `fdatasync` on the
+/// disk's descriptor succeed while the PUT is served (spt: the Solo5
+/// patch's flush through the tender's seccomp filter; unix: the image's
+/// own; virtio: QEMU, which keeps no write cache for Solo5's driver).
+fn a_put_is_flushed_before_its_201(stack: Stack) {
+    let what = format!(
+        "notes::a_put_is_flushed_before_its_201 on {}",
+        stack.target()
+    );
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        return skipped(
+            &what,
+            "strace is not installed (scripts/setup.sh installs it with SETUP_PEERS=1)",
+        );
+    }
+    let _disk = own_disk();
+    let ns = Netns::for_stack("durable", stack);
+    build_on_a_blank_disk(stack);
+    let notes = boot(&ns, stack, true);
+    let file = disk(stack).canonicalize().unwrap();
+    let procs = holding(notes.group(), &file);
+    let fds: Vec<u32> = procs.iter().flat_map(|(_, fds)| fds.clone()).collect();
+    assert!(
+        !fds.is_empty(),
+        "no process holds {}: {procs:?}",
+        file.display()
+    );
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let errors = tempfile::NamedTempFile::new().unwrap();
+    let mut strace = std::process::Command::new("strace");
+    strace
+        .args(["-f", "-e", "trace=fdatasync,fsync", "-o"])
+        .arg(log.path());
+    for (pid, _) in &procs {
+        strace.arg("-p").arg(pid.to_string());
+    }
+    let mut strace = strace.stderr(errors.reopen().unwrap()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !procs.iter().all(|(pid, _)| {
+        std::fs::read_to_string(errors.path())
+            .unwrap_or_default()
+            .contains(&format!("Process {pid} attached"))
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "strace did not attach"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("{URL}/durable");
+    assert_eq!(
+        status(&ns, &["-X", "PUT", "--data-binary", "kept", &url]),
+        "201"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &strace.id().to_string()])
+        .status();
+    let _ = strace.wait();
+    let calls = std::fs::read_to_string(log.path()).unwrap();
+    // strace pads the call to a column: `PID fdatasync(FD)   = 0`.
+    let flushed = calls.lines().any(|line| {
+        line.trim_end().ends_with("= 0")
+            && fds.iter().any(|fd| {
+                line.contains(&format!("fdatasync({fd})")) || line.contains(&format!("fsync({fd})"))
+            })
+    });
+    assert!(
+        flushed,
+        "no fdatasync on {} (descriptors {fds:?}) during the PUT:\n{calls}",
+        file.display()
+    );
+    println!("{what}: the disk was flushed while the PUT was served");
+}
+
+#[test]
+fn a_put_is_flushed_before_its_201_on_spt() {
+    a_put_is_flushed_before_its_201(Stack::Spt);
+}
+
+#[test]
+fn a_put_is_flushed_before_its_201_on_unix_sockets() {
+    a_put_is_flushed_before_its_201(Stack::UnixSocket);
+}
+
+#[test]
+fn a_put_is_flushed_before_its_201_on_virtio() {
+    a_put_is_flushed_before_its_201(Stack::Virtio);
+}
+
 /// Reads back every note `acks` lists (`201 N`), in one keep-alive
 /// connection; how many there are.
 fn every_acknowledged_note_is_there(ns: &Netns, acks: &std::path::Path, cuts: usize) -> usize {

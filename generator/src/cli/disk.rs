@@ -2,7 +2,8 @@
 //! file, as Mirage's `chamelon format/ls/cat`): format, list, read, write,
 //! remove, check and describe them with the store the images run
 //! (`mirage-chamelon`), over the file as a block device of 512-byte
-//! sectors. Every write is `fdatasync`ed before the command returns.
+//! sectors. The store flushes (`fdatasync`) at each littlefs commit, so
+//! what a command wrote is durable when it returns.
 //! Mistakes (a missing file, a size that is not whole littlefs blocks, a
 //! file that holds no littlefs) are one line and exit 2; `check` exits 1
 //! when a disk mounts but a value cannot be read.
@@ -80,6 +81,10 @@ impl Block for FileBlock {
             .write_all_at(buf, at)
             .map_err(|_| BlockError::Io)
     }
+
+    async fn flush(&self) -> std::result::Result<(), BlockError> {
+        self.0.borrow().sync_data().map_err(|_| BlockError::Io)
+    }
 }
 
 /// `disk`, opened as a block device of whole littlefs blocks.
@@ -109,20 +114,10 @@ fn io_cause(e: &std::io::Error) -> String {
     }
 }
 
-fn mount(disk: &Path) -> Result<(Chamelon<FileBlock>, FileBlock)> {
+fn mount(disk: &Path) -> Result<Chamelon<FileBlock>> {
     let block = open(disk)?;
-    let store = ready(Chamelon::connect(block.clone(), false))
-        .map_err(|e| Error::user(format!("{}: {e}", disk.display())))?;
-    Ok((store, block))
-}
-
-/// Makes what the command wrote durable.
-fn sync(block: &FileBlock, disk: &Path) -> Result<()> {
-    block
-        .0
-        .borrow()
-        .sync_data()
-        .map_err(|e| Error::system(format!("{}: {e}", disk.display())))
+    ready(Chamelon::connect(block, false))
+        .map_err(|e| Error::user(format!("{}: {e}", disk.display())))
 }
 
 /// Every value's key below `dir`, in order.
@@ -160,10 +155,10 @@ pub fn main(command: Disk) -> Result<i32> {
             drop(file);
             let block = open(&disk)?;
             mirage_chamelon::format(block.clone()).map_err(Error::system)?;
-            sync(&block, &disk)?;
+            ready(block.flush()).map_err(|e| Error::system(format!("{}: {e}", disk.display())))?;
         }
         Disk::Ls { disk, prefix } => {
-            let (store, _) = mount(&disk)?;
+            let store = mount(&disk)?;
             let mut out = Vec::new();
             let prefix = prefix.unwrap_or_default();
             let prefix = prefix.trim_matches('/');
@@ -175,7 +170,7 @@ pub fn main(command: Disk) -> Result<i32> {
             out.iter().for_each(|k| println!("{k}"));
         }
         Disk::Cat { disk, key } => {
-            let (store, _) = mount(&disk)?;
+            let store = mount(&disk)?;
             let value = ready(store.get(&key)).map_err(kv)?;
             use std::io::Write;
             std::io::stdout()
@@ -185,17 +180,15 @@ pub fn main(command: Disk) -> Result<i32> {
         Disk::Put { disk, key, file } => {
             let value = std::fs::read(&file)
                 .map_err(|e| Error::user(format!("{}: {}", file.display(), io_cause(&e))))?;
-            let (store, block) = mount(&disk)?;
+            let store = mount(&disk)?;
             ready(store.set(&key, &value)).map_err(kv)?;
-            sync(&block, &disk)?;
         }
         Disk::Rm { disk, key } => {
-            let (store, block) = mount(&disk)?;
+            let store = mount(&disk)?;
             ready(store.remove(&key)).map_err(kv)?;
-            sync(&block, &disk)?;
         }
         Disk::Check { disk } => {
-            let (store, _) = mount(&disk)?;
+            let store = mount(&disk)?;
             let mut all = Vec::new();
             keys(&store, "", &mut all)?;
             for key in &all {
@@ -207,7 +200,7 @@ pub fn main(command: Disk) -> Result<i32> {
             println!("{}: {} values, all readable", disk.display(), all.len());
         }
         Disk::Info { disk } => {
-            let (store, _) = mount(&disk)?;
+            let store = mount(&disk)?;
             let (blocks, used) = store.usage().map_err(Error::system)?;
             println!("block_size {BLOCK_SIZE}");
             println!("block_count {blocks}");

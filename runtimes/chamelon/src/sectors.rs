@@ -4,6 +4,11 @@
 //! `read_size` and `prog_size`, set to the sector size). Erasing is a
 //! no-op: a disk needs none before it is written.
 //!
+//! littlefs's `sync` (after each commit) is the device's `flush`, so a
+//! commit that returned is on stable storage. A device that cannot flush
+//! (a Solo5 tender without rules_mirage's patch) is said once at connect:
+//! its values then survive the image's crash, not the host's.
+//!
 //! littlefs calls its storage synchronously; a `Block` answers with a
 //! future. Solo5's and the unix file's complete on their first poll (they
 //! are hypercalls and system calls); a device that would wait is an I/O
@@ -27,6 +32,8 @@ pub struct Sectors<B> {
     sector_size: u32,
     /// Writes that reached the device, for the store's own accounting.
     pub(crate) writes: u64,
+    /// Whether the device flushes (see the module's contract).
+    flushes: bool,
 }
 
 impl<B: Block> Sectors<B> {
@@ -40,10 +47,20 @@ impl<B: Block> Sectors<B> {
                 info.sector_size
             ));
         }
+        let flushes = match poll_once(block.flush()) {
+            Ok(()) => true,
+            Err(BlockError::NoFlush) => {
+                log::warn!(target: "chamelon", "the host cannot flush this block device: \
+                    values survive the unikernel's crash, not the host's");
+                false
+            }
+            Err(e) => return Err(format!("block device: flush: {e}")),
+        };
         Ok(Sectors {
             block,
             sector_size,
             writes: 0,
+            flushes,
         })
     }
 
@@ -63,19 +80,26 @@ impl<B: Block> Sectors<B> {
     }
 }
 
-/// The output of an I/O future that completes at once.
-fn at_once<F: core::future::Future<Output = Result<(), BlockError>>>(io: F) -> Result<(), Error> {
+/// The output of an I/O future that completes at once; one that would
+/// wait is an I/O error.
+fn poll_once<F: core::future::Future<Output = Result<(), BlockError>>>(
+    io: F,
+) -> Result<(), BlockError> {
     match pin!(io).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(Ok(())) => Ok(()),
-        Poll::Ready(Err(e)) => {
-            log::error!(target: "chamelon", "block device: {e}");
-            Err(Error::Io)
-        }
+        Poll::Ready(done) => done,
         Poll::Pending => {
             log::error!(target: "chamelon", "block device: an I/O would wait (unsupported)");
-            Err(Error::Io)
+            Err(BlockError::Io)
         }
     }
+}
+
+/// [`poll_once`], as littlefs sees it.
+fn at_once<F: core::future::Future<Output = Result<(), BlockError>>>(io: F) -> Result<(), Error> {
+    poll_once(io).map_err(|e| {
+        log::error!(target: "chamelon", "block device: {e}");
+        Error::Io
+    })
 }
 
 impl<B: Block> Storage for Sectors<B> {
@@ -90,5 +114,12 @@ impl<B: Block> Storage for Sectors<B> {
 
     fn erase(&mut self, _block: u32) -> Result<(), Error> {
         Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), Error> {
+        match self.flushes {
+            true => at_once(self.block.flush()),
+            false => Ok(()),
+        }
     }
 }

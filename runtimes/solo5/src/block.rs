@@ -81,4 +81,14 @@ impl mirage_types::Block for Block {
         }
         Ok(())
     }
+
+    async fn flush(&self) -> Result<(), BlockError> {
+        // SAFETY: a handle from solo5_block_acquire.
+        match unsafe { ffi::solo5_block_flush(self.handle) } {
+            ffi::R_OK => Ok(()),
+            // A tender without the patch: the bindings do not try.
+            ffi::R_ENOTSUP => Err(BlockError::NoFlush),
+            _ => Err(BlockError::Io),
+        }
+    }
 }

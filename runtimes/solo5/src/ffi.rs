@@ -1,4 +1,5 @@
-//! The Solo5 interface (`include/solo5.h` of Solo5 v0.7.2), as used here.
+//! The Solo5 interface (`include/solo5.h` of Solo5 v0.7.2 with the patches
+//! in toolchains/solo5/patches/), as used here.
 #![allow(unsafe_code)]
 
 /// `struct solo5_start_info`.
@@ -34,11 +35,15 @@ pub struct BlockInfo {
 
 /// `SOLO5_R_OK`.
 pub const R_OK: i32 = 0;
+/// `SOLO5_R_ENOTSUP` (rules_mirage's patch): the tender cannot do it.
+pub const R_ENOTSUP: i32 = 4;
 
 extern "C" {
     pub fn solo5_block_acquire(name: *const u8, handle: *mut u64, info: *mut BlockInfo) -> i32;
     pub fn solo5_block_read(handle: u64, offset: u64, buf: *mut u8, size: usize) -> i32;
     pub fn solo5_block_write(handle: u64, offset: u64, buf: *const u8, size: usize) -> i32;
+    /// rules_mirage's patch (toolchains/solo5/patches/0001-block-flush.patch).
+    pub fn solo5_block_flush(handle: u64) -> i32;
 }
 
 /// `struct solo5_net_info`.

@@ -107,6 +107,9 @@ pub enum BlockError {
     ReadOnly,
     /// The device reported an error.
     Io,
+    /// The host cannot flush writes to stable storage (a Solo5 tender
+    /// without rules_mirage's flush patch).
+    NoFlush,
 }
 
 impl Display for BlockError {
@@ -116,6 +119,7 @@ impl Display for BlockError {
             BlockError::Unaligned => "buffer not a multiple of the sector size",
             BlockError::ReadOnly => "read-only device",
             BlockError::Io => "I/O error",
+            BlockError::NoFlush => "the host cannot flush writes to stable storage",
         })
     }
 }
@@ -157,6 +161,9 @@ pub trait Block: Clone {
     fn read(&self, sector: u64, buf: &mut [u8]) -> impl Future<Output = Result<(), BlockError>>;
     /// Writes whole sectors starting at `sector` from `buf`.
     fn write(&self, sector: u64, buf: &[u8]) -> impl Future<Output = Result<(), BlockError>>;
+    /// A barrier: returns once every write made before it is on stable
+    /// storage (survives the host's crash, not just the image's).
+    fn flush(&self) -> impl Future<Output = Result<(), BlockError>>;
 }
 
 /// Why a key-value operation failed (`Mirage_kv.error`).

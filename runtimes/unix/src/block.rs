@@ -63,4 +63,11 @@ impl Block for BlockFile {
             .write_all_at(buf, sector * SECTOR_SIZE as u64)
             .map_err(|_| BlockError::Io)
     }
+
+    async fn flush(&self) -> Result<(), BlockError> {
+        if !self.info.read_write {
+            return Ok(());
+        }
+        self.file.sync_data().map_err(|_| BlockError::Io)
+    }
 }

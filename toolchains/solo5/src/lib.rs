@@ -6,14 +6,18 @@
 //! builds in place (Solo5's make refers to the tree by absolute path while
 //! it builds) under a lock, and writes the stamp last. A built tree holds
 //! no absolute path and may move (see [`relative_links`]). The key is
-//! the checksum Cargo.lock holds for `solo5-sys` plus [`RECIPE`], so new
-//! pinned sources (or a new recipe) build anew and nothing else does.
+//! the checksum Cargo.lock holds for `solo5-sys` plus [`RECIPE`] and the
+//! [`PATCHES`] applied to the sources, so new pinned sources (or a new
+//! recipe or patch) build anew and nothing else does.
 
 mod cache;
 mod lock;
+mod recipe;
 pub use cache::cache_root;
 use cache::private_cache;
 pub use lock::{lock_checksums, pinned_checksum};
+pub use recipe::PATCHES;
+use recipe::{apply_patches, relative_links, remap_paths};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,7 +83,13 @@ fn source_dir(home: &Path) -> Result<PathBuf, String> {
 /// Solo5's version and a digest of the pinned checksum and the recipe.
 pub fn key(lock: &str) -> Result<String, String> {
     let checksum = pinned_checksum(lock)?;
-    let digest: String = Sha256::digest(format!("{checksum}{RECIPE}").as_bytes())
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{checksum}{RECIPE}"));
+    for (name, text) in PATCHES {
+        hasher.update(format!("{name}\n{}\n{text}", text.len()));
+    }
+    let digest: String = hasher
+        .finalize()
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
@@ -124,6 +134,7 @@ impl Toolchain {
             std::fs::remove_dir_all(&dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
         }
         run(Command::new("cp").arg("-r").arg(&src).arg(&dir))?;
+        apply_patches(&dir)?;
         std::fs::write(
             dir.join("include/version.h.distrib"),
             format!("#ifndef __VERSION_H__\n#define __VERSION_H__\n#define SOLO5_VERSION \"{SOLO5_VERSION}\"\n#endif\n"),
@@ -267,49 +278,6 @@ impl Toolchain {
             )
         })
     }
-}
-
-/// Makes what the target compiler builds independent of where the
-/// toolchain lives: `__FILE__` of Solo5's headers (hvt's bindings assert
-/// in `hvt_abi.h`) would otherwise carry the toolchain's directory into
-/// every hvt image. The wrapper maps its own directory, found when it
-/// runs (`$$` is make's escape for `$`), so no path is baked in.
-fn remap_paths(dir: &Path) -> Result<(), String> {
-    let makeconf = dir.join("Makeconf");
-    let text = std::fs::read_to_string(&makeconf).map_err(|e| format!("read Makeconf: {e}"))?;
-    let flag = " -ffile-prefix-map=$$(dirname $$0)/..=/solo5";
-    let mut found = false;
-    let text: String = text
-        .lines()
-        .map(|l| match l.starts_with("CONFIG_TARGET_CC_CFLAGS=") {
-            true => {
-                found = true;
-                format!("{l}{flag}\n")
-            }
-            false => format!("{l}\n"),
-        })
-        .collect();
-    if !found {
-        return Err("Makeconf has no CONFIG_TARGET_CC_CFLAGS line".into());
-    }
-    std::fs::write(&makeconf, text).map_err(|e| format!("write Makeconf: {e}"))
-}
-
-/// Solo5's build links `toolchain/include/solo5` and
-/// `toolchain/lib/x86_64-solo5-none-static` to its tree by absolute path;
-/// relative links let the tree move (a Bazel sandbox, a remote worker, a
-/// copied cache).
-fn relative_links(dir: &Path) -> Result<(), String> {
-    for (link, to) in [
-        ("toolchain/include/solo5", "../../include"),
-        ("toolchain/lib/x86_64-solo5-none-static", "../../bindings"),
-    ] {
-        let link = dir.join(link);
-        std::fs::remove_file(&link).map_err(|e| format!("remove {}: {e}", link.display()))?;
-        std::os::unix::fs::symlink(to, &link)
-            .map_err(|e| format!("link {}: {e}", link.display()))?;
-    }
-    Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
