@@ -67,9 +67,9 @@ def _cargo_binary_impl(ctx):
 # The same bytes from any sandbox: no path of this one in the binary (only
 # here: an image's or a release's action records the environment it saw).
 export RUSTFLAGS="--remap-path-prefix=$ROOT=/rules_mirage --remap-path-prefix=$CARGO_HOME=/cargo"
-"$CARGO" build --offline --locked --release --quiet -p {package} --bin {bin} \\
+"$CARGO" build --offline --locked --profile tool --quiet -p {package} --bin {bin} \\
     --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
-cp "$CARGO_HOME/target/release/{bin}" "$ROOT/{out}"
+cp "$CARGO_HOME/target/tool/{bin}" "$ROOT/{out}"
 """.format(
         package = ctx.attr.package,
         bin = ctx.attr.bin or ctx.label.name,
