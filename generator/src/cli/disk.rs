@@ -49,9 +49,10 @@ pub enum Disk {
     Info { disk: PathBuf },
 }
 
-/// A disk file as a block device.
+/// A disk file as a block device (also what `benches/kv_rw.rs` measures
+/// the store on).
 #[derive(Clone)]
-struct FileBlock(Rc<RefCell<File>>, u64);
+pub struct FileBlock(Rc<RefCell<File>>, u64);
 
 const SECTOR: usize = 512;
 
@@ -88,7 +89,7 @@ impl Block for FileBlock {
 }
 
 /// `disk`, opened as a block device of whole littlefs blocks.
-fn open(disk: &Path) -> Result<FileBlock> {
+pub fn open(disk: &Path) -> Result<FileBlock> {
     let shown = disk.display();
     let file = std::fs::OpenOptions::new()
         .read(true)

@@ -6,7 +6,7 @@ mod build;
 mod clean;
 mod configure;
 mod describe;
-mod disk;
+pub mod disk;
 mod keys;
 mod new;
 pub use keys::split_keys;
