@@ -52,6 +52,7 @@ load(
     _direct_kv_rw = "direct_kv_rw",
     _generic_block = "generic_block",
     _generic_kv_ro = "generic_kv_ro",
+    _generic_kv_rw = "generic_kv_rw",
     _kv_rw_mem = "kv_rw_mem",
     _ramdisk = "ramdisk",
     _tar_kv_ro = "tar_kv_ro",
@@ -71,6 +72,7 @@ direct_kv_ro = _direct_kv_ro
 direct_kv_rw = _direct_kv_rw
 generic_block = _generic_block
 generic_kv_ro = _generic_kv_ro
+generic_kv_rw = _generic_kv_rw
 http_client = _http_client
 https_server = _https_server
 kv_rw_mem = _kv_rw_mem

@@ -205,6 +205,33 @@ def chamelon(name, block, doc = ""):
         doc = doc or "A littlefs disk on " + block + ".",
     )
 
+def generic_kv_rw(name, size, doc = ""):
+    """`kv_rw_mem` or `chamelon` on a disk of `size` the build makes, chosen
+    by the key `--kv_rw=mem|chamelon` (default mem: nothing kept).
+
+        generic_kv_rw(name = "store", size = "1M")
+
+    Args:
+      name: the chosen device's name; `NAME_mem` and `NAME_chamelon` are
+        the choices, `NAME_disk` the chamelon's block device (Solo5 device
+        name: `name` without other characters).
+      size: the disk's size, as 64K, 1M or 2G (whole 4 KiB littlefs blocks).
+      doc: what it is for.
+    """
+    kv_rw_mem(name = name + "_mem", doc = doc)
+    block_of_file(name = name + "_disk", size = size, device = _solo5_name(name), doc = doc)
+    chamelon(name = name + "_chamelon", block = ":" + name + "_disk", doc = doc)
+    mirage_match(
+        name = name,
+        type = "kv_rw",
+        key = "@rules_mirage//rules_mirage:kv_rw",
+        cases = {
+            "chamelon": ":" + name + "_chamelon",
+            "mem": ":" + name + "_mem",
+        },
+        doc = doc,
+    )
+
 def tar_kv_ro(name, dir, device = None, doc = ""):
     """A read-only store over a tar archive of `dir`, on a block device.
 

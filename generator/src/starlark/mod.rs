@@ -349,6 +349,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "direct_kv_rw",
     "generic_block",
     "generic_kv_ro",
+    "generic_kv_rw",
     "http_client",
     "https_server",
     "kv_rw_mem",
