@@ -7,7 +7,8 @@
 
 The two endless ones send for at most 20 s and print
 `answered STATUS after BYTES bytes in SECONDS s` (or `no answer after ...`);
-flood prints `opened K of N` once it has tried them all, then holds them.
+flood prints `opened K of N` once it has tried them all, `held H` for those
+the server has not closed a second later, then holds them.
 """
 import socket
 import sys
@@ -68,7 +69,20 @@ def flood(n, seconds):
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                 held.append(s)
     print(f"opened {len(held)} of {n}", flush=True)
-    time.sleep(seconds)
+    # A server that accepts and closes at once (the socket stack beyond
+    # its limits): within a second its connections read end of file.
+    time.sleep(1)
+    still = 0
+    for s in held:
+        try:
+            if s.recv(1, socket.MSG_PEEK):
+                still += 1
+        except BlockingIOError:
+            still += 1
+        except OSError:
+            pass
+    print(f"held {still}", flush=True)
+    time.sleep(max(0.0, seconds - 1))
 
 
 if mode == "chunk-extension":

@@ -160,6 +160,53 @@ fn one_peer_holds_only_its_share_of_connections_on_spt() {
     assert!(peak < bound, "heap peak {peak} over {bound}");
 }
 
+/// On the socket stack the host's kernel completes every handshake: one
+/// peer's 200 connections are all opened, the image keeps its 20
+/// (`--tcp-max-connections-per-peer`) and closes the rest at once, says
+/// so, and another peer is served meanwhile.
+#[test]
+fn one_peer_holds_only_its_share_of_connections_on_unix_sockets() {
+    const PER_PEER: usize = 20;
+    let ns = Netns::for_stack("flood", Stack::UnixSocket);
+    let fresh = ns.second_client();
+    let site = site(
+        &ns,
+        Stack::UnixSocket,
+        &[
+            "--tcp-max-connections=100",
+            "--tcp-max-connections-per-peer=20",
+        ],
+    );
+    let mut flood = ns
+        .command("python3")
+        .arg(repo().join("tests/e2e/adversary.py"))
+        .args(["flood", "10.0.0.2", "8080", "200", "8"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(flood.stdout.take().unwrap());
+    let (mut opened, mut held) = (String::new(), String::new());
+    std::io::BufRead::read_line(&mut out, &mut opened).unwrap();
+    std::io::BufRead::read_line(&mut out, &mut held).unwrap();
+    println!(
+        "connection flood from one peer: {}, {}",
+        opened.trim(),
+        held.trim()
+    );
+    assert_eq!(opened.trim(), "opened 200 of 200");
+    assert_eq!(held.trim(), format!("held {PER_PEER}"));
+    fresh_client(&ns, fresh, "a connection flood from one peer");
+    let _ = flood.wait();
+    let console = site.output();
+    assert!(
+        console
+            .lines()
+            .any(|l| l.contains("connections refused so far")
+                && l.ends_with("at --tcp-max-connections-per-peer")),
+        "{console}"
+    );
+}
+
 /// hping3 floods port 8080 with SYNs from random addresses for 10 s: the
 /// image keeps 64 half-open connections, and a client that completes its
 /// handshake is served.

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::os::fd::RawFd;
 use std::task::{Poll, Waker};
 
+mod admission;
 mod block;
 mod clock;
 mod console;

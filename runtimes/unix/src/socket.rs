@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use mirage_types::{Datagram, IpVersions, NetError};
 
+use crate::admission::{Admission, Slot};
 use crate::udp::{Listening, Stop, UdpSockets};
 
 /// Bytes read at once from a connection, and the largest datagram.
@@ -26,12 +27,21 @@ pub struct SocketStack {
     versions: IpVersions,
     udp: UdpSockets,
     listening: Listening,
+    admission: Admission,
 }
 
 impl SocketStack {
-    /// The stack, speaking IPv4, IPv6 or both.
-    pub async fn connect(ipv4_only: bool, ipv6_only: bool) -> Result<SocketStack, String> {
+    /// The stack, speaking IPv4, IPv6 or both; peers hold at most
+    /// `max_connections` accepted connections, `per_peer` from one address
+    /// (`--tcp-max-connections`, `--tcp-max-connections-per-peer`).
+    pub async fn connect(
+        ipv4_only: bool,
+        ipv6_only: bool,
+        max_connections: i64,
+        per_peer: i64,
+    ) -> Result<SocketStack, String> {
         let versions = IpVersions::from_flags(ipv4_only, ipv6_only)?;
+        let admission = Admission::from_args(max_connections, per_peer)?;
         let speaks = match versions {
             IpVersions::Both => "IPv4 and IPv6",
             IpVersions::V4 => "IPv4",
@@ -42,6 +52,7 @@ impl SocketStack {
             versions,
             udp: Rc::default(),
             listening: Rc::default(),
+            admission,
         })
     }
 
@@ -217,15 +228,18 @@ async fn retry<T, R: Future<Output = ()>>(
 pub struct SocketFlow {
     stream: TcpStream,
     peer: SocketAddr,
+    /// An accepted connection's place among what peers hold.
+    _slot: Option<Slot>,
 }
 
 impl SocketFlow {
-    fn new(stream: TcpStream, peer: SocketAddr) -> SocketFlow {
+    fn new(stream: TcpStream, peer: SocketAddr, slot: Option<Slot>) -> SocketFlow {
         // Small writes leave at once, as on the direct stack.
         let _ = stream.set_nodelay(true);
         SocketFlow {
             stream,
             peer: canonical(peer),
+            _slot: slot,
         }
     }
 }
@@ -281,13 +295,18 @@ impl mirage_types::Stack for SocketStack {
             Ok(l) => l,
             Err(e) => return log::error!(target: "tcpip", "listen on TCP port {port}: {e}"),
         };
+        let admission = self.admission.clone();
         mirage_runtime::spawn(async move {
             let fd = listener.as_raw_fd();
             loop {
                 match retry(|| listener.accept(), || crate::readable(fd)).await {
                     Ok((stream, peer)) => {
+                        // Beyond a limit the stream is dropped: closed.
+                        let Some(slot) = admission.admit(canonical(peer).ip()) else {
+                            continue;
+                        };
                         let _ = stream.set_nonblocking(true);
-                        mirage_runtime::spawn(handler(SocketFlow::new(stream, peer)));
+                        mirage_runtime::spawn(handler(SocketFlow::new(stream, peer, Some(slot))));
                     }
                     Err(e) => {
                         // Out of descriptors, say: give the others time to close.
@@ -312,10 +331,10 @@ impl mirage_types::Stack for SocketStack {
                 if let Some(e) = stream.take_error().map_err(flow_error)? {
                     return Err(flow_error(e));
                 }
-                Ok(SocketFlow::new(stream, dst))
+                Ok(SocketFlow::new(stream, dst, None))
             }
             Err(e) => Err(flow_error(e)),
-            Ok(_) => Ok(SocketFlow::new(TcpStream::from(fd), dst)),
+            Ok(_) => Ok(SocketFlow::new(TcpStream::from(fd), dst, None)),
         }
     }
 
