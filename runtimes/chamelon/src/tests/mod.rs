@@ -9,144 +9,17 @@
 
 extern crate std;
 
+mod disk;
+
 use alloc::collections::BTreeMap;
-use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use mirage_runtime::executor::ready;
-use mirage_types::{Block, BlockError, BlockInfo, KvError, KvKind, KvRo, KvRw};
+use mirage_types::{KvError, KvKind, KvRo, KvRw};
 
 use crate::{format, Chamelon};
-
-const SECTOR: usize = 512;
-
-/// When the power goes.
-#[derive(Clone, Copy)]
-enum Cut {
-    /// Never.
-    Never,
-    /// At write `n` (0-based): it and every later write are lost.
-    At(usize),
-    /// At write `n`: its first sector lands, the rest and every later
-    /// write are lost.
-    Torn(usize),
-}
-
-struct Disk {
-    bytes: Vec<u8>,
-    writes: usize,
-    cut: Cut,
-    /// What each write since the last flush overwrote (offset, old
-    /// bytes): a host crash puts it back.
-    unflushed: Vec<(usize, Vec<u8>)>,
-}
-
-/// How the machine comes back after the cut.
-#[derive(Clone, Copy)]
-enum Restart {
-    /// The image's process was killed: what reached the host stays.
-    Process,
-    /// The host went down: writes it had not flushed are lost.
-    Host,
-}
-
-/// A disk in memory whose power can be cut.
-#[derive(Clone)]
-struct MemDisk(Rc<RefCell<Disk>>);
-
-impl MemDisk {
-    fn new(sectors: usize) -> Self {
-        MemDisk(Rc::new(RefCell::new(Disk {
-            bytes: vec![0; sectors * SECTOR],
-            writes: 0,
-            cut: Cut::Never,
-            unflushed: Vec::new(),
-        })))
-    }
-
-    /// The same bytes, powered again.
-    fn reboot(&self) -> Self {
-        self.restart(Restart::Process)
-    }
-
-    /// The disk as it is after `restart`.
-    fn restart(&self, restart: Restart) -> Self {
-        let d = self.0.borrow();
-        let mut bytes = d.bytes.clone();
-        if let Restart::Host = restart {
-            for (at, old) in d.unflushed.iter().rev() {
-                bytes[*at..*at + old.len()].copy_from_slice(old);
-            }
-        }
-        MemDisk(Rc::new(RefCell::new(Disk {
-            bytes,
-            writes: 0,
-            cut: Cut::Never,
-            unflushed: Vec::new(),
-        })))
-    }
-
-    fn cut(&self, cut: Cut) {
-        let mut d = self.0.borrow_mut();
-        d.writes = 0;
-        d.cut = cut;
-    }
-}
-
-impl Block for MemDisk {
-    fn info(&self) -> BlockInfo {
-        BlockInfo {
-            read_write: true,
-            sector_size: SECTOR,
-            size_sectors: (self.0.borrow().bytes.len() / SECTOR) as u64,
-        }
-    }
-
-    async fn read(&self, sector: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        self.info().check(sector, buf.len())?;
-        let at = sector as usize * SECTOR;
-        buf.copy_from_slice(&self.0.borrow().bytes[at..at + buf.len()]);
-        Ok(())
-    }
-
-    async fn write(&self, sector: u64, buf: &[u8]) -> Result<(), BlockError> {
-        self.info().check(sector, buf.len())?;
-        let at = sector as usize * SECTOR;
-        let mut d = self.0.borrow_mut();
-        let n = d.writes;
-        d.writes += 1;
-        let landed = match d.cut {
-            Cut::Never => buf.len(),
-            Cut::At(cut) if n < cut => buf.len(),
-            Cut::Torn(cut) if n < cut => buf.len(),
-            Cut::Torn(cut) if n == cut => SECTOR,
-            Cut::At(_) | Cut::Torn(_) => 0,
-        };
-        let old = d.bytes[at..at + landed].to_vec();
-        d.unflushed.push((at, old));
-        d.bytes[at..at + landed].copy_from_slice(&buf[..landed]);
-        match landed == buf.len() {
-            true => Ok(()),
-            // The machine is gone: nothing after this is acknowledged.
-            false => Err(BlockError::Io),
-        }
-    }
-
-    async fn flush(&self) -> Result<(), BlockError> {
-        let mut d = self.0.borrow_mut();
-        let gone = match d.cut {
-            Cut::Never => false,
-            Cut::At(cut) | Cut::Torn(cut) => d.writes > cut,
-        };
-        if gone {
-            return Err(BlockError::Io);
-        }
-        d.unflushed.clear();
-        Ok(())
-    }
-}
+use disk::{Cut, MemDisk, Restart};
 
 fn formatted(sectors: usize) -> MemDisk {
     let disk = MemDisk::new(sectors);
@@ -225,6 +98,19 @@ fn values_survive_a_remount() {
     drop(store);
     let again = mount(&disk.reboot());
     assert_eq!(ready(again.get("notes/first")).unwrap(), b"kept");
+}
+
+/// An unpatched Solo5 tender: the store mounts (saying so once), and
+/// what it acknowledged outlives the image, if not the host.
+#[test]
+fn a_host_that_cannot_flush_still_keeps_values_across_a_restart() {
+    let disk = formatted(256);
+    disk.0.borrow_mut().flushes = false;
+    let store = mount(&disk);
+    ready(store.set("kept", b"1")).unwrap();
+    drop(store);
+    let again = mount(&disk.reboot());
+    assert_eq!(ready(again.get("kept")).unwrap(), b"1");
 }
 
 #[test]
