@@ -113,15 +113,16 @@ fn heap_figures(console: &str) -> Vec<u64> {
 /// (`--tcp-max-connections-per-peer`), the rest of its SYNs are dropped,
 /// and another peer is served meanwhile. The heap never holds more than
 /// the limit's buffers.
-#[test]
-fn one_peer_holds_only_its_share_of_connections_on_spt() {
-    const PER_PEER: usize = 20;
-    const BUFFER: u64 = 262_144;
-    let ns = Netns::for_stack("flood", Stack::Spt);
+/// The site on `stack` with a limit of 100 connections, 20 per peer, and
+/// one peer opening 200 at once (`adversary.py flood`, held 8 s): the
+/// namespace, the fresh client's address, the site, the flood and what
+/// the flood printed (`opened K of N`, then `held H`).
+fn flood_from_one_peer(stack: Stack) -> (Netns, &'static str, Running, Child, String, String) {
+    let ns = Netns::for_stack("flood", stack);
     let fresh = ns.second_client();
     let site = site(
         &ns,
-        Stack::Spt,
+        stack,
         &[
             "--tcp-max-connections=100",
             "--tcp-max-connections-per-peer=20",
@@ -134,14 +135,31 @@ fn one_peer_holds_only_its_share_of_connections_on_spt() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(flood.stdout.take().unwrap()),
-        &mut line,
+    let mut out = std::io::BufReader::new(flood.stdout.take().unwrap());
+    let (mut opened, mut held) = (String::new(), String::new());
+    std::io::BufRead::read_line(&mut out, &mut opened).unwrap();
+    std::io::BufRead::read_line(&mut out, &mut held).unwrap();
+    println!(
+        "{stack:?}, connection flood from one peer: {}, {}",
+        opened.trim(),
+        held.trim()
+    );
+    (
+        ns,
+        fresh,
+        site,
+        flood,
+        opened.trim().to_owned(),
+        held.trim().to_owned(),
     )
-    .unwrap();
-    println!("connection flood from one peer: {}", line.trim());
-    assert_eq!(line.trim(), format!("opened {PER_PEER} of 200"));
+}
+
+#[test]
+fn one_peer_holds_only_its_share_of_connections_on_spt() {
+    const PER_PEER: usize = 20;
+    const BUFFER: u64 = 262_144;
+    let (ns, fresh, site, mut flood, opened, _) = flood_from_one_peer(Stack::Spt);
+    assert_eq!(opened, format!("opened {PER_PEER} of 200"));
     fresh_client(&ns, fresh, "a connection flood from one peer");
     let _ = flood.wait();
     // Every held connection is freed once the attacker closes them.
@@ -167,34 +185,9 @@ fn one_peer_holds_only_its_share_of_connections_on_spt() {
 #[test]
 fn one_peer_holds_only_its_share_of_connections_on_unix_sockets() {
     const PER_PEER: usize = 20;
-    let ns = Netns::for_stack("flood", Stack::UnixSocket);
-    let fresh = ns.second_client();
-    let site = site(
-        &ns,
-        Stack::UnixSocket,
-        &[
-            "--tcp-max-connections=100",
-            "--tcp-max-connections-per-peer=20",
-        ],
-    );
-    let mut flood = ns
-        .command("python3")
-        .arg(repo().join("tests/e2e/adversary.py"))
-        .args(["flood", "10.0.0.2", "8080", "200", "8"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(flood.stdout.take().unwrap());
-    let (mut opened, mut held) = (String::new(), String::new());
-    std::io::BufRead::read_line(&mut out, &mut opened).unwrap();
-    std::io::BufRead::read_line(&mut out, &mut held).unwrap();
-    println!(
-        "connection flood from one peer: {}, {}",
-        opened.trim(),
-        held.trim()
-    );
-    assert_eq!(opened.trim(), "opened 200 of 200");
-    assert_eq!(held.trim(), format!("held {PER_PEER}"));
+    let (ns, fresh, site, mut flood, opened, held) = flood_from_one_peer(Stack::UnixSocket);
+    assert_eq!(opened, "opened 200 of 200");
+    assert_eq!(held, format!("held {PER_PEER}"));
     fresh_client(&ns, fresh, "a connection flood from one peer");
     let _ = flood.wait();
     let console = site.output();

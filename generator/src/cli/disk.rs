@@ -155,8 +155,8 @@ pub fn main(command: Disk) -> Result<i32> {
                 .map_err(|e| Error::user(format!("{}: {}", disk.display(), io_cause(&e))))?;
             drop(file);
             let block = open(&disk)?;
-            mirage_chamelon::format(block.clone()).map_err(Error::system)?;
-            ready(block.flush()).map_err(|e| Error::system(format!("{}: {e}", disk.display())))?;
+            // littlefs syncs (our flush) as it formats.
+            mirage_chamelon::format(block).map_err(Error::system)?;
         }
         Disk::Ls { disk, prefix } => {
             let store = mount(&disk)?;

@@ -90,14 +90,18 @@ fn it_is_a_kv_rw_with_nested_keys() {
     );
 }
 
-#[test]
-fn values_survive_a_remount() {
-    let disk = formatted(256);
+/// A value set on `disk` is there after a restart of the image.
+fn kept_across_a_restart(disk: MemDisk) {
     let store = mount(&disk);
     ready(store.set("notes/first", b"kept")).unwrap();
     drop(store);
     let again = mount(&disk.reboot());
     assert_eq!(ready(again.get("notes/first")).unwrap(), b"kept");
+}
+
+#[test]
+fn values_survive_a_remount() {
+    kept_across_a_restart(formatted(256));
 }
 
 /// An unpatched Solo5 tender: the store mounts (saying so once), and
@@ -106,11 +110,7 @@ fn values_survive_a_remount() {
 fn a_host_that_cannot_flush_still_keeps_values_across_a_restart() {
     let disk = formatted(256);
     disk.0.borrow_mut().flushes = false;
-    let store = mount(&disk);
-    ready(store.set("kept", b"1")).unwrap();
-    drop(store);
-    let again = mount(&disk.reboot());
-    assert_eq!(ready(again.get("kept")).unwrap(), b"1");
+    kept_across_a_restart(disk);
 }
 
 #[test]
