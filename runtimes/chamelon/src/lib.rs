@@ -19,10 +19,12 @@
 
 extern crate alloc;
 
+mod cache;
 mod sectors;
 #[cfg(test)]
 mod tests;
 
+pub use cache::CACHE_BLOCKS;
 use sectors::Sectors;
 pub use sectors::BLOCK_SIZE;
 
@@ -49,6 +51,15 @@ fn config<B: Block>(storage: &Sectors<B>) -> Config {
 /// The littlefs path of `key`.
 fn path(key: &str) -> String {
     format!("/{key}")
+}
+
+/// The littlefs path of `key`, after checking it ([`PARTIAL`] is no key).
+fn checked(key: &str) -> Result<String, KvError> {
+    check_key(key)?;
+    match key == PARTIAL {
+        true => Err(KvError::BadKey(key.into())),
+        false => Ok(path(key)),
+    }
 }
 
 /// Why a disk does not mount, in one line.
@@ -132,11 +143,7 @@ impl<B: Block> Chamelon<B> {
 
     /// What `key` names (after checking it).
     fn kind(&self, key: &str) -> Result<Option<KvKind>, KvError> {
-        check_key(key)?;
-        if key == PARTIAL {
-            return Err(KvError::BadKey(key.into()));
-        }
-        match self.fs.stat(&path(key)) {
+        match self.fs.stat(&checked(key)?) {
             Ok(m) if m.file_type == FileType::Dir => Ok(Some(KvKind::Dictionary)),
             Ok(_) => Ok(Some(KvKind::Value)),
             Err(Error::NoEntry | Error::NotDir) => Ok(None),
@@ -146,10 +153,12 @@ impl<B: Block> Chamelon<B> {
 
     /// The value at `key`, which must be one.
     fn value(&self, key: &str) -> Result<Vec<u8>, KvError> {
-        match self.kind(key)? {
-            Some(KvKind::Value) => self.fs.read_to_vec(&path(key)).map_err(store),
-            Some(KvKind::Dictionary) => Err(KvError::ValueExpected(key.into())),
-            None => Err(KvError::NotFound(key.into())),
+        // One walk of the tree (not a stat, then an open).
+        match self.fs.read_to_vec(&checked(key)?) {
+            Ok(value) => Ok(value),
+            Err(Error::IsDir) => Err(KvError::ValueExpected(key.into())),
+            Err(Error::NoEntry | Error::NotDir) => Err(KvError::NotFound(key.into())),
+            Err(e) => Err(store(e)),
         }
     }
 

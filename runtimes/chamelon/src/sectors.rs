@@ -16,11 +16,14 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use littlefs_rust::{Error, Storage};
 use mirage_types::{Block, BlockError};
+
+use crate::cache::BlockCache;
 
 /// Bytes per littlefs block on every disk (littlefs-python and `mirage
 /// disk` must be given the same).
@@ -34,6 +37,8 @@ pub struct Sectors<B> {
     pub(crate) writes: u64,
     /// Whether the device flushes (see the module's contract).
     flushes: bool,
+    /// Blocks read or written lately, as the device holds them.
+    cache: BlockCache,
 }
 
 impl<B: Block> Sectors<B> {
@@ -61,6 +66,7 @@ impl<B: Block> Sectors<B> {
             sector_size,
             writes: 0,
             flushes,
+            cache: BlockCache::new(),
         })
     }
 
@@ -104,12 +110,30 @@ fn at_once<F: core::future::Future<Output = Result<(), BlockError>>>(io: F) -> R
 
 impl<B: Block> Storage for Sectors<B> {
     fn read(&mut self, block: u32, offset: u32, buf: &mut [u8]) -> Result<(), Error> {
-        at_once(self.block.read(self.sector(block, offset), buf))
+        let range = offset as usize..offset as usize + buf.len();
+        if let Some(held) = self.cache.get(block).and_then(|b| b.get(range.clone())) {
+            buf.copy_from_slice(held);
+            return Ok(());
+        }
+        // A miss reads the whole block: littlefs reads on in it.
+        let mut whole = vec![0; BLOCK_SIZE as usize].into_boxed_slice();
+        at_once(self.block.read(self.sector(block, 0), &mut whole))?;
+        let Some(wanted) = whole.get(range) else {
+            return Err(Error::Invalid);
+        };
+        buf.copy_from_slice(wanted);
+        self.cache.insert(block, whole);
+        Ok(())
     }
 
     fn write(&mut self, block: u32, offset: u32, data: &[u8]) -> Result<(), Error> {
         self.writes += 1;
-        at_once(self.block.write(self.sector(block, offset), data))
+        let done = at_once(self.block.write(self.sector(block, offset), data));
+        match done {
+            Ok(()) => self.cache.write(block, offset as usize, data),
+            Err(_) => self.cache.forget(block),
+        }
+        done
     }
 
     fn erase(&mut self, _block: u32) -> Result<(), Error> {

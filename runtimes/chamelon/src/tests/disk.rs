@@ -24,6 +24,8 @@ pub(super) enum Cut {
 
 pub(super) struct Disk {
     pub(super) bytes: Vec<u8>,
+    /// Reads the device served.
+    pub(super) reads: usize,
     pub(super) writes: usize,
     cut: Cut,
     /// What each write since the last flush overwrote (offset, old
@@ -50,6 +52,7 @@ impl MemDisk {
     pub(super) fn new(sectors: usize) -> Self {
         MemDisk(Rc::new(RefCell::new(Disk {
             bytes: vec![0; sectors * SECTOR],
+            reads: 0,
             writes: 0,
             cut: Cut::Never,
             unflushed: Vec::new(),
@@ -73,6 +76,7 @@ impl MemDisk {
         }
         MemDisk(Rc::new(RefCell::new(Disk {
             bytes,
+            reads: 0,
             writes: 0,
             cut: Cut::Never,
             unflushed: Vec::new(),
@@ -99,7 +103,9 @@ impl Block for MemDisk {
     async fn read(&self, sector: u64, buf: &mut [u8]) -> Result<(), BlockError> {
         self.info().check(sector, buf.len())?;
         let at = sector as usize * SECTOR;
-        buf.copy_from_slice(&self.0.borrow().bytes[at..at + buf.len()]);
+        let mut d = self.0.borrow_mut();
+        d.reads += 1;
+        buf.copy_from_slice(&d.bytes[at..at + buf.len()]);
         Ok(())
     }
 

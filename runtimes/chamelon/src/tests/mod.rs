@@ -9,6 +9,7 @@
 
 extern crate std;
 
+mod cache;
 mod disk;
 
 use alloc::collections::BTreeMap;
