@@ -33,9 +33,10 @@ pub enum FileKind {
     /// new output starts from `contents`. Its provenance belongs in
     /// another, compared file.
     Seed,
-    /// A disk of this many bytes the image changes: made zero-filled
-    /// (sparse), only its presence counts, and a new output keeps the old
-    /// file when there is one. `contents` is empty.
+    /// A disk of this many bytes the image changes: made from `contents`
+    /// (a littlefs disk, or nothing) and zeros after them, sparse; only
+    /// its presence counts, and a new output keeps the old file when there
+    /// is one.
     Disk(u64),
 }
 
@@ -129,8 +130,7 @@ impl Plan {
                     continue;
                 }
                 FileKind::Disk(size) => {
-                    std::fs::File::create(&path)
-                        .and_then(|f| f.set_len(size))
+                    make_disk(&path, &f.contents, size)
                         .io_context(|| format!("make {}", path.display()))?;
                     continue;
                 }
@@ -169,6 +169,20 @@ impl Plan {
 /// otherwise, unreadable to a teammate once renamed into place.)
 fn umasked(mode: u32) -> std::fs::Permissions {
     std::os::unix::fs::PermissionsExt::from_mode(mode)
+}
+
+/// A disk file of `size` bytes starting with `contents`: only its 4 KiB
+/// chunks that are not all zeros are written, the rest is a hole.
+fn make_disk(path: &Path, contents: &[u8], size: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::create(path)?;
+    file.set_len(size)?;
+    for (i, chunk) in contents.chunks(4096).enumerate() {
+        if chunk.iter().any(|&b| b != 0) {
+            file.write_all_at(chunk, i as u64 * 4096)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `contents` to `path` through a temporary file and a rename; the
@@ -234,6 +248,22 @@ mod tests {
             std::fs::read(tmp.path().join("out/a/main.rs")).unwrap(),
             b"two"
         );
+    }
+
+    #[test]
+    fn a_disk_starts_with_its_contents_and_holes_after() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut contents = vec![0; 8192];
+        contents[4096] = 7;
+        let p = Plan {
+            dir: tmp.path().join("out"),
+            files: vec![File::new("disk.img", contents, FileKind::Disk(16384))],
+        };
+        p.commit().unwrap();
+        let disk = std::fs::read(tmp.path().join("out/disk.img")).unwrap();
+        assert_eq!(disk.len(), 16384);
+        assert_eq!(disk.iter().position(|&b| b != 0), Some(4096));
+        assert_eq!(disk.iter().filter(|&&b| b != 0).count(), 1);
     }
 
     #[test]

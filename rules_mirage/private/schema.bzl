@@ -31,6 +31,7 @@ SCHEMA = {
         "block_files": struct(type = "run_path_dict", mandatory = False, doc = "Solo5 block device name to the file attached to it."),
         "block_tars": struct(type = "path_dict", mandatory = False, doc = "Solo5 block device name to a directory the generator archives onto it."),
         "block_sizes": struct(type = "string_dict", mandatory = False, doc = "Solo5 block device name to the size of a zero-filled disk the build makes (`64K`, `1M`) and keeps."),
+        "block_littlefs": struct(type = "path_dict", mandatory = False, doc = "Solo5 block device name to a directory whose files the disk of its `block_sizes` starts with, as a littlefs disk."),
         "crunch": struct(type = "path", mandatory = False, doc = "A directory embedded into the image, read as `{crunch}`."),
         "doc": struct(type = "string", mandatory = False, doc = "What it is, for generated comments and `mirage describe`."),
     },

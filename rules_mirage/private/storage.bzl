@@ -19,11 +19,14 @@ _UNIX = "@rules_mirage//runtimes/unix:crate"
 _SOLO5 = "@rules_mirage//runtimes/solo5:crate"
 _CHAMELON = "@rules_mirage//runtimes/chamelon:crate"
 
-def block_of_file(name, file = None, size = None, device = None, doc = ""):
+def block_of_file(name, file = None, size = None, littlefs = None, device = None, doc = ""):
     """A block device backed by a file, Mirage's `block_of_file`.
 
     The file is `file`, or, given `size` instead, a zero-filled disk the
-    build makes in the output directory and keeps across builds. On unix
+    build makes in the output directory and keeps across builds (with
+    `littlefs`, a littlefs disk holding that directory's files instead,
+    which `chamelon` reads: made when the output has no disk yet, then
+    the image's to change, like any disk the build makes). On unix
     the image opens the file; on Solo5 it is a BLOCK_BASIC device in the
     manifest, which `mirage run` and the generated `run.sh` attach with
     `--block:DEVICE=FILE` (override with `mirage run --block-file
@@ -36,12 +39,17 @@ def block_of_file(name, file = None, size = None, device = None, doc = ""):
       file: the backing file, relative to this package.
       size: instead of `file`: the size of the disk the build makes, as
         512, 64K, 1M or 2G.
+      littlefs: with `size`: a directory, relative to this package, whose
+        files the disk starts with, one chamelon value per file at its
+        relative path (whole 4 KiB blocks, at most 1G).
       device: its Solo5 device name (alphanumeric); default: `name` without
         other characters.
       doc: what it is for.
     """
     if (file == None) == (size == None):
         fail("block_of_file(name = %r): give exactly one of `file` and `size`" % name)
+    if littlefs != None and size == None:
+        fail("block_of_file(name = %r): `littlefs` needs `size`" % name)
     device = device or _solo5_name(name)
     if file != None:
         backing = dict(block_files = {device: file})
@@ -49,6 +57,9 @@ def block_of_file(name, file = None, size = None, device = None, doc = ""):
     else:
         backing = dict(block_sizes = {device: size})
         what = "a " + size + " disk the build makes"
+        if littlefs != None:
+            backing["block_littlefs"] = {device: littlefs}
+            what += " holding the files of " + _package_path(littlefs)
     mirage_device(
         name = name,
         type = "block",
@@ -205,7 +216,7 @@ def chamelon(name, block, doc = ""):
         doc = doc or "A littlefs disk on " + block + ".",
     )
 
-def generic_kv_rw(name, size, doc = ""):
+def generic_kv_rw(name, size, dir = None, doc = ""):
     """`kv_rw_mem` or `chamelon` on a disk of `size` the build makes, chosen
     by the key `--kv_rw=mem|chamelon` (default mem: nothing kept).
 
@@ -216,10 +227,13 @@ def generic_kv_rw(name, size, doc = ""):
         the choices, `NAME_disk` the chamelon's block device (Solo5 device
         name: `name` without other characters).
       size: the disk's size, as 64K, 1M or 2G (whole 4 KiB littlefs blocks).
+      dir: a directory, relative to this package, whose files the
+        chamelon's disk starts with (see `block_of_file`'s `littlefs`); the
+        mem choice starts empty.
       doc: what it is for.
     """
     kv_rw_mem(name = name + "_mem", doc = doc)
-    block_of_file(name = name + "_disk", size = size, device = _solo5_name(name), doc = doc)
+    block_of_file(name = name + "_disk", size = size, littlefs = dir, device = _solo5_name(name), doc = doc)
     chamelon(name = name + "_chamelon", block = ":" + name + "_disk", doc = doc)
     mirage_match(
         name = name,

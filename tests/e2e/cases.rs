@@ -114,6 +114,8 @@ cases!(
     fail_in_macro,
     key_target_default_outside_choices,
     key_value_outside_choices,
+    littlefs_disk_not_whole_blocks,
+    littlefs_missing_directory,
     load_missing_file,
     main_choice_reporter_console,
     main_choice_reporter_none,

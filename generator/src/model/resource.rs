@@ -59,6 +59,14 @@ pub enum Backing {
     /// A zero-filled disk of this many bytes the generator makes, as
     /// `disks/NAME.img` in the output directory, and keeps once made.
     Blank(u64),
+    /// Like `Blank`, but made as a littlefs disk holding the files of a
+    /// directory (relative to the workspace root), one value per file.
+    Littlefs {
+        /// The directory.
+        dir: String,
+        /// The disk's bytes.
+        size: u64,
+    },
 }
 
 /// Where the output directory keeps the disks the generator makes.
@@ -70,7 +78,9 @@ impl Solo5Device {
     pub fn generated_file(&self) -> Option<String> {
         match self.backing {
             Backing::Archive(_) => Some(format!("{DISKS_DIR}/{}.tar", self.name)),
-            Backing::Blank(_) => Some(format!("{DISKS_DIR}/{}.img", self.name)),
+            Backing::Blank(_) | Backing::Littlefs { .. } => {
+                Some(format!("{DISKS_DIR}/{}.img", self.name))
+            }
             Backing::AtRun | Backing::File(_) => None,
         }
     }
@@ -140,6 +150,7 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
     let files = rule.dict("block_files");
     let tars = rule.dict("block_tars");
     let sizes = rule.dict("block_sizes");
+    let littlefs = rule.dict("block_littlefs");
     let find = |dict: &[(&str, &AttrValue)], name: &str| {
         dict.iter()
             .find(|(n, _)| *n == name)
@@ -170,14 +181,24 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
                 .iter()
                 .find(|(n, _)| *n == name)
                 .and_then(|(_, s)| s.as_str());
+            let size = size
+                .map(|s| parse_size(s).map_err(|e| Error::at(&rule.loc, e)))
+                .transpose()?;
             let backing = match (find(&files, name), find(&tars, name), size) {
                 (Some(file), _, _) => Backing::File(file),
                 (None, Some(dir), _) => Backing::Archive(dir),
-                (None, None, Some(size)) => {
-                    Backing::Blank(parse_size(size).map_err(|e| Error::at(&rule.loc, e))?)
-                }
+                (None, None, Some(size)) => match find(&littlefs, name) {
+                    Some(dir) => Backing::Littlefs { dir, size },
+                    None => Backing::Blank(size),
+                },
                 (None, None, None) => Backing::AtRun,
             };
+            if find(&littlefs, name).is_some() && !matches!(backing, Backing::Littlefs { .. }) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("block_littlefs names `{name}`, which needs a size in block_sizes (and no block_files or block_tars)"),
+                ));
+            }
             Ok(Solo5Device {
                 name: name.to_owned(),
                 kind,
@@ -190,6 +211,7 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
         ("block_files", &files),
         ("block_tars", &tars),
         ("block_sizes", &sizes),
+        ("block_littlefs", &littlefs),
     ] {
         if let Some((name, _)) = dict
             .iter()

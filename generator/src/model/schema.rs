@@ -48,6 +48,7 @@ const DEVICE: &[AttrSpec] = &[
     attr("block_files", RunPathDict, false, "Solo5 block device name to the file attached to it."),
     attr("block_tars", PathDict, false, "Solo5 block device name to a directory the generator archives onto it."),
     attr("block_sizes", StrDict, false, "Solo5 block device name to the size of a zero-filled disk the build makes (`64K`, `1M`) and keeps."),
+    attr("block_littlefs", PathDict, false, "Solo5 block device name to a directory whose files the disk of its `block_sizes` starts with, as a littlefs disk."),
     attr("crunch", Path, false, "A directory embedded into the image, read as `{crunch}`."),
     attr("doc", Str, false, "What it is, for generated comments and `mirage describe`."),
 ];

@@ -25,7 +25,7 @@ use crate::paths::{crate_path, out_dir, relative, WORKSPACE_LINK};
 use crate::resolve::{KeyValue, Resolved};
 use crate::workspace::Workspace;
 use connect::{crunch_static, Expander};
-use files::{files_of, hex, tar_archive};
+use files::{files_of, hex, littlefs_disk, tar_archive};
 
 /// The generator's version, written into generated headers.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -345,6 +345,10 @@ pub fn render(ws: &Workspace, r: &Resolved) -> Result<Plan> {
         let made = match &d.backing {
             Backing::Archive(src) => Some((tar_archive(ws, src, &d.loc)?, FileKind::Plain)),
             Backing::Blank(size) => Some((Vec::new(), FileKind::Disk(*size))),
+            Backing::Littlefs { dir, size } => Some((
+                littlefs_disk(ws, dir, *size, &d.loc)?,
+                FileKind::Disk(*size),
+            )),
             Backing::File(_) | Backing::AtRun => None,
         };
         if let (Some(path), Some((contents, kind))) = (d.generated_file(), made) {

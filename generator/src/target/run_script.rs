@@ -40,7 +40,7 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
         let default = match &d.backing {
             Backing::File(file) => format!("$root/{file}"),
             Backing::AtRun => String::new(),
-            Backing::Archive(_) | Backing::Blank(_) => {
+            Backing::Archive(_) | Backing::Blank(_) | Backing::Littlefs { .. } => {
                 format!("$here/{}", d.generated_file().unwrap_or_default())
             }
         };

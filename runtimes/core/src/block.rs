@@ -40,6 +40,13 @@ impl Ramdisk {
     }
 }
 
+impl Ramdisk {
+    /// A copy of its bytes (the generator writes a disk it made in one out).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.data.borrow().clone()
+    }
+}
+
 impl Block for Ramdisk {
     fn info(&self) -> BlockInfo {
         self.info
