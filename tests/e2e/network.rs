@@ -217,8 +217,43 @@ impl Running {
             .args(args)
             .current_dir(repo())
             .env("MIRAGE_HOME", repo())
-            .env("CARGO_TARGET_DIR", unikernel_target_dir())
-            .stdout(std::fs::File::create(&log).unwrap())
+            .env("CARGO_TARGET_DIR", unikernel_target_dir());
+        Running::spawn(cmd, log, turn, ready)
+    }
+
+    /// Boots the image `mirage build` last made of `label` for `stack`
+    /// through the `run.sh` beside it (what a deployment runs: the tender
+    /// or the image itself, no build), with runtime `args`, and waits for
+    /// `ready`.
+    pub(crate) fn start_built(
+        ns: &Netns,
+        stack: Stack,
+        label: &str,
+        args: &[&str],
+        ready: &str,
+    ) -> Running {
+        let target = stack.target();
+        let turn = turn(label, target);
+        let out = label.trim_start_matches("//").replace(':', "/");
+        let script = repo().join(format!("mirage-out/{out}/{target}/run.sh"));
+        let mut cmd = ns.unikernel_command(script.to_str().unwrap());
+        if stack.direct() {
+            cmd.arg("--net:service=tap0");
+        }
+        cmd.args(args).current_dir(repo());
+        let log = std::env::temp_dir().join(format!("{}.log", ns.client));
+        Running::spawn(cmd, log, turn, ready)
+    }
+
+    /// Starts `cmd` in a process group of its own, its output in `log`,
+    /// and waits for `ready` there.
+    fn spawn(
+        mut cmd: Command,
+        log: PathBuf,
+        turn: MutexGuard<'static, ()>,
+        ready: &str,
+    ) -> Running {
+        cmd.stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let running = Running {
