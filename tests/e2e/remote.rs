@@ -6,7 +6,7 @@
 //! with no local fallback, and gets the local build's bytes; a second copy
 //! with another empty output base gets everything from the remote cache
 //! and executes nothing. The same holds with a plain HTTP cache: nginx
-//! accepting WebDAV PUT.
+//! accepting WebDAV PUT (for the unit runner's build).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -14,11 +14,29 @@ use std::process::{Child, Command, Stdio};
 use crate::bazel_hermetic::Checkout;
 use crate::support::{repo, sha256, Daemon};
 
+/// Targets to build and the outputs (under bazel-bin) whose bytes must
+/// match the local build's.
+struct Build {
+    targets: &'static [&'static str],
+    outputs: &'static [&'static str],
+}
+
 /// hello's spt image, built every way: the generator, the unit runner,
 /// the Solo5 toolchain, its units and the image's link are each an action
 /// (the unix image adds only more of the same kind, so it is left out).
-const TARGETS: &[&str] = &["//examples/hello:hello_spt"];
-const IMAGES: &[&str] = &["examples/hello/hello_spt.out/dist/hello.spt"];
+const HELLO: Build = Build {
+    targets: &["//examples/hello:hello_spt"],
+    outputs: &["examples/hello/hello_spt.out/dist/hello.spt"],
+};
+
+/// One of those actions, the unit runner's cargo build: the plain HTTP
+/// cache stores and serves any action alike (BuildGrid's cache above
+/// serves all of them), and building the generator from nothing twice
+/// more (everything else needs it) would triple the test's time.
+const UNIT_RUNNER: Build = Build {
+    targets: &["//generator:mirage_unit"],
+    outputs: &["generator/mirage_unit"],
+};
 
 /// The remote execution service (`tests/remote/grid.py`: PostgreSQL,
 /// BuildGrid, the test worker, on 127.0.0.1), stopped by PID on drop.
@@ -78,11 +96,11 @@ impl Drop for Grid {
     }
 }
 
-/// The local build's image digests, in the order of `IMAGES`.
-fn local_images() -> Vec<String> {
+/// The local build's digests of `build`'s outputs, in their order.
+fn local_outputs(build: &Build) -> Vec<String> {
     let local = Command::new("bazel")
         .arg("build")
-        .args(TARGETS)
+        .args(build.targets)
         .current_dir(repo())
         .output()
         .unwrap();
@@ -91,17 +109,19 @@ fn local_images() -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&local.stderr)
     );
-    IMAGES
+    build
+        .outputs
         .iter()
         .map(|p| sha256(&std::fs::read(repo().join("bazel-bin").join(p)).unwrap()))
         .collect()
 }
 
-/// A fresh checkout builds with `--remote_cache=CACHE`: every action
-/// comes from the cache (none executed) and the images are `local`'s.
-fn all_from_cache(cache: &str, local: &[String]) {
+/// A fresh checkout builds `build` with `--remote_cache=CACHE`: every
+/// action comes from the cache (none executed) and the outputs are
+/// `local`'s.
+fn all_from_cache(cache: &str, build: &Build, local: &[String]) {
     let b = Checkout::new();
-    let summary = b.build(&[&format!("--remote_cache={cache}")], TARGETS);
+    let summary = b.build(&[&format!("--remote_cache={cache}")], build.targets);
     assert!(summary.contains("remote cache hit"), "{summary}");
     for executed in [
         "linux-sandbox",
@@ -112,7 +132,7 @@ fn all_from_cache(cache: &str, local: &[String]) {
     ] {
         assert!(!summary.contains(executed), "{summary}");
     }
-    for (path, local) in IMAGES.iter().zip(local) {
+    for (path, local) in build.outputs.iter().zip(local) {
         assert_eq!(&b.image(path), local, "{path}: cached and local differ");
     }
 }
@@ -120,7 +140,7 @@ fn all_from_cache(cache: &str, local: &[String]) {
 #[test]
 fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
     let _turn = crate::bazel::turn();
-    let local = local_images();
+    let local = local_outputs(&HELLO);
     let grid = Grid::up();
     let endpoint = &grid.endpoint;
 
@@ -133,18 +153,18 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
             "--spawn_strategy=remote",
             "--remote_timeout=3600",
         ],
-        TARGETS,
+        HELLO.targets,
     );
     assert!(summary.contains(" remote"), "{summary}");
     for local_strategy in ["linux-sandbox", "local", "processwrapper-sandbox"] {
         assert!(!summary.contains(local_strategy), "{summary}");
     }
-    for (path, local) in IMAGES.iter().zip(&local) {
+    for (path, local) in HELLO.outputs.iter().zip(&local) {
         assert_eq!(&a.image(path), local, "{path}: remote and local differ");
     }
 
     // Another checkout, another empty output base: all from the cache.
-    all_from_cache(endpoint, &local);
+    all_from_cache(endpoint, &HELLO, &local);
 }
 
 /// nginx as a plain HTTP cache: WebDAV PUT into a scratch directory, GET
@@ -192,16 +212,19 @@ impl WebDav {
 #[test]
 fn an_http_cache_that_accepts_put_serves_a_second_checkout() {
     let _turn = crate::bazel::turn();
-    let local = local_images();
+    let local = local_outputs(&UNIT_RUNNER);
     let cache = WebDav::start();
     // A checkout builds locally and fills the cache...
     let a = Checkout::new();
-    let summary = a.build(&[&format!("--remote_cache={}", cache.url)], TARGETS);
+    let summary = a.build(
+        &[&format!("--remote_cache={}", cache.url)],
+        UNIT_RUNNER.targets,
+    );
     assert!(!summary.contains("remote cache hit"), "{summary}");
     let stored = std::fs::read_dir(cache.nginx.dir().join("www/cache/cas"))
         .map(|d| d.count())
         .unwrap_or(0);
     assert!(stored > 0, "nothing was PUT into the cache");
     // ...another one gets everything from it.
-    all_from_cache(&cache.url, &local);
+    all_from_cache(&cache.url, &UNIT_RUNNER, &local);
 }
