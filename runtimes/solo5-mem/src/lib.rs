@@ -18,10 +18,59 @@
 /// `dst` and `src` are valid for `n` bytes and do not overlap.
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract; forward is right without overlap.
+    unsafe { copy_forward(dst, src, n) };
+    dst
+}
+
+/// Copies `n` bytes; the regions may overlap.
+///
+/// # Safety
+/// `dst` and `src` are valid for `n` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dst as usize) <= (src as usize) || (dst as usize) >= (src as usize).wrapping_add(n) {
+        // SAFETY: a forward copy reads each byte before it is written
+        // when dst precedes src (or the regions are apart).
+        unsafe { copy_forward(dst, src, n) };
+    } else {
+        // dst follows src inside it: from the end, a word at a time (each
+        // word is read whole before it is written, and the words below it
+        // are read later).
+        let mut i = n;
+        while i >= 8 {
+            i -= 8;
+            // SAFETY: i + 8 <= n, within both regions.
+            unsafe {
+                dst.add(i)
+                    .cast::<u64>()
+                    .write_unaligned(src.add(i).cast::<u64>().read_unaligned())
+            };
+        }
+        while i > 0 {
+            i -= 1;
+            // SAFETY: i < n, within both regions.
+            unsafe { *dst.add(i) = *src.add(i) };
+        }
+    }
+    dst
+}
+
+/// Copies `n` bytes from the first up, a word at a time: right for
+/// regions apart and for `dst` before `src` (a word is read whole before
+/// it is written, and only bytes already read are overwritten). Not
+/// `rep movsb`: on this project's AMD EPYC hosts it cost more CPU than
+/// the word loop in bench/http_client.sh's plain-HTTP fetch.
+///
+/// # Safety
+/// `dst` and `src` are valid for `n` bytes.
+#[inline(always)]
+unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
     let mut i = 0;
     // Eight bytes at a time (unaligned loads and stores are fine on x86-64).
     while i + 8 <= n {
-        // SAFETY: i + 8 <= n, within both regions (caller's contract).
+        // SAFETY: i + 8 <= n, within both regions; each word is read
+        // whole before it is written.
         unsafe {
             dst.add(i)
                 .cast::<u64>()
@@ -34,31 +83,6 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
         unsafe { *dst.add(i) = *src.add(i) };
         i += 1;
     }
-    dst
-}
-
-/// Copies `n` bytes; the regions may overlap.
-///
-/// # Safety
-/// `dst` and `src` are valid for `n` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dst as usize) <= (src as usize) {
-        let mut i = 0;
-        while i < n {
-            // SAFETY: forward copy is safe when dst precedes src.
-            unsafe { *dst.add(i) = *src.add(i) };
-            i += 1;
-        }
-    } else {
-        let mut i = n;
-        while i > 0 {
-            i -= 1;
-            // SAFETY: backward copy is safe when dst follows src.
-            unsafe { *dst.add(i) = *src.add(i) };
-        }
-    }
-    dst
 }
 
 /// Fills `n` bytes with the low byte of `c`.
@@ -89,6 +113,21 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
+    // Equal words are skipped eight bytes at a time; the first differing
+    // byte is then found one at a time.
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n (caller's contract).
+        let (x, y) = unsafe {
+            (
+                a.add(i).cast::<u64>().read_unaligned(),
+                b.add(i).cast::<u64>().read_unaligned(),
+            )
+        };
+        if x != y {
+            break;
+        }
+        i += 8;
+    }
     while i < n {
         // SAFETY: i < n (caller's contract).
         let (x, y) = unsafe { (*a.add(i), *b.add(i)) };
