@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::http::{curl, status};
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::repo;
 
 const SITE: &str = "//examples/static_website:static_website";

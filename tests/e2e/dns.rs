@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::{mirage_ok, Daemon};
 
 /// big.test's addresses: more than a 512-byte UDP answer holds.

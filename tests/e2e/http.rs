@@ -5,7 +5,8 @@
 
 use std::process::Output;
 
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::repo;
 
 const SITE: &str = "//examples/static_website:static_website";

@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::{repo, sha256, Daemon};
 
 const LABEL: &str = "//examples/http_fetch:http_fetch";

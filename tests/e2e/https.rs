@@ -10,7 +10,8 @@ use std::process::Command;
 use std::sync::Once;
 
 use crate::http::{curl, raw, status};
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::{repo, Daemon};
 
 const SITE: &str = "//examples/static_website:static_website_tls";

@@ -24,6 +24,7 @@ mod notes;
 mod plan;
 mod release;
 mod remote;
+mod running;
 mod rustc_errors;
 mod setup;
 mod signals;

@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 
 use crate::http::{curl, status};
-use crate::network::{Netns, Running, Stack};
+use crate::network::{Netns, Stack};
+use crate::running::Running;
 use crate::support::{mirage_ok, repo, sha256, skipped};
 
 const NOTES: &str = "//examples/notes:notes";

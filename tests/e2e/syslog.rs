@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::network::{nc, Netns, Running, Stack};
+use crate::network::{nc, Netns, Stack};
+use crate::running::Running;
 use crate::support::Daemon;
 
 /// The collector's port, on 10.0.0.1 in the client's namespace.
@@ -169,7 +170,7 @@ fn unix_logs_to_rsyslog_over_tcp_alone() {
 #[test]
 fn bad_syslog_arguments_are_refused_at_boot() {
     let label = "//examples/network:network";
-    let _turn = crate::network::turn(label, "unix");
+    let _turn = crate::running::turn(label, "unix");
     for (arg, why) in [
         (
             "--syslog=logs..example",
