@@ -5,6 +5,23 @@
 
 use crate::support::{mirage, mirage_ok, repo, sha256, skipped};
 
+/// `littlefs_disk.py ARGS` (littlefs-python): its output, or `None` when
+/// littlefs-python is not installed here.
+pub(crate) fn littlefs(args: &[&str]) -> Option<String> {
+    let script = repo().join("tests/e2e/littlefs_disk.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No module named 'littlefs'") {
+        return None;
+    }
+    assert!(out.status.success(), "littlefs_disk.py {args:?}: {stderr}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[test]
 fn mirage_disk_formats_writes_lists_and_reads_a_littlefs_disk() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,25 +71,14 @@ fn mirage_disk_formats_writes_lists_and_reads_a_littlefs_disk() {
          (format it with `mirage disk format`, or boot once with --format)\n"
     );
 
-    let script = repo().join("tests/e2e/littlefs_disk.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args(["list", "d.img"])
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("No module named 'littlefs'") {
+    let disk = cwd.join("d.img");
+    let Some(listing) = littlefs(&["list", disk.to_str().unwrap()]) else {
         return skipped(
             "disk::littlefs_python_reads_a_mirage_disk",
             "littlefs-python is not installed (scripts/setup.sh installs it with SETUP_PEERS=1)",
         );
-    }
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("top 14 {}\n", sha256(b"kept on a disk")),
-        "{stderr}"
-    );
+    };
+    assert_eq!(listing, format!("top 14 {}\n", sha256(b"kept on a disk")));
 }
 
 /// A workspace whose app `u` keeps a chamelon on a 64K disk the build makes
@@ -144,28 +150,20 @@ fn a_build_makes_a_littlefs_disk_from_a_directory_the_same_in_any_checkout() {
         "a.txt\ndir/b.bin\nlater\n"
     );
 
-    let script = repo().join("tests/e2e/littlefs_disk.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args(["list", SEEDED_DISK])
-        .current_dir(two.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("No module named 'littlefs'") {
+    let disk = two.path().join(SEEDED_DISK);
+    let Some(listing) = littlefs(&["list", disk.to_str().unwrap()]) else {
         return skipped(
             "disk::littlefs_python_reads_a_disk_the_build_made",
             "littlefs-python is not installed (scripts/setup.sh installs it with SETUP_PEERS=1)",
         );
-    }
+    };
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        listing,
         format!(
             "a.txt 5 {}\ndir/b.bin 4 {}\n",
             sha256(b"first"),
             sha256(&[0, 1, 2, 255])
-        ),
-        "{stderr}"
+        )
     );
 }
 

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use crate::disk::littlefs;
 use crate::http::{curl, status};
 use crate::network::{Netns, Stack};
 use crate::running::Running;
@@ -32,23 +33,6 @@ fn disk(stack: Stack) -> PathBuf {
         "mirage-out/examples/notes/notes/{}/disks/storage.img",
         stack.target()
     ))
-}
-
-/// `littlefs_disk.py ARGS` (littlefs-python): its output, or `None` when
-/// littlefs-python is not installed here.
-fn littlefs(args: &[&str]) -> Option<String> {
-    let script = repo().join("tests/e2e/littlefs_disk.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("No module named 'littlefs'") {
-        return None;
-    }
-    assert!(out.status.success(), "littlefs_disk.py {args:?}: {stderr}");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The console line that says the notes serve.
