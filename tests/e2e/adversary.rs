@@ -110,11 +110,10 @@ fn heap_figures(console: &str) -> Vec<u64> {
         .collect()
 }
 
-/// One peer opens 200 connections at once: it gets its 20
-/// (`--tcp-max-connections-per-peer`), the rest of its SYNs are dropped,
-/// and another peer is served meanwhile. The heap never holds more than
-/// the limit's buffers.
-/// The site on `stack` with a limit of 100 connections, 20 per peer, and
+/// The per-peer connection limit the flood tests give the site.
+const PER_PEER: usize = 20;
+
+/// The site on `stack` with a limit of 100 connections, [`PER_PEER`] per peer, and
 /// one peer opening 200 at once (`adversary.py flood`, held 8 s): the
 /// namespace, the fresh client's address, the site, the flood and what
 /// the flood printed (`opened K of N`, then `held H`).
@@ -126,7 +125,7 @@ fn flood_from_one_peer(stack: Stack) -> (Netns, &'static str, Running, Child, St
         stack,
         &[
             "--tcp-max-connections=100",
-            "--tcp-max-connections-per-peer=20",
+            &format!("--tcp-max-connections-per-peer={PER_PEER}"),
         ],
     );
     let mut flood = ns
@@ -155,9 +154,12 @@ fn flood_from_one_peer(stack: Stack) -> (Netns, &'static str, Running, Child, St
     )
 }
 
+/// One peer opens 200 connections at once: it gets its [`PER_PEER`]
+/// (`--tcp-max-connections-per-peer`), the rest of its SYNs are dropped,
+/// and another peer is served meanwhile. The heap never holds more than
+/// the limit's buffers.
 #[test]
 fn one_peer_holds_only_its_share_of_connections_on_spt() {
-    const PER_PEER: usize = 20;
     const BUFFER: u64 = 262_144;
     let (ns, fresh, site, mut flood, opened, _) = flood_from_one_peer(Stack::Spt);
     assert_eq!(opened, format!("opened {PER_PEER} of 200"));
@@ -185,7 +187,6 @@ fn one_peer_holds_only_its_share_of_connections_on_spt() {
 /// so, and another peer is served meanwhile.
 #[test]
 fn one_peer_holds_only_its_share_of_connections_on_unix_sockets() {
-    const PER_PEER: usize = 20;
     let (ns, fresh, site, mut flood, opened, held) = flood_from_one_peer(Stack::UnixSocket);
     assert_eq!(opened, "opened 200 of 200");
     assert_eq!(held, format!("held {PER_PEER}"));

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::disk::littlefs;
 use crate::http::{curl, status};
 use crate::network::{Netns, Stack};
-use crate::running::Running;
+use crate::running::{signal_group, Running};
 use crate::support::{mirage_ok, repo, sha256, skipped};
 
 const NOTES: &str = "//examples/notes:notes";
@@ -357,9 +357,7 @@ fn survives_kills(stack: Stack, cuts: usize) {
         // The request in flight has no answer to wait for (its curl would
         // wait out -m 5): the client goes too; a 201 it had not logged
         // yet is only a note the check does not ask for.
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", writer.id())])
-            .status();
+        signal_group(writer.id(), "KILL");
         let _ = writer.wait();
         next += 10_001;
     }

@@ -155,10 +155,16 @@ impl Running {
     /// process group (the tender, or the unix image, gets no signal it can
     /// handle), and waits for it.
     pub(crate) fn kill_hard(mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        signal_group(self.child.id(), "KILL");
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` (`KILL`, `TERM`) to the process group `leader` leads.
+pub(crate) fn signal_group(leader: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{leader}")])
+        .status();
 }
 
 impl Drop for Running {
@@ -166,8 +172,7 @@ impl Drop for Running {
         // The tender is a grandchild: end the whole process group, unless
         // it has already ended and been waited for.
         if let Ok(None) = self.child.try_wait() {
-            let group = format!("-{}", self.child.id());
-            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            signal_group(self.child.id(), "TERM");
             let _ = self.child.wait();
         }
         let _ = std::fs::remove_file(&self.log);

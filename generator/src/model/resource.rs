@@ -184,21 +184,20 @@ fn solo5_devices(rule: &Rule) -> Result<Vec<Solo5Device>> {
             let size = size
                 .map(|s| parse_size(s).map_err(|e| Error::at(&rule.loc, e)))
                 .transpose()?;
-            let backing = match (find(&files, name), find(&tars, name), size) {
-                (Some(file), _, _) => Backing::File(file),
-                (None, Some(dir), _) => Backing::Archive(dir),
-                (None, None, Some(size)) => match find(&littlefs, name) {
-                    Some(dir) => Backing::Littlefs { dir, size },
-                    None => Backing::Blank(size),
-                },
-                (None, None, None) => Backing::AtRun,
+            let seed = find(&littlefs, name);
+            let backing = match (find(&files, name), find(&tars, name), size, seed) {
+                (Some(file), _, _, None) => Backing::File(file),
+                (None, Some(dir), _, None) => Backing::Archive(dir),
+                (None, None, Some(size), Some(dir)) => Backing::Littlefs { dir, size },
+                (None, None, Some(size), None) => Backing::Blank(size),
+                (None, None, None, None) => Backing::AtRun,
+                (_, _, _, Some(_)) => {
+                    return Err(Error::at(
+                        &rule.loc,
+                        format!("block_littlefs names `{name}`, which needs a size in block_sizes (and no block_files or block_tars)"),
+                    ))
+                }
             };
-            if find(&littlefs, name).is_some() && !matches!(backing, Backing::Littlefs { .. }) {
-                return Err(Error::at(
-                    &rule.loc,
-                    format!("block_littlefs names `{name}`, which needs a size in block_sizes (and no block_files or block_tars)"),
-                ));
-            }
             Ok(Solo5Device {
                 name: name.to_owned(),
                 kind,
