@@ -60,20 +60,68 @@ for manifest in $(find {dirs} -name Cargo.toml 2>/dev/null); do
 done
 """.format(dirs = " ".join([prefix + d for d in dirs]))
 
+# Shell making the binary's own workspace in $WS: the root manifest with
+# only the binary's crates as members, and Cargo.lock pruned to them by
+# cargo, then checked: every package left must be one of Cargo.lock's (the
+# same version and checksum). So an edit to another member (an example's
+# manifest) is no input of the action.
+TOOL_WORKSPACE = """
+WS="$CARGO_HOME/ws"
+for member in $MEMBERS; do
+    mkdir -p "$WS/$member"
+    cp -RL "$ROOT/$WORKSPACE$member/." "$WS/$member/"
+done
+awk -v members="$MEMBERS" '
+/^members = \\[/ {
+    print "members = ["
+    n = split(members, m, " ")
+    for (i = 1; i <= n; i++) printf "    \\"%s\\",\\n", m[i]
+    skip = 1
+}
+skip && /^\\]/ { skip = 0 }
+!skip
+' "$ROOT/$WORKSPACE/Cargo.toml" > "$WS/Cargo.toml"
+cp "$ROOT/$WORKSPACE/Cargo.lock" "$WS/Cargo.lock"
+"$CARGO" metadata --offline --quiet --format-version 1 --manifest-path "$WS/Cargo.toml" >/dev/null
+# A package of Cargo.lock as one line: its name, version, source and
+# checksum (its dependency list is shorter in the pruned workspace).
+entries() {
+    awk 'BEGIN { RS = "" } {
+        key = ""
+        n = split($0, line, "\\n")
+        for (i = 1; i <= n; i++) if (line[i] ~ /^(name|version|source|checksum) = /) key = key " " line[i]
+        print key
+    }' "$1" | sort
+}
+entries "$ROOT/$WORKSPACE/Cargo.lock" > "$CARGO_HOME/locked"
+entries "$WS/Cargo.lock" > "$CARGO_HOME/needed"
+if [ -n "$(comm -13 "$CARGO_HOME/locked" "$CARGO_HOME/needed")" ]; then
+    echo "Cargo.lock does not match the Cargo.toml files of $MEMBERS: update it (\\`cargo update --workspace --offline\\`) and build again" >&2
+    exit 1
+fi
+"""
+
 def _cargo_binary_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name)
     inputs, env = cargo_env(ctx)
-    script = CARGO_ENV + stub_members(ctx.file.manifest.dirname, ctx.attr.stub_members) + """
+    root = ctx.file.manifest.owner.workspace_root
+    prefix = root + "/" if root else ""
+    members = sorted({
+        f.dirname[len(prefix):]: None
+        for f in ctx.files.srcs
+        if f.basename == "Cargo.toml" and f != ctx.file.manifest
+    }.keys())
+    env = dict(env, MEMBERS = " ".join(members), WORKSPACE = prefix)
+    script = CARGO_ENV + TOOL_WORKSPACE + """
 # The same bytes from any sandbox: no path of this one in the binary (only
 # here: an image's or a release's action records the environment it saw).
 export RUSTFLAGS="--remap-path-prefix=$ROOT=/rules_mirage --remap-path-prefix=$CARGO_HOME=/cargo"
 "$CARGO" build --offline --locked --profile tool --quiet -p {package} --bin {bin} \\
-    --manifest-path "$ROOT/{manifest}" --target-dir "$CARGO_HOME/target"
+    --manifest-path "$WS/Cargo.toml" --target-dir "$CARGO_HOME/target"
 cp "$CARGO_HOME/target/tool/{bin}" "$ROOT/{out}"
 """.format(
         package = ctx.attr.package,
         bin = ctx.attr.bin or ctx.label.name,
-        manifest = ctx.file.manifest.path,
         out = out.path,
     )
     ctx.actions.run_shell(
@@ -94,8 +142,7 @@ cargo_binary = rule(
         "bin": attr.string(doc = "The binary's name; default: this target's name."),
         "manifest": attr.label(allow_single_file = True, mandatory = True, doc = "The workspace's Cargo.toml."),
         "package": attr.string(mandatory = True, doc = "The cargo package to build."),
-        "srcs": attr.label_list(allow_files = True, doc = "Every file cargo reads: all workspace members."),
-        "stub_members": attr.string_list(doc = "Directories whose members come as manifests alone: an empty src/lib.rs is made for them."),
+        "srcs": attr.label_list(allow_files = True, doc = "Every file cargo reads: the binary's crates and Cargo.lock (the crates are the workspace's members in the action)."),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },
     toolchains = [RUST_TOOLCHAIN],

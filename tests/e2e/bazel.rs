@@ -10,8 +10,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::support::{mirage_ok, repo};
 
-/// Bazel commands take turns: `bazel clean` would pull outputs from under
-/// another test.
+/// Bazel commands in the repository take turns: `bazel clean` would pull
+/// outputs from under another test. A [`Checkout`](crate::bazel_hermetic::Checkout),
+/// with an output base of its own, needs no turn.
 pub(crate) fn turn() -> MutexGuard<'static, ()> {
     static BAZEL: Mutex<()> = Mutex::new(());
     BAZEL.lock().unwrap_or_else(PoisonError::into_inner)

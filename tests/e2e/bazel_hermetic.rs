@@ -261,7 +261,6 @@ fn a_stale_cargo_lock_stops_both_engines_with_the_same_message() {
         .join("mirage-out/examples/hello/hello/unix/dist")
         .exists());
 
-    let _turn = turn();
     let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_unix"]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains(message), "{text}");

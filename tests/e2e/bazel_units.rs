@@ -9,7 +9,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bazel::turn;
 use crate::bazel_hermetic::Checkout;
 use crate::support::{mirage_in_checkout, mirage_in_checkout_ok};
 
@@ -54,7 +53,6 @@ fn nonce() -> u128 {
 #[test]
 fn editing_one_example_reruns_only_its_crate_and_its_images() {
     let checkout = Checkout::new();
-    let _turn = turn();
     let images = ["//examples/echo:echo_spt", "//examples/echo:echo_unix"];
     let mut build = vec!["build"];
     build.extend(images);
@@ -82,7 +80,6 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
 #[test]
 fn editing_the_generator_reruns_no_unit() {
     let checkout = Checkout::new();
-    let _turn = turn();
     let images = ["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
     let mut build = vec!["build"];
     build.extend(images);
@@ -126,7 +123,6 @@ fn a_stale_plan_stops_the_image_with_one_message() {
     let message = "mirage.plan.json is stale (examples/hello/Cargo.toml changed): \
                    run `mirage pin` to record it again";
 
-    let _turn = turn();
     let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_spt"]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains(message), "{text}");

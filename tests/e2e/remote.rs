@@ -96,8 +96,11 @@ impl Drop for Grid {
     }
 }
 
-/// The local build's digests of `build`'s outputs, in their order.
+/// The local build's digests of `build`'s outputs, in their order (built
+/// in the repository, whose Bazel commands take turns; the checkouts have
+/// output bases of their own).
 fn local_outputs(build: &Build) -> Vec<String> {
+    let _turn = crate::bazel::turn();
     let local = Command::new("bazel")
         .arg("build")
         .args(build.targets)
@@ -139,7 +142,6 @@ fn all_from_cache(cache: &str, build: &Build, local: &[String]) {
 
 #[test]
 fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
-    let _turn = crate::bazel::turn();
     let local = local_outputs(&HELLO);
     let grid = Grid::up();
     let endpoint = &grid.endpoint;
@@ -211,7 +213,6 @@ impl WebDav {
 
 #[test]
 fn an_http_cache_that_accepts_put_serves_a_second_checkout() {
-    let _turn = crate::bazel::turn();
     let local = local_outputs(&UNIT_RUNNER);
     let cache = WebDav::start();
     // A checkout builds locally and fills the cache...
