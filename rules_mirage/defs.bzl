@@ -50,6 +50,7 @@ load(
     _crunch = "crunch",
     _direct_kv_ro = "direct_kv_ro",
     _direct_kv_rw = "direct_kv_rw",
+    _encrypted_block = "encrypted_block",
     _generic_block = "generic_block",
     _generic_kv_ro = "generic_kv_ro",
     _generic_kv_rw = "generic_kv_rw",
@@ -70,6 +71,7 @@ chamelon = _chamelon
 crunch = _crunch
 direct_kv_ro = _direct_kv_ro
 direct_kv_rw = _direct_kv_rw
+encrypted_block = _encrypted_block
 generic_block = _generic_block
 generic_kv_ro = _generic_kv_ro
 generic_kv_rw = _generic_kv_rw

@@ -12,12 +12,13 @@
     )
 """
 
-load(":rules.bzl", "mirage_device", "mirage_match")
+load(":rules.bzl", "mirage_device", "mirage_match", "mirage_runtime_arg")
 
 _CORE = "@rules_mirage//runtimes/core:crate"
 _UNIX = "@rules_mirage//runtimes/unix:crate"
 _SOLO5 = "@rules_mirage//runtimes/solo5:crate"
 _CHAMELON = "@rules_mirage//runtimes/chamelon:crate"
+_CRYPT = "@rules_mirage//runtimes/crypt:crate"
 
 def block_of_file(name, file = None, size = None, littlefs = None, device = None, doc = ""):
     """A block device backed by a file, Mirage's `block_of_file`.
@@ -214,6 +215,49 @@ def chamelon(name, block, doc = ""):
         crates = [_CHAMELON],
         runtime_args = ["@rules_mirage//rules_mirage/devices:format"],
         doc = doc or "A littlefs disk on " + block + ".",
+    )
+
+def encrypted_block(name, block, key = None, doc = ""):
+    """A block device whose sectors are encrypted and authenticated on
+    `block` (Mirage's `ccm_block`; AES-256-GCM): the disk gives nothing
+    away on the host, and a sector changed there is a read error, never
+    data. The key is the runtime argument `--KEY` (64 hex digits); a
+    wrong key fails at boot with one line. A blank `block` becomes an
+    encrypted disk under the first key it is given. Each sector of `block`
+    holds one of 484 bytes (28 go to the nonce and the tag); `chamelon`
+    works on top.
+
+        block_of_file(name = "disk", size = "4M")
+        encrypted_block(name = "secret", block = ":disk", key = "disk-key")
+        chamelon(name = "store", block = ":secret")
+
+    Args:
+      name: the device's name.
+      block: the block device below.
+      key: the runtime argument holding the key; default `NAME-key`. It is
+        declared here: give it on the command line, as any runtime argument
+        (`ps` shows the command line of a running image).
+      doc: what it is for.
+    """
+    key = key or name + "-key"
+    mirage_runtime_arg(
+        name = key,
+        type = "string",
+        default = "",
+        doc = "The key of the encrypted disk " + name + ": 64 hex digits (AES-256-GCM).",
+    )
+    mirage_device(
+        name = name,
+        type = "block",
+        params = {"block": "block", "random": "random"},
+        args = {
+            "block": block,
+            "random": "@rules_mirage//rules_mirage/devices:default_random",
+        },
+        impls = {"*": "mirage_crypt::EncryptedBlock"},
+        crates = [_CRYPT],
+        runtime_args = [":" + key],
+        doc = doc or "Encrypted sectors on " + block + ".",
     )
 
 def generic_kv_rw(name, size, dir = None, doc = ""):

@@ -11,6 +11,7 @@ mod describe;
 mod disk;
 mod dns;
 mod dry_run;
+mod encrypted;
 mod examples_unix;
 mod external;
 mod fuzz;

@@ -347,6 +347,7 @@ pub const PUBLIC_SYMBOLS: &[&str] = &[
     "crunch",
     "direct_kv_ro",
     "direct_kv_rw",
+    "encrypted_block",
     "generic_block",
     "generic_kv_ro",
     "generic_kv_rw",

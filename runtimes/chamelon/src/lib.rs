@@ -42,7 +42,7 @@ pub const PARTIAL: &str = ".chamelon-partial";
 
 /// The littlefs configuration of `storage`: its geometry, I/O in sectors.
 fn config<B: Block>(storage: &Sectors<B>) -> Config {
-    let mut config = Config::new(BLOCK_SIZE, storage.block_count());
+    let mut config = Config::new(storage.block_size(), storage.block_count());
     config.read_size = storage.sector_size();
     config.prog_size = storage.sector_size();
     config
@@ -134,7 +134,8 @@ impl<B: Block> Chamelon<B> {
         }
     }
 
-    /// The disk's littlefs blocks ([`BLOCK_SIZE`] bytes each): how many
+    /// The disk's littlefs blocks ([`BLOCK_SIZE`] bytes each on a plain
+    /// disk): how many
     /// there are, and how many are in use.
     pub fn usage(&self) -> Result<(u32, u32), String> {
         let used = self.fs.fs_size().map_err(|e| format!("littlefs: {e}"))?;

@@ -1,6 +1,7 @@
 //! A `Block` device as littlefs's storage: a littlefs block is
-//! [`BLOCK_SIZE`] bytes (whole sectors), and reads and writes are whole
-//! sectors too (littlefs reads and programs in multiples of its
+//! [`BLOCK_SIZE`] bytes when sectors divide it (every plain disk), else as
+//! many whole sectors as fit in it (an `encrypted_block`'s sectors of 484
+//! bytes give blocks of 3,872); reads and writes are whole sectors too (littlefs reads and programs in multiples of its
 //! `read_size` and `prog_size`, set to the sector size). Erasing is a
 //! no-op: a disk needs none before it is written.
 //!
@@ -25,14 +26,22 @@ use mirage_types::{Block, BlockError};
 
 use crate::cache::BlockCache;
 
-/// Bytes per littlefs block on every disk (littlefs-python and `mirage
-/// disk` must be given the same).
+/// Bytes per littlefs block on every disk of 512-byte or 4 KiB sectors
+/// (littlefs-python and `mirage disk` must be given the same).
 pub const BLOCK_SIZE: u32 = 4096;
+
+/// Bytes per littlefs block on sectors of `sector_size` bytes: the most
+/// whole sectors that fit in [`BLOCK_SIZE`] (littlefs needs at least 128).
+fn block_size(sector_size: u32) -> Option<u32> {
+    let size = (BLOCK_SIZE / sector_size.max(1)) * sector_size;
+    (sector_size > 0 && size >= 128).then_some(size)
+}
 
 /// `block` as littlefs's storage.
 pub struct Sectors<B> {
     pub(crate) block: B,
     sector_size: u32,
+    block_size: u32,
     /// Writes that reached the device, for the store's own accounting.
     pub(crate) writes: u64,
     /// Whether the device flushes (see the module's contract).
@@ -46,12 +55,12 @@ impl<B: Block> Sectors<B> {
     pub fn new(block: B) -> Result<Self, String> {
         let info = block.info();
         let sector_size = u32::try_from(info.sector_size).unwrap_or(0);
-        if sector_size == 0 || !BLOCK_SIZE.is_multiple_of(sector_size) {
+        let Some(block_size) = block_size(sector_size) else {
             return Err(format!(
-                "sectors of {} bytes do not divide littlefs blocks of {BLOCK_SIZE}",
+                "sectors of {} bytes do not fit littlefs blocks of at most {BLOCK_SIZE}",
                 info.sector_size
             ));
-        }
+        };
         let flushes = match poll_once(block.flush()) {
             Ok(()) => true,
             Err(BlockError::NoFlush) => {
@@ -64,6 +73,7 @@ impl<B: Block> Sectors<B> {
         Ok(Sectors {
             block,
             sector_size,
+            block_size,
             writes: 0,
             flushes,
             cache: BlockCache::new(),
@@ -73,7 +83,12 @@ impl<B: Block> Sectors<B> {
     /// The number of littlefs blocks the device holds.
     pub fn block_count(&self) -> u32 {
         let bytes = self.block.info().size_sectors * u64::from(self.sector_size);
-        u32::try_from(bytes / u64::from(BLOCK_SIZE)).unwrap_or(u32::MAX)
+        u32::try_from(bytes / u64::from(self.block_size)).unwrap_or(u32::MAX)
+    }
+
+    /// Bytes per littlefs block (see [`block_size`]).
+    pub fn block_size(&self) -> u32 {
+        self.block_size
     }
 
     /// Bytes per sector: littlefs's read and program size.
@@ -82,7 +97,8 @@ impl<B: Block> Sectors<B> {
     }
 
     fn sector(&self, block: u32, offset: u32) -> u64 {
-        (u64::from(block) * u64::from(BLOCK_SIZE) + u64::from(offset)) / u64::from(self.sector_size)
+        (u64::from(block) * u64::from(self.block_size) + u64::from(offset))
+            / u64::from(self.sector_size)
     }
 }
 
@@ -116,7 +132,7 @@ impl<B: Block> Storage for Sectors<B> {
             return Ok(());
         }
         // A miss reads the whole block: littlefs reads on in it.
-        let mut whole = vec![0; BLOCK_SIZE as usize].into_boxed_slice();
+        let mut whole = vec![0; self.block_size as usize].into_boxed_slice();
         at_once(self.block.read(self.sector(block, 0), &mut whole))?;
         let Some(wanted) = whole.get(range) else {
             return Err(Error::Invalid);

@@ -110,6 +110,9 @@ pub enum BlockError {
     /// The host cannot flush writes to stable storage (a Solo5 tender
     /// without rules_mirage's flush patch).
     NoFlush,
+    /// A sector failed its integrity check: changed on the disk, or
+    /// written under another key (an `encrypted_block`).
+    Integrity,
 }
 
 impl Display for BlockError {
@@ -120,6 +123,7 @@ impl Display for BlockError {
             BlockError::ReadOnly => "read-only device",
             BlockError::Io => "I/O error",
             BlockError::NoFlush => "the host cannot flush writes to stable storage",
+            BlockError::Integrity => "a sector failed its integrity check (changed on the disk)",
         })
     }
 }
