@@ -20,6 +20,7 @@
 extern crate alloc;
 
 mod cache;
+mod lfs;
 mod sectors;
 #[cfg(test)]
 mod tests;
@@ -33,7 +34,7 @@ use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use littlefs_rust::{Config, Error, FileType, Filesystem, OpenFlags};
+use lfs::{Config, Error, FileType, Filesystem};
 use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw};
 
 /// The root file a value is written to before it is renamed over its key
@@ -42,10 +43,12 @@ pub const PARTIAL: &str = ".chamelon-partial";
 
 /// The littlefs configuration of `storage`: its geometry, I/O in sectors.
 fn config<B: Block>(storage: &Sectors<B>) -> Config {
-    let mut config = Config::new(storage.block_size(), storage.block_count());
-    config.read_size = storage.sector_size();
-    config.prog_size = storage.sector_size();
-    config
+    Config {
+        block_size: storage.block_size(),
+        block_count: storage.block_count(),
+        read_size: storage.sector_size(),
+        prog_size: storage.sector_size(),
+    }
 }
 
 /// The littlefs path of `key`.
@@ -145,7 +148,7 @@ impl<B: Block> Chamelon<B> {
     /// What `key` names (after checking it).
     fn kind(&self, key: &str) -> Result<Option<KvKind>, KvError> {
         match self.fs.stat(&checked(key)?) {
-            Ok(m) if m.file_type == FileType::Dir => Ok(Some(KvKind::Dictionary)),
+            Ok((FileType::Dir, _)) => Ok(Some(KvKind::Dictionary)),
             Ok(_) => Ok(Some(KvKind::Value)),
             Err(Error::NoEntry | Error::NotDir) => Ok(None),
             Err(e) => Err(store(e)),
@@ -186,11 +189,10 @@ impl<B: Block> Chamelon<B> {
             .list_dir(&path(dir))
             .map_err(store)?
             .into_iter()
-            .filter(|e| e.name != "." && e.name != "..")
-            .filter(|e| !(dir.is_empty() && e.name == PARTIAL))
-            .map(|e| match e.file_type {
-                FileType::Dir => (e.name, KvKind::Dictionary),
-                FileType::File => (e.name, KvKind::Value),
+            .filter(|(name, ..)| !(dir.is_empty() && name == PARTIAL))
+            .map(|(name, kind, _)| match kind {
+                FileType::Dir => (name, KvKind::Dictionary),
+                FileType::File => (name, KvKind::Value),
             })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -238,7 +240,7 @@ impl<B: Block> KvRo for Chamelon<B> {
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {
         match self.kind(key)? {
-            Some(KvKind::Value) => Ok(u64::from(self.fs.stat(&path(key)).map_err(store)?.size)),
+            Some(KvKind::Value) => Ok(u64::from(self.fs.stat(&path(key)).map_err(store)?.1)),
             Some(KvKind::Dictionary) => Err(KvError::ValueExpected(key.into())),
             None => Err(KvError::NotFound(key.into())),
         }
@@ -264,19 +266,7 @@ impl<B: Block> KvRw for Chamelon<B> {
             return Err(KvError::ValueExpected(key.into()));
         }
         let partial = path(PARTIAL);
-        let file = self
-            .fs
-            .open(
-                &partial,
-                OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNC,
-            )
-            .map_err(store)?;
-        let mut written = 0;
-        while written < value.len() {
-            written += file.write(&value[written..]).map_err(store)? as usize;
-        }
-        // Closing commits the value (dropping the file would hide an error).
-        file.close().map_err(store)?;
+        self.fs.write_file(&partial, value).map_err(store)?;
         self.fs.rename(&partial, &path(key)).map_err(store)
     }
 

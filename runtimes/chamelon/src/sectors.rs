@@ -21,7 +21,7 @@ use alloc::vec;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
-use littlefs_rust::{Error, Storage};
+use crate::lfs::{Error, Storage};
 use mirage_types::{Block, BlockError};
 
 use crate::cache::BlockCache;

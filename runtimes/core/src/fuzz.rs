@@ -3,6 +3,11 @@
 //! seed gives the same inputs everywhere, so a failure reproduces.
 //! Not for secrets: the `random` device is.
 
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
+use mirage_types::Random;
+
 /// xorshift64*: small, fast, the same sequence on every platform.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -49,6 +54,28 @@ impl Rng {
                 }
                 _ => bytes.truncate(at),
             }
+        }
+    }
+}
+
+/// A `random` device on a fixed-seed sequence, for host tests of the
+/// devices that take one (nonces, identities); clones share the sequence,
+/// as the platform's devices share theirs, so no two draws repeat.
+#[derive(Clone, Debug)]
+pub struct SeededRandom(Rc<RefCell<Rng>>);
+
+impl SeededRandom {
+    /// The device drawing from the sequence of `seed`.
+    pub fn new(seed: u64) -> SeededRandom {
+        SeededRandom(Rc::new(RefCell::new(Rng::new(seed))))
+    }
+}
+
+impl Random for SeededRandom {
+    fn generate(&self, buf: &mut [u8]) {
+        let mut rng = self.0.borrow_mut();
+        for chunk in buf.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes()[..chunk.len()]);
         }
     }
 }

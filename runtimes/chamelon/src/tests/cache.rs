@@ -4,7 +4,7 @@
 
 use alloc::vec;
 
-use littlefs_rust::Storage;
+use crate::lfs::Storage;
 use mirage_runtime::executor::ready;
 use mirage_types::{KvRo, KvRw};
 
