@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use mirage_chamelon::Chamelon;
+use mirage_chamelon::{Chamelon, Epoch};
 use mirage_runtime::executor::ready;
 use mirage_types::{KvRo, KvRw};
 
@@ -47,7 +47,7 @@ fn main() {
         .expect("disk file");
     let block = mirage::cli::disk::open(&path).expect("disk");
     mirage_chamelon::format(block.clone()).expect("format");
-    let store = ready(Chamelon::connect(block, false)).expect("mount");
+    let store = ready(Chamelon::connect(block, Epoch, false)).expect("mount");
 
     let before = written();
     let start = Instant::now();

@@ -193,7 +193,8 @@ def chamelon(name, block, doc = ""):
     v2 disk (Mirage's chamelon; littlefs-python and `mirage disk` read and
     write the same disks, littlefs blocks of 4096 bytes).
 
-    A value is set atomically and `set` returns once it is committed; an
+    A value is set atomically and `set` returns once it is committed,
+    dated by the POSIX clock (its `last_modified`); an
     unformatted disk is refused at boot with one line, unless the image
     runs with `--format`, which formats a disk that holds no littlefs (and
     never one that does).
@@ -209,8 +210,11 @@ def chamelon(name, block, doc = ""):
     mirage_device(
         name = name,
         type = "kv_rw",
-        params = {"block": "block"},
-        args = {"block": block},
+        params = {"block": "block", "pclock": "pclock"},
+        args = {
+            "block": block,
+            "pclock": "@rules_mirage//rules_mirage/devices:default_posix_clock",
+        },
         impls = {"*": "mirage_chamelon::Chamelon"},
         crates = [_CHAMELON],
         runtime_args = ["@rules_mirage//rules_mirage/devices:format"],

@@ -108,6 +108,24 @@ pub fn open(disk: &Path) -> Result<FileBlock> {
     Ok(FileBlock(Rc::new(RefCell::new(file)), len / SECTOR as u64))
 }
 
+/// The host's clock: what `put` writes is dated now.
+#[derive(Clone, Copy)]
+struct HostClock;
+
+impl mirage_types::PosixClock for HostClock {
+    fn now_d_ps(&self) -> (i64, u64) {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = since.as_secs();
+        let ps = (secs % 86_400) * 1_000_000_000_000 + u64::from(since.subsec_nanos()) * 1_000;
+        ((secs / 86_400) as i64, ps)
+    }
+    fn current_tz_offset_s(&self) -> Option<i32> {
+        None
+    }
+}
+
 fn io_cause(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_owned(),
@@ -117,7 +135,7 @@ fn io_cause(e: &std::io::Error) -> String {
 
 fn mount(disk: &Path) -> Result<Chamelon<FileBlock>> {
     let block = open(disk)?;
-    ready(Chamelon::connect(block, false))
+    ready(Chamelon::connect(block, HostClock, false))
         .map_err(|e| Error::user(format!("{}: {e}", disk.display())))
 }
 

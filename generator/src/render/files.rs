@@ -72,7 +72,7 @@ const MAX_LITTLEFS_DISK: u64 = 1 << 30;
 /// it; an error at `loc` when a file name is no key or the files do not
 /// fit. Deterministic: the same files give the same bytes.
 pub fn littlefs_disk(ws: &Workspace, dir: &str, size: u64, loc: &Loc) -> Result<Vec<u8>> {
-    use mirage_chamelon::{Chamelon, BLOCK_SIZE};
+    use mirage_chamelon::{Chamelon, Epoch, BLOCK_SIZE};
     use mirage_runtime::block::{Ramdisk, SECTOR_SIZE};
     use mirage_runtime::executor::ready;
     use mirage_types::KvRw;
@@ -95,7 +95,7 @@ pub fn littlefs_disk(ws: &Workspace, dir: &str, size: u64, loc: &Loc) -> Result<
     let disk = ready(Ramdisk::connect("block_littlefs", sectors)).map_err(|e| Error::at(loc, e))?;
     mirage_chamelon::format(disk.clone())
         .map_err(|e| Error::at(loc, format!("block_littlefs: {e}")))?;
-    let store = ready(Chamelon::connect(disk.clone(), false))
+    let store = ready(Chamelon::connect(disk.clone(), Epoch, false))
         .map_err(|e| Error::at(loc, format!("block_littlefs: {e}")))?;
     for key in keys {
         let value = std::fs::read(ws.root.join(dir).join(&key))

@@ -35,7 +35,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use lfs::{Config, Error, FileType, Filesystem};
-use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw};
+use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw, PosixClock};
 
 /// The root file a value is written to before it is renamed over its key
 /// (a key of its own name is refused, and listings leave it out).
@@ -87,10 +87,30 @@ pub fn format<B: Block>(block: B) -> Result<(), String> {
     Filesystem::format(&mut storage, &config).map_err(|e| format!("format: {e}"))
 }
 
+/// The littlefs user attribute holding when a value was set: 8 bytes,
+/// little-endian seconds since the epoch (`t`).
+pub const MTIME: u8 = b't';
+
+/// A clock that always says the epoch: for disks the build makes (no
+/// times in outputs) and tests.
+#[derive(Clone, Copy, Debug)]
+pub struct Epoch;
+
+impl PosixClock for Epoch {
+    fn now_d_ps(&self) -> (i64, u64) {
+        (0, 0)
+    }
+    fn current_tz_offset_s(&self) -> Option<i32> {
+        None
+    }
+}
+
 /// The `chamelon` device: a littlefs disk, mounted.
 pub struct Chamelon<B: Block> {
     fs: Rc<Filesystem<Sectors<B>>>,
     blocks: u32,
+    /// Seconds since the epoch, from the device's clock.
+    now: Rc<dyn Fn() -> i64>,
 }
 
 impl<B: Block> Clone for Chamelon<B> {
@@ -98,14 +118,24 @@ impl<B: Block> Clone for Chamelon<B> {
         Chamelon {
             fs: self.fs.clone(),
             blocks: self.blocks,
+            now: self.now.clone(),
         }
     }
 }
 
 impl<B: Block> Chamelon<B> {
     /// Mounts the littlefs disk on `block`; with `format` (`--format`),
-    /// formats it first if it holds no littlefs.
-    pub async fn connect(block: B, format: bool) -> Result<Self, String> {
+    /// formats it first if it holds no littlefs. `clock` dates each value
+    /// set ([`MTIME`]).
+    pub async fn connect<C: PosixClock + 'static>(
+        block: B,
+        clock: C,
+        format: bool,
+    ) -> Result<Self, String> {
+        let now = Rc::new(move || {
+            let (days, ps) = clock.now_d_ps();
+            days * 86_400 + (ps / 1_000_000_000_000) as i64
+        });
         let storage = Sectors::new(block)?;
         let blocks = storage.block_count();
         let config = config(&storage);
@@ -116,22 +146,27 @@ impl<B: Block> Chamelon<B> {
                 log::info!(target: "chamelon", "formatted a blank disk of {} blocks", storage.block_count());
                 storage
             }
-            Ok(fs) => return Self::mounted(fs, blocks),
+            Ok(fs) => return Self::mounted(fs, blocks, now),
             Err((e, _)) => return Err(refused(e)),
         };
         let config = self::config(&storage);
         match Filesystem::mount(storage, config) {
-            Ok(fs) => Self::mounted(fs, blocks),
+            Ok(fs) => Self::mounted(fs, blocks, now),
             Err((e, _)) => Err(refused(e)),
         }
     }
 
-    fn mounted(fs: Filesystem<Sectors<B>>, blocks: u32) -> Result<Self, String> {
+    fn mounted(
+        fs: Filesystem<Sectors<B>>,
+        blocks: u32,
+        now: Rc<dyn Fn() -> i64>,
+    ) -> Result<Self, String> {
         // A value a power cut stopped before its rename.
         match fs.remove(&path(PARTIAL)) {
             Ok(()) | Err(Error::NoEntry) => Ok(Chamelon {
                 fs: Rc::new(fs),
                 blocks,
+                now,
             }),
             Err(e) => Err(format!("cannot mount the littlefs disk: {e}")),
         }
@@ -230,8 +265,14 @@ impl<B: Block> KvRo for Chamelon<B> {
     }
 
     async fn last_modified(&self, key: &str) -> Result<i64, KvError> {
-        // No clock is stored with a value yet: as kv_rw_mem, the epoch.
-        self.value(key).map(|_| 0)
+        let mut time = [0; 8];
+        match self.fs.getattr(&checked(key)?, MTIME, &mut time) {
+            Ok(8) => Ok(i64::from_le_bytes(time)),
+            // A value another tool wrote, undated: the epoch.
+            Ok(_) | Err(Error::NoAttribute) => self.value(key).map(|_| 0),
+            Err(Error::NoEntry | Error::NotDir) => Err(KvError::NotFound(key.into())),
+            Err(e) => Err(store(e)),
+        }
     }
 
     async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
@@ -266,7 +307,10 @@ impl<B: Block> KvRw for Chamelon<B> {
             return Err(KvError::ValueExpected(key.into()));
         }
         let partial = path(PARTIAL);
-        self.fs.write_file(&partial, value).map_err(store)?;
+        let time = (self.now)().to_le_bytes();
+        self.fs
+            .write_file(&partial, value, (MTIME, &time))
+            .map_err(store)?;
         self.fs.rename(&partial, &path(key)).map_err(store)
     }
 

@@ -24,6 +24,8 @@ pub enum Error {
     NoSpace,
     /// Out of memory.
     NoMemory,
+    /// No attribute of that type.
+    NoAttribute,
     /// A name longer than littlefs's limit.
     NameTooLong,
 }
@@ -42,6 +44,7 @@ impl Error {
             c::LFS_ERR_INVAL => Error::Invalid,
             c::LFS_ERR_NOSPC => Error::NoSpace,
             c::LFS_ERR_NOMEM => Error::NoMemory,
+            c::LFS_ERR_NOATTR => Error::NoAttribute,
             c::LFS_ERR_NAMETOOLONG => Error::NameTooLong,
             _ => Error::Io,
         }
@@ -61,6 +64,7 @@ impl core::fmt::Display for Error {
             Error::Invalid => "invalid parameter",
             Error::NoSpace => "no space left on device",
             Error::NoMemory => "out of memory",
+            Error::NoAttribute => "no such attribute",
             Error::NameTooLong => "name too long",
         })
     }

@@ -27,7 +27,7 @@ use littlefs_rust_core::lfs_type::lfs_open_flags::{
     LFS_O_CREAT, LFS_O_RDONLY, LFS_O_TRUNC, LFS_O_WRONLY,
 };
 use littlefs_rust_core::lfs_type::lfs_type::LFS_TYPE_DIR;
-use littlefs_rust_core::{Lfs, LfsDir, LfsFile, LfsFileConfig, LfsInfo};
+use littlefs_rust_core::{Lfs, LfsAttr, LfsDir, LfsFile, LfsFileConfig, LfsInfo};
 
 use error::checked;
 pub use error::Error;
@@ -143,6 +143,7 @@ impl<S: Storage> Filesystem<S> {
         &self,
         path: &str,
         flags: i32,
+        attrs: &mut [LfsAttr],
         io: impl FnOnce(*mut LfsFile) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let path = c_path(path)?;
@@ -151,8 +152,8 @@ impl<S: Storage> Filesystem<S> {
         let mut buffer = vec![0u8; cache];
         let config = LfsFileConfig {
             buffer: buffer.as_mut_ptr().cast(),
-            attrs: core::ptr::null_mut(),
-            attr_count: 0,
+            attrs: attrs.as_mut_ptr(),
+            attr_count: attrs.len() as u32,
         };
         // littlefs links an open file into its state: it must not move
         // before it is closed.
@@ -174,7 +175,7 @@ impl<S: Storage> Filesystem<S> {
     /// The whole file at `path`.
     pub fn read_to_vec(&self, path: &str) -> Result<Vec<u8>, Error> {
         let lfs = self.lfs();
-        self.with_file(path, LFS_O_RDONLY, |file| {
+        self.with_file(path, LFS_O_RDONLY, &mut [], |file| {
             let size = checked(littlefs_rust_core::lfs_file_size(lfs, file))? as usize;
             let mut data = vec![0u8; size];
             let mut at = 0;
@@ -197,11 +198,18 @@ impl<S: Storage> Filesystem<S> {
     }
 
     /// Writes `data` as the whole file at `path` (created or truncated),
-    /// committed when this returns.
-    pub fn write_file(&self, path: &str, data: &[u8]) -> Result<(), Error> {
+    /// with the user attribute `attr` (type, bytes), committed when this
+    /// returns.
+    pub fn write_file(&self, path: &str, data: &[u8], attr: (u8, &[u8])) -> Result<(), Error> {
         let lfs = self.lfs();
         let flags = LFS_O_WRONLY | LFS_O_CREAT | LFS_O_TRUNC;
-        self.with_file(path, flags, |file| {
+        let mut bytes = attr.1.to_vec();
+        let mut attrs = [LfsAttr {
+            type_: attr.0,
+            buffer: bytes.as_mut_ptr().cast(),
+            size: bytes.len() as u32,
+        }];
+        self.with_file(path, flags, &mut attrs, |file| {
             let mut at = 0;
             while at < data.len() {
                 let rest = &data[at..];
@@ -251,6 +259,20 @@ impl<S: Storage> Filesystem<S> {
         let closed = checked(littlefs_rust_core::lfs_dir_close(self.lfs(), dir));
         read?;
         closed.map(|_| entries)
+    }
+
+    /// The user attribute `kind` of `path` into `buf`: its length, or
+    /// [`Error::NoAttribute`].
+    pub fn getattr(&self, path: &str, kind: u8, buf: &mut [u8]) -> Result<usize, Error> {
+        let path = c_path(path)?;
+        let n = checked(littlefs_rust_core::lfs_getattr(
+            self.lfs(),
+            path.as_ptr(),
+            kind,
+            buf.as_mut_ptr().cast(),
+            buf.len() as u32,
+        ))?;
+        Ok(n as usize)
     }
 
     /// Blocks in use.

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use mirage_runtime::executor::ready;
 use mirage_types::{KvError, KvKind, KvRo, KvRw};
 
-use crate::{format, Chamelon};
+use crate::{format, Chamelon, Epoch};
 use disk::MemDisk;
 
 fn formatted(sectors: usize) -> MemDisk {
@@ -24,7 +24,7 @@ fn formatted(sectors: usize) -> MemDisk {
 }
 
 fn mount(disk: &MemDisk) -> Chamelon<MemDisk> {
-    ready(Chamelon::connect(disk.clone(), false)).unwrap()
+    ready(Chamelon::connect(disk.clone(), Epoch, false)).unwrap()
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_disk_without_littlefs_is_refused_with_one_line() {
             .for_each(|(i, b)| *b = (i * 31 % 251) as u8);
         d
     }] {
-        let e = ready(Chamelon::connect(disk, false)).err().unwrap();
+        let e = ready(Chamelon::connect(disk, Epoch, false)).err().unwrap();
         assert_eq!(
             e,
             "the block device holds no littlefs disk \
@@ -132,10 +132,10 @@ fn a_disk_without_littlefs_is_refused_with_one_line() {
 #[test]
 fn format_makes_a_blank_disk_a_store_and_keeps_a_store() {
     let disk = MemDisk::new(256);
-    let store = ready(Chamelon::connect(disk.clone(), true)).unwrap();
+    let store = ready(Chamelon::connect(disk.clone(), Epoch, true)).unwrap();
     ready(store.set("kept", b"1")).unwrap();
     drop(store);
-    let again = ready(Chamelon::connect(disk.reboot(), true)).unwrap();
+    let again = ready(Chamelon::connect(disk.reboot(), Epoch, true)).unwrap();
     assert_eq!(ready(again.get("kept")).unwrap(), b"1");
 }
 
@@ -153,7 +153,7 @@ fn bad_disks_are_refused_or_read_never_a_panic() {
     };
     // Half the disk: refused, or mounted and read without a panic.
     let half = with(bytes[..bytes.len() / 2].to_vec());
-    if let Ok(store) = ready(Chamelon::connect(half, false)) {
+    if let Ok(store) = ready(Chamelon::connect(half, Epoch, false)) {
         let _ = ready(store.get("a/b"));
     }
     // One copy of the superblock's pair damaged: littlefs mounts from the
@@ -162,7 +162,7 @@ fn bad_disks_are_refused_or_read_never_a_panic() {
         let mut copy = bytes.clone();
         let at = damaged * crate::BLOCK_SIZE as usize;
         copy[at..at + 64].iter_mut().for_each(|b| *b ^= 0x5a);
-        match ready(Chamelon::connect(with(copy), false)) {
+        match ready(Chamelon::connect(with(copy), Epoch, false)) {
             Ok(store) => assert_eq!(ready(store.get("a/b")).unwrap(), b"value"),
             Err(e) => panic!("superblock copy {damaged} damaged: {e}"),
         }
@@ -172,7 +172,9 @@ fn bad_disks_are_refused_or_read_never_a_panic() {
     copy[..2 * crate::BLOCK_SIZE as usize]
         .iter_mut()
         .for_each(|b| *b ^= 0x5a);
-    let e = ready(Chamelon::connect(with(copy), false)).err().unwrap();
+    let e = ready(Chamelon::connect(with(copy), Epoch, false))
+        .err()
+        .unwrap();
     assert!(
         e.starts_with("the block device holds no littlefs disk"),
         "{e}"
@@ -191,4 +193,36 @@ fn a_dictionary_of_300_values_is_kept() {
     drop(store);
     let store = mount(&disk);
     assert_eq!(ready(store.get("n299")).unwrap(), b"x");
+}
+
+/// A clock at 2025-12-04 12:00:00 UTC.
+#[derive(Clone, Copy)]
+struct Noon;
+
+impl mirage_types::PosixClock for Noon {
+    fn now_d_ps(&self) -> (i64, u64) {
+        (20_426, 43_200 * 1_000_000_000_000)
+    }
+    fn current_tz_offset_s(&self) -> Option<i32> {
+        None
+    }
+}
+
+#[test]
+fn a_value_is_dated_by_the_clock_when_set_and_kept_across_a_remount() {
+    let disk = formatted(256);
+    let store = ready(Chamelon::connect(disk.clone(), Noon, false)).unwrap();
+    ready(store.set("a/dated", b"1")).unwrap();
+    assert_eq!(ready(store.last_modified("a/dated")), Ok(1_764_849_600));
+    assert_eq!(
+        ready(store.last_modified("a/none")),
+        Err(KvError::NotFound("a/none".into()))
+    );
+    assert_eq!(
+        ready(store.last_modified("a")),
+        Err(KvError::ValueExpected("a".into()))
+    );
+    drop(store);
+    let store = mount(&disk);
+    assert_eq!(ready(store.last_modified("a/dated")), Ok(1_764_849_600));
 }

@@ -19,7 +19,7 @@ use mirage_runtime::fuzz::SeededRandom;
 use mirage_types::{Block, KvError, KvKind, KvRo, KvRw};
 
 use super::disk::{Cut, MemDisk, Restart};
-use crate::{format, Chamelon};
+use crate::{format, Chamelon, Epoch};
 
 /// The store's device on a disk: the disk itself, or a layer on it.
 type Layer<B> = fn(MemDisk) -> B;
@@ -53,7 +53,7 @@ fn formatted<B: Block>(sectors: usize, layer: Layer<B>) -> MemDisk {
 }
 
 fn mount<B: Block>(disk: &MemDisk, layer: Layer<B>) -> Chamelon<B> {
-    ready(Chamelon::connect(layer(disk.clone()), false)).unwrap()
+    ready(Chamelon::connect(layer(disk.clone()), Epoch, false)).unwrap()
 }
 
 /// One step of the workload.
@@ -137,8 +137,12 @@ fn sweep<B: Block>(cut: fn(usize) -> Cut, restart: Restart, layer: Layer<B>) -> 
         disk.cut(cut(n));
         let (acked, in_flight) = run(&store, &ops);
         drop(store);
-        let after = ready(Chamelon::connect(layer(disk.restart(restart)), false))
-            .unwrap_or_else(|e| panic!("cut at write {n}: {e}"));
+        let after = ready(Chamelon::connect(
+            layer(disk.restart(restart)),
+            Epoch,
+            false,
+        ))
+        .unwrap_or_else(|e| panic!("cut at write {n}: {e}"));
         let flight_key = in_flight.map(|i| match &ops[i] {
             Op::Set(k, _) | Op::Remove(k) => *k,
         });
