@@ -98,6 +98,29 @@ fn keeps_notes(stack: Stack) {
             "201"
         );
     }
+    // A note is dated when it is set (today's date, UTC; the day before
+    // or after the PUT is accepted too, in case midnight passes).
+    let today = || {
+        let out = std::process::Command::new("date")
+            .args(["-u", "+%a, %d %b %Y"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let before = today();
+    let head = curl(
+        &ns,
+        &["-D", "-", "-o", "/dev/null", &format!("{URL}/first")],
+    )
+    .stdout;
+    let head = String::from_utf8(head).unwrap();
+    let days = [before, today()];
+    assert!(
+        head.lines().any(
+            |l| l.starts_with("Last-Modified: ") && days.iter().any(|d| l.contains(d.as_str()))
+        ),
+        "{head}"
+    );
     let url = format!("{URL}/big.bin");
     assert_eq!(
         status(&ns, &["-X", "PUT", "--data-binary", &big_arg, &url]),

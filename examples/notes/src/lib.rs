@@ -1,8 +1,9 @@
 //! Notes over HTTP, kept in a `kv_rw` store (chamelon: a littlefs disk
 //! that survives a restart). `PUT /notes/NAME` stores the body at key
 //! NAME (NAME may hold `/`) and answers 201 once the store has committed
-//! it; `GET /notes/NAME` returns it (404 when absent); `DELETE
-//! /notes/NAME` removes it; `GET /notes/` lists the names, one per line.
+//! it; `GET /notes/NAME` returns it, with `Last-Modified` when it was set
+//! (404 when absent); `DELETE /notes/NAME` removes it; `GET /notes/` lists
+//! the names, one per line.
 #![no_std]
 
 extern crate alloc;
@@ -12,7 +13,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use mirage_http::{Handler, Http, Method, Request, Response};
+use mirage_http::{imf_fixdate, Handler, Http, Method, Request, Response};
 use mirage_types::{KvError, KvKind, KvRw};
 
 /// The key of a note's path, or `None` for one that names no note.
@@ -73,9 +74,14 @@ impl<S: KvRw> Notes<S> {
                 Response::text(201, "stored")
             }
             Method::Get | Method::Head => match self.store.get(name).await {
-                Ok(body) => Response::new(200)
-                    .header("Content-Type", "application/octet-stream")
-                    .body(body),
+                Ok(body) => {
+                    let set = self.store.last_modified(name).await?;
+                    let date = imf_fixdate(set.div_euclid(86_400), set.rem_euclid(86_400) as u64);
+                    Response::new(200)
+                        .header("Content-Type", "application/octet-stream")
+                        .header("Last-Modified", &date)
+                        .body(body)
+                }
                 Err(KvError::NotFound(_) | KvError::ValueExpected(_)) => {
                     Response::text(404, "no such note")
                 }

@@ -32,6 +32,7 @@ use mirage_runtime::time::positive_seconds_ns;
 use mirage_types::{MonotonicClock, PosixClock, Stack, Time};
 
 pub use client::{Client, ClientResponse, HttpClient};
+pub use date::imf_fixdate;
 pub use https::HttpsServer;
 pub use request::{Method, Request};
 pub use response::Response;
