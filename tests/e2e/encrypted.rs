@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use crate::http::{curl, status};
 use crate::network::{Netns, Stack};
+use crate::notes::build_on_a_blank_disk;
 use crate::running::Running;
-use crate::support::{mirage_ok, repo};
+use crate::support::repo;
 
 const LABEL: &str = "//examples/notes:notes_encrypted";
 const URL: &str = "http://10.0.0.2:8080/notes";
@@ -25,20 +26,6 @@ fn vault(stack: Stack) -> PathBuf {
         "mirage-out/examples/notes/notes_encrypted/{}/disks/vault.img",
         stack.target()
     ))
-}
-
-/// Builds the image for `stack` and zeroes the disk its build made.
-fn build_on_a_blank_disk(stack: Stack) {
-    let mut build = vec!["build", "-t", stack.target(), LABEL];
-    build.extend(stack.keys());
-    mirage_ok(&repo(), &build);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(vault(stack))
-        .unwrap();
-    let size = file.metadata().unwrap().len();
-    file.set_len(0).unwrap();
-    file.set_len(size).unwrap();
 }
 
 /// Boots it with `key` and `--format`, puts [`NOTE`] and reads it back.
@@ -68,7 +55,7 @@ fn put_a_note(ns: &Netns, stack: Stack) {
 
 fn keeps_secrets(stack: Stack) {
     let ns = Netns::for_stack("vault", stack);
-    build_on_a_blank_disk(stack);
+    build_on_a_blank_disk(stack, LABEL, vault(stack));
     put_a_note(&ns, stack);
     let disk = std::fs::read(vault(stack)).unwrap();
     assert!(!disk.windows(NOTE.len()).any(|w| w == NOTE.as_bytes()));
@@ -116,6 +103,6 @@ fn encrypted_notes_keep_their_secret_on_unix_sockets() {
 #[test]
 fn encrypted_notes_serve_a_put_and_a_get_on_virtio() {
     let ns = Netns::for_stack("vault", Stack::Virtio);
-    build_on_a_blank_disk(Stack::Virtio);
+    build_on_a_blank_disk(Stack::Virtio, LABEL, vault(Stack::Virtio));
     put_a_note(&ns, Stack::Virtio);
 }

@@ -46,15 +46,12 @@ fn boot(ns: &Netns, stack: Stack, format: bool) -> Running {
     Running::start(ns, stack, NOTES, &[], &args, LISTENING)
 }
 
-/// Builds the notes for `stack` and zeroes the disk its build made.
-fn build_on_a_blank_disk(stack: Stack) {
-    let mut build = vec!["build", "-t", stack.target(), NOTES];
+/// Builds `label` for `stack` and zeroes `disk`, the disk its build made.
+pub(crate) fn build_on_a_blank_disk(stack: Stack, label: &str, disk: PathBuf) {
+    let mut build = vec!["build", "-t", stack.target(), label];
     build.extend(stack.keys());
     mirage_ok(&repo(), &build);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(disk(stack))
-        .unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(disk).unwrap();
     let size = file.metadata().unwrap().len();
     file.set_len(0).unwrap();
     file.set_len(size).unwrap();
@@ -65,7 +62,7 @@ fn keeps_notes(stack: Stack) {
     let _disk = own_disk();
     let ns = Netns::for_stack("notes", stack);
     // A blank disk: refused in one line, formatted with --format.
-    build_on_a_blank_disk(stack);
+    build_on_a_blank_disk(stack, NOTES, disk(stack));
     let (code, out) = Running::start(&ns, stack, NOTES, &[], &["--http-port=8080"], "").finish();
     assert_ne!(code, 0, "{out}");
     assert!(
@@ -246,7 +243,7 @@ fn a_put_is_flushed_before_its_201(stack: Stack) {
     }
     let _disk = own_disk();
     let ns = Netns::for_stack("durable", stack);
-    build_on_a_blank_disk(stack);
+    build_on_a_blank_disk(stack, NOTES, disk(stack));
     let notes = boot(&ns, stack, true);
     let file = disk(stack).canonicalize().unwrap();
     let procs = holding(notes.group(), &file);
@@ -348,7 +345,7 @@ fn every_acknowledged_note_is_there(ns: &Netns, acks: &std::path::Path, cuts: us
 fn survives_kills(stack: Stack, cuts: usize) {
     let _disk = own_disk();
     let ns = Netns::for_stack("kill9", stack);
-    build_on_a_blank_disk(stack);
+    build_on_a_blank_disk(stack, NOTES, disk(stack));
     let acks = tempfile::NamedTempFile::new().unwrap();
     let acks_path = acks.path().display().to_string();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
