@@ -24,15 +24,19 @@ mod lfs;
 mod sectors;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use cache::CACHE_BLOCKS;
 use sectors::Sectors;
 pub use sectors::BLOCK_SIZE;
+use values::ValueCache;
+pub use values::VALUE_CACHE_BYTES;
 
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use lfs::{Config, Error, FileType, Filesystem};
 use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw, PosixClock};
@@ -108,6 +112,7 @@ impl PosixClock for Epoch {
 /// The `chamelon` device: a littlefs disk, mounted.
 pub struct Chamelon<B: Block> {
     fs: Rc<Filesystem<Sectors<B>>>,
+    values: Rc<RefCell<ValueCache>>,
     blocks: u32,
     /// Seconds since the epoch, from the device's clock.
     now: Rc<dyn Fn() -> i64>,
@@ -117,6 +122,7 @@ impl<B: Block> Clone for Chamelon<B> {
     fn clone(&self) -> Self {
         Chamelon {
             fs: self.fs.clone(),
+            values: self.values.clone(),
             blocks: self.blocks,
             now: self.now.clone(),
         }
@@ -165,6 +171,7 @@ impl<B: Block> Chamelon<B> {
         match fs.remove(&path(PARTIAL)) {
             Ok(()) | Err(Error::NoEntry) => Ok(Chamelon {
                 fs: Rc::new(fs),
+                values: Rc::new(RefCell::new(ValueCache::new())),
                 blocks,
                 now,
             }),
@@ -192,9 +199,16 @@ impl<B: Block> Chamelon<B> {
 
     /// The value at `key`, which must be one.
     fn value(&self, key: &str) -> Result<Vec<u8>, KvError> {
+        let path = checked(key)?;
+        if let Some(value) = self.values.borrow_mut().get(key) {
+            return Ok(value);
+        }
         // One walk of the tree (not a stat, then an open).
-        match self.fs.read_to_vec(&checked(key)?) {
-            Ok(value) => Ok(value),
+        match self.fs.read_to_vec(&path) {
+            Ok(value) => {
+                self.values.borrow_mut().insert(key, &value);
+                Ok(value)
+            }
             Err(Error::IsDir) => Err(KvError::ValueExpected(key.into())),
             Err(Error::NoEntry | Error::NotDir) => Err(KvError::NotFound(key.into())),
             Err(e) => Err(store(e)),
@@ -308,17 +322,26 @@ impl<B: Block> KvRw for Chamelon<B> {
         }
         let partial = path(PARTIAL);
         let time = (self.now)().to_le_bytes();
+        self.values.borrow_mut().forget(key);
         self.fs
             .write_file(&partial, value, (MTIME, &time))
             .map_err(store)?;
-        self.fs.rename(&partial, &path(key)).map_err(store)
+        self.fs.rename(&partial, &path(key)).map_err(store)?;
+        self.values.borrow_mut().insert(key, value);
+        Ok(())
     }
 
     async fn remove(&self, key: &str) -> Result<(), KvError> {
         match self.kind(key)? {
             None => return Ok(()),
-            Some(KvKind::Value) => self.fs.remove(&path(key)).map_err(store)?,
-            Some(KvKind::Dictionary) => self.remove_tree(key)?,
+            Some(KvKind::Value) => {
+                self.values.borrow_mut().forget(key);
+                self.fs.remove(&path(key)).map_err(store)?
+            }
+            Some(KvKind::Dictionary) => {
+                self.values.borrow_mut().forget_below(key);
+                self.remove_tree(key)?
+            }
         }
         // Dictionaries live while values are below them.
         let mut dir = key;

@@ -1,12 +1,13 @@
 //! The store on a disk in memory: the KvRw contract, a remount, a blank
 //! disk refused, bad disks; power cuts in [`power`], the block cache in
-//! [`cache`].
+//! [`cache`], the value cache in [`values`].
 
 extern crate std;
 
 mod cache;
 mod disk;
 mod power;
+mod values;
 
 use alloc::vec;
 use alloc::vec::Vec;
