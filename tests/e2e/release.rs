@@ -3,6 +3,7 @@
 //! with pyspdxtools and lists exactly the crates cargo builds.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -352,12 +353,16 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
             .tempdir()
             .unwrap(),
     );
+    // B's environment also has RUSTC_BOOTSTRAP, which makes a stable
+    // rustc act as a nightly one (it changed hello's bytes before the CLI
+    // removed it from cargo's environment).
     let sides = [
-        (a.path(), home.clone(), unikernel_target_dir()),
+        (a.path(), home.clone(), unikernel_target_dir(), ""),
         (
             b.path(),
             cargo_home_b.path().to_path_buf(),
             unikernel_target_dir().with_file_name("e2e-unikernels-b"),
+            "1",
         ),
     ];
     for (dir, ..) in &sides {
@@ -365,7 +370,7 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
     }
     for (label, target) in cases {
         let mut sums = Vec::new();
-        for (dir, cargo_home, target_dir) in &sides {
+        for (dir, cargo_home, target_dir, bootstrap) in &sides {
             let out = mirage_with_env(
                 dir,
                 &["build", "-t", target, label],
@@ -373,6 +378,7 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
                     ("MIRAGE_HOME", dir.as_os_str()),
                     ("CARGO_HOME", cargo_home.as_os_str()),
                     ("CARGO_TARGET_DIR", target_dir.as_os_str()),
+                    ("RUSTC_BOOTSTRAP", OsStr::new(bootstrap)),
                 ],
             );
             assert_eq!(out.code, 0, "{label} on {target}: {}", out.stderr);

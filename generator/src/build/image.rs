@@ -37,6 +37,10 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
         .arg(&target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(ws))
         .env_remove("RUSTFLAGS")
+        // A stable rustc that believes it is nightly changes the image's
+        // bytes (build scripts probe for nightly features); Bazel's actions
+        // never see it, so the engines would disagree.
+        .env_remove("RUSTC_BOOTSTRAP")
         // Every crate's -C metadata from what its compile is, not from
         // cargo's hash (see rustc_wrapper.rs).
         .env("RUSTC_WRAPPER", wrapper()?)
