@@ -12,15 +12,22 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// Cargo target directory for unikernels built by the tests. It is not
-/// the one `cargo test` holds locked, or nested builds would wait forever.
-pub fn unikernel_target_dir() -> PathBuf {
+/// The cargo target directory this test binary was built in (cargo does
+/// not hold it locked while tests run): what a build of this workspace's
+/// own crates reuses.
+pub fn cargo_target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/e2e-HASH -> target
     exe.ancestors()
         .nth(3)
         .expect("test binary lives in target/<profile>/deps")
-        .join("e2e-unikernels")
+        .to_path_buf()
+}
+
+/// Cargo target directory for unikernels built by the tests, beside
+/// [`cargo_target_dir`].
+pub fn unikernel_target_dir() -> PathBuf {
+    cargo_target_dir().join("e2e-unikernels")
 }
 
 /// The sha256 of `bytes`, in hex.
