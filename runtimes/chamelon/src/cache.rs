@@ -12,74 +12,45 @@
 //! used goes first.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
+
+use crate::lru::Lru;
 
 /// Blocks the cache holds at most: 64 of 4 KiB, 256 KiB per mounted disk.
 pub const CACHE_BLOCKS: usize = 64;
 
-/// Whole blocks by number, with the time of their last use.
-pub(crate) struct BlockCache {
-    entries: Vec<Entry>,
-    clock: u64,
-}
-
-struct Entry {
-    block: u32,
-    used: u64,
-    bytes: Box<[u8]>,
-}
+/// Whole blocks by number (each costs 1 of the [`CACHE_BLOCKS`]).
+pub(crate) struct BlockCache(Lru<u32, Box<[u8]>>);
 
 impl BlockCache {
     pub(crate) fn new() -> Self {
-        BlockCache {
-            entries: Vec::with_capacity(CACHE_BLOCKS),
-            clock: 0,
-        }
-    }
-
-    fn tick(&mut self) -> u64 {
-        self.clock += 1;
-        self.clock
+        BlockCache(Lru::new(CACHE_BLOCKS))
     }
 
     /// The bytes of `block`, if held (it becomes the most recently used).
     pub(crate) fn get(&mut self, block: u32) -> Option<&[u8]> {
-        let now = self.tick();
-        let entry = self.entries.iter_mut().find(|e| e.block == block)?;
-        entry.used = now;
-        Some(&entry.bytes)
+        self.0.get(&block).map(|b| &**b)
     }
 
     /// Holds `bytes` as `block`, evicting the least recently used block
     /// when full.
     pub(crate) fn insert(&mut self, block: u32, bytes: Box<[u8]>) {
-        let used = self.tick();
-        self.forget(block);
-        if self.entries.len() == CACHE_BLOCKS {
-            let oldest = (0..self.entries.len())
-                .min_by_key(|&i| self.entries[i].used)
-                .expect("a full cache holds a block");
-            self.entries.swap_remove(oldest);
-        }
-        self.entries.push(Entry { block, used, bytes });
+        self.0.insert(block, bytes, 1);
     }
 
     /// `data` written at `offset` of `block`: the held copy follows.
     pub(crate) fn write(&mut self, block: u32, offset: usize, data: &[u8]) {
-        let Some(i) = self.entries.iter().position(|e| e.block == block) else {
+        let Some(held) = self.0.peek_mut(&block) else {
             return;
         };
-        match self.entries[i].bytes.get_mut(offset..offset + data.len()) {
+        match held.get_mut(offset..offset + data.len()) {
             Some(held) => held.copy_from_slice(data),
             // Past the block's end (littlefs never writes so): not held.
-            None => {
-                self.entries.swap_remove(i);
-            }
+            None => self.0.remove(&block),
         }
     }
 
     /// Drops `block`, if held.
     pub(crate) fn forget(&mut self, block: u32) {
-        self.entries.retain(|e| e.block != block);
+        self.0.remove(&block);
     }
 }

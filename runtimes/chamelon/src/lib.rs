@@ -21,6 +21,7 @@ extern crate alloc;
 
 mod cache;
 mod lfs;
+mod lru;
 mod sectors;
 #[cfg(test)]
 mod tests;
@@ -199,12 +200,12 @@ impl<B: Block> Chamelon<B> {
 
     /// The value at `key`, which must be one.
     fn value(&self, key: &str) -> Result<Vec<u8>, KvError> {
-        let path = checked(key)?;
+        // Only checked keys are ever held.
         if let Some(value) = self.values.borrow_mut().get(key) {
             return Ok(value);
         }
         // One walk of the tree (not a stat, then an open).
-        match self.fs.read_to_vec(&path) {
+        match self.fs.read_to_vec(&checked(key)?) {
             Ok(value) => {
                 self.values.borrow_mut().insert(key, &value);
                 Ok(value)
