@@ -94,6 +94,10 @@ enum Command {
         /// Attach host tap interface TAP as Solo5 network device NAME.
         #[arg(long = "tap", value_name = "NAME=TAP")]
         taps: Vec<String>,
+        /// Attach taps without TCP segmentation and checksum offload: one
+        /// wire-sized frame per read or write, as an unpatched Solo5 tender.
+        #[arg(long)]
+        no_offload: bool,
         /// Show cargo's output.
         #[arg(short, long)]
         verbose: bool,
@@ -299,6 +303,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             verbose,
             block_files,
             taps,
+            no_offload,
             runtime_args,
         } => {
             let ws = workspace()?;
@@ -306,7 +311,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             configure::commit(&ws, &r, &plan)?;
             let image = crate::build::image::build(&ws, &r, &plan.dir, verbose)?;
             let mut attach = run::block_attachments(&ws, &cwd, &r, &block_files)?;
-            attach.extend(run::tap_attachments(&r, &taps)?);
+            attach.extend(run::tap_attachments(&r, &taps, !no_offload)?);
             run::main(&ws, &r, &image, &attach, &runtime_args)
         }
         Command::Describe { sel, dot, eval } => {

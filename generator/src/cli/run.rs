@@ -71,8 +71,8 @@ fn named_device<'a>(
 }
 
 /// The tap interfaces given with `--tap NAME=TAP`, checked against the
-/// image's network devices.
-pub fn tap_attachments(r: &Resolved, taps: &[String]) -> Result<Vec<Attachment>> {
+/// image's network devices; with `offload` (see [`Attachment::offload`]).
+pub fn tap_attachments(r: &Resolved, taps: &[String], offload: bool) -> Result<Vec<Attachment>> {
     let devices = r.solo5_devices()?;
     taps.iter()
         .map(|t| {
@@ -81,6 +81,7 @@ pub fn tap_attachments(r: &Resolved, taps: &[String]) -> Result<Vec<Attachment>>
                 name: name.to_owned(),
                 kind: Solo5Kind::Net,
                 path: PathBuf::from(tap),
+                offload,
             })
         })
         .collect()
@@ -129,6 +130,7 @@ pub fn block_attachments(
             name: d.name.clone(),
             kind: Solo5Kind::Block,
             path,
+            offload: false,
         });
     }
     Ok(out)

@@ -27,6 +27,9 @@ pub struct Attachment {
     pub kind: Solo5Kind,
     /// The file, or the tap interface's name.
     pub path: PathBuf,
+    /// A network device's frames go with segmentation and checksum
+    /// offload when the tender can (`--net-offload:NAME=off` otherwise).
+    pub offload: bool,
 }
 
 /// What a backend needs to plan a launch.

@@ -229,6 +229,9 @@ impl Backend for Solo5 {
                     a.name,
                     a.path.display()
                 ));
+                if a.kind == Solo5Kind::Net && !a.offload {
+                    cmd = cmd.arg(format!("--net-offload:{}=off", a.name));
+                }
             }
             return Ok(Launch {
                 cmd: cmd.arg(cx.image).args(cx.runtime_args),

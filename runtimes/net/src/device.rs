@@ -7,12 +7,13 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpAddress;
 
 use mirage_types::{Net, NetError};
 
+use crate::offload;
 use crate::peers::{Admission, Key, Limits, Peers};
 
 /// Ethernet header bytes, which the MTU of `Net` leaves out.
@@ -45,6 +46,9 @@ pub(crate) struct Device {
     frame: Vec<u8>,
     /// The frame being sent, reused.
     tx: Vec<u8>,
+    /// The wire's MTU when frames carry an offload header (see
+    /// [`offload`]).
+    offload: Option<usize>,
     /// Frames sent so far.
     pub(crate) sent: u64,
     /// Connection requests (TCP SYNs) the current poll may still take.
@@ -85,11 +89,16 @@ pub(crate) fn syn_key(frame: &[u8]) -> Option<Key> {
 
 impl Device {
     pub(crate) fn new<N: Net + 'static>(net: N, limits: Limits) -> Device {
-        let frame = vec![0; net.mtu() + ETHERNET_HEADER];
+        let offload = net.offload().then(|| net.mtu());
+        let frame = match offload {
+            Some(_) => vec![0; offload::HEADER + offload::MAX_FRAME],
+            None => vec![0; net.mtu() + ETHERNET_HEADER],
+        };
         Device {
             net: Box::new(net),
             tx: frame.clone(),
             frame,
+            offload,
             sent: 0,
             syns: usize::MAX,
             held: None,
@@ -98,9 +107,26 @@ impl Device {
         }
     }
 
-    /// The largest IP packet a frame carries.
+    /// The largest IP packet the wire carries (UDP datagrams are not cut
+    /// for it).
     pub(crate) fn mtu(&self) -> usize {
         self.net.mtu()
+    }
+
+    /// The largest IP packet a frame carries.
+    fn ip_mtu(&self) -> usize {
+        match self.offload {
+            Some(_) => offload::IP_MTU,
+            None => self.net.mtu(),
+        }
+    }
+
+    /// Bytes in front of each frame.
+    fn skip(&self) -> usize {
+        match self.offload {
+            Some(_) => offload::HEADER,
+            None => 0,
+        }
     }
 }
 
@@ -109,6 +135,7 @@ pub(crate) struct TxToken<'a> {
     net: &'a dyn RawNet,
     buf: &'a mut Vec<u8>,
     sent: &'a mut u64,
+    offload: Option<usize>,
 }
 
 impl phy::Device for Device {
@@ -116,11 +143,16 @@ impl phy::Device for Device {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let skip = self.skip();
         let len = loop {
+            // A held frame has been through `offload::receive` already.
             let len = match self.held.take() {
                 Some(len) => len,
                 None => match self.net.read(&mut self.frame) {
-                    Ok(Some(len)) => len,
+                    Ok(Some(len)) => match self.offload {
+                        Some(wire) if !offload::receive(&mut self.frame[..len], wire) => continue,
+                        _ => len,
+                    },
                     Ok(None) => return None,
                     Err(e) => {
                         log::warn!(target: "tcpip", "receive: {e}");
@@ -128,7 +160,7 @@ impl phy::Device for Device {
                     }
                 },
             };
-            let Some(key) = syn_key(&self.frame[..len]) else {
+            let Some(key) = syn_key(&self.frame[skip..len]) else {
                 break len;
             };
             if self.syns == 0 {
@@ -154,11 +186,12 @@ impl phy::Device for Device {
             }
         };
         Some((
-            RxToken(&self.frame[..len]),
+            RxToken(&self.frame[skip..len]),
             TxToken {
                 net: &*self.net,
                 buf: &mut self.tx,
                 sent: &mut self.sent,
+                offload: self.offload,
             },
         ))
     }
@@ -168,13 +201,18 @@ impl phy::Device for Device {
             net: &*self.net,
             buf: &mut self.tx,
             sent: &mut self.sent,
+            offload: self.offload,
         })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.net.mtu() + ETHERNET_HEADER;
+        caps.max_transmission_unit = self.ip_mtu() + ETHERNET_HEADER;
+        if self.offload.is_some() {
+            // Verified on the way in, completed by the host on the way out.
+            caps.checksum.tcp = Checksum::Rx;
+        }
         caps
     }
 }
@@ -187,11 +225,15 @@ impl phy::RxToken for RxToken<'_> {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        if self.buf.len() < len {
-            self.buf.resize(len, 0);
+        let skip = self.offload.map_or(0, |_| offload::HEADER);
+        if self.buf.len() < skip + len {
+            self.buf.resize(skip + len, 0);
         }
-        let frame = &mut self.buf[..len];
-        let result = f(frame);
+        let frame = &mut self.buf[..skip + len];
+        let result = f(&mut frame[skip..]);
+        if let Some(wire) = self.offload {
+            offload::transmit(frame, wire);
+        }
         match self.net.write(frame) {
             Ok(()) => *self.sent += 1,
             Err(e) => log::warn!(target: "tcpip", "transmit: {e}"),
@@ -201,198 +243,4 @@ impl phy::TxToken for TxToken<'_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    //! The input path under garbage: frames that are random, or nearly
-    //! valid (right MAC and EtherType, mangled ARP, IPv4, IPv6, ICMP, TCP,
-    //! UDP), must never panic the stack.
-
-    use alloc::collections::VecDeque;
-    use alloc::rc::Rc;
-    use core::cell::RefCell;
-
-    use mirage_runtime::fuzz::Rng;
-
-    use smoltcp::iface::{Config, Interface, SocketSet};
-    use smoltcp::socket::{tcp, udp};
-    use smoltcp::wire::{
-        EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr,
-    };
-
-    use super::*;
-
-    /// The stack's MAC address in the tests.
-    pub(crate) const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
-
-    /// A `Net` whose received frames are queued by the test and whose sent
-    /// frames it reads.
-    #[derive(Clone, Default)]
-    pub(crate) struct FakeNet {
-        pub(crate) rx: Rc<RefCell<VecDeque<Vec<u8>>>>,
-        pub(crate) tx: Rc<RefCell<Vec<Vec<u8>>>>,
-    }
-
-    impl Net for FakeNet {
-        fn mac(&self) -> [u8; 6] {
-            MAC
-        }
-        fn mtu(&self) -> usize {
-            1500
-        }
-        fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {
-            Ok(self.rx.borrow_mut().pop_front().map(|f| {
-                let n = f.len().min(buf.len());
-                buf[..n].copy_from_slice(&f[..n]);
-                n
-            }))
-        }
-        async fn readable(&self) {}
-        fn write(&self, frame: &[u8]) -> Result<(), NetError> {
-            self.tx.borrow_mut().push(frame.to_vec());
-            Ok(())
-        }
-    }
-
-    /// Our IPv6 address in the test: fd00::2.
-    const IPV6: [u8; 16] = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-
-    /// A frame: random, or a valid Ethernet header to us with a mangled
-    /// IPv4 or IPv6 (often TCP or UDP to the listening port, or ICMP) or ARP
-    /// payload.
-    fn frame(rng: &mut Rng) -> Vec<u8> {
-        let len = (rng.next_u64() % 1514) as usize;
-        let mut f: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-        if len < 58 || rng.next_u64().is_multiple_of(4) {
-            return f;
-        }
-        f[..6].copy_from_slice(if rng.next_u64().is_multiple_of(2) {
-            &MAC
-        } else {
-            &[0xff; 6]
-        });
-        let (ethertype, transport) = match rng.next_u64() % 5 {
-            0 => ([0x08, 0x06], None),
-            1 | 2 => {
-                f[14] = 0x45;
-                if rng.next_u64().is_multiple_of(2) {
-                    f[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
-                }
-                f[23] = [6, 17, 1, (rng.next_u64() as u8)][(rng.next_u64() % 4) as usize];
-                f[30..34].copy_from_slice(&[10, 0, 0, 2]);
-                ([0x08, 0x00], Some((f[23], 34)))
-            }
-            _ => {
-                f[14] = 0x60;
-                if rng.next_u64().is_multiple_of(2) {
-                    f[18..20].copy_from_slice(&((len - 54) as u16).to_be_bytes());
-                }
-                f[20] = [6, 17, 58, (rng.next_u64() as u8)][(rng.next_u64() % 4) as usize];
-                f[38..54].copy_from_slice(&IPV6);
-                ([0x86, 0xdd], Some((f[20], 54)))
-            }
-        };
-        f[12..14].copy_from_slice(&ethertype);
-        if let Some((6 | 17, at)) = transport {
-            if len >= at + 4 {
-                f[at + 2..at + 4].copy_from_slice(&7u16.to_be_bytes());
-            }
-        }
-        f
-    }
-
-    #[test]
-    fn a_million_malformed_frames_do_not_panic_the_stack() {
-        let net = FakeNet::default();
-        let mut device = Device::new(net.clone(), Limits::NONE);
-        let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
-        let mut iface = Interface::new(config, &mut device, Instant::from_millis(0));
-        iface.update_ip_addrs(|a| {
-            let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(
-                Ipv4Address::new(10, 0, 0, 2),
-                24,
-            )));
-            let _ = a.push(IpCidr::Ipv6(Ipv6Cidr::new(Ipv6Address::from(IPV6), 64)));
-        });
-        let mut sockets = SocketSet::new(Vec::new());
-        let mut socket = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; 4096]),
-            tcp::SocketBuffer::new(vec![0; 4096]),
-        );
-        socket.listen(7).unwrap();
-        sockets.add(socket);
-        let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]);
-        let mut socket = udp::Socket::new(buffer(), buffer());
-        socket.bind(7).unwrap();
-        let udp = sockets.add(socket);
-        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
-        let frames = 1_000_000;
-        for i in 0..frames {
-            net.rx.borrow_mut().push_back(frame(&mut rng));
-            iface.poll(Instant::from_millis(i as i64), &mut device, &mut sockets);
-            while sockets.get_mut::<udp::Socket>(udp).recv().is_ok() {}
-            net.tx.borrow_mut().clear();
-        }
-        assert!(net.rx.borrow().is_empty(), "every frame was consumed");
-        // The stack still works: a valid ARP request gets its reply.
-        net.rx.borrow_mut().push_back(arp_request());
-        iface.poll(
-            Instant::from_millis(frames as i64),
-            &mut device,
-            &mut sockets,
-        );
-        assert_eq!(net.tx.borrow().len(), 1, "no ARP reply after the garbage");
-    }
-
-    /// "Who has 10.0.0.2? Tell 10.0.0.1", from 02:00:00:00:00:02.
-    pub(crate) fn arp_request() -> Vec<u8> {
-        use smoltcp::wire::{
-            ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, EthernetRepr,
-        };
-        let peer = EthernetAddress([0x02, 0, 0, 0, 0, 2]);
-        let arp = ArpRepr::EthernetIpv4 {
-            operation: ArpOperation::Request,
-            source_hardware_addr: peer,
-            source_protocol_addr: Ipv4Address::new(10, 0, 0, 1),
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: Ipv4Address::new(10, 0, 0, 2),
-        };
-        let eth = EthernetRepr {
-            src_addr: peer,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EthernetProtocol::Arp,
-        };
-        let mut buf = vec![0; eth.buffer_len() + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut buf);
-        eth.emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        buf
-    }
-
-    #[test]
-    fn syns_are_told_from_other_segments_and_name_their_connection() {
-        // Ethernet, IPv4 (IHL 5, protocol TCP) from 10.0.0.1, TCP from
-        // port 40000 to 80, flags at offset 13.
-        let mut v4 = vec![0u8; 14 + 20 + 20];
-        v4[12..14].copy_from_slice(&[0x08, 0x00]);
-        v4[14] = 0x45;
-        v4[23] = 6;
-        v4[26..30].copy_from_slice(&[10, 0, 0, 1]);
-        v4[34..36].copy_from_slice(&40000u16.to_be_bytes());
-        v4[36..38].copy_from_slice(&80u16.to_be_bytes());
-        v4[14 + 20 + 13] = 0x02;
-        let peer = IpAddress::Ipv4(Ipv4Address::new(10, 0, 0, 1));
-        assert_eq!(syn_key(&v4), Some((peer, 40000, 80)));
-        v4[14 + 20 + 13] = 0x12;
-        assert_eq!(syn_key(&v4), None, "SYN-ACK");
-        let mut v6 = vec![0u8; 14 + 40 + 20];
-        v6[12..14].copy_from_slice(&[0x86, 0xdd]);
-        v6[20] = 6;
-        v6[22..38].copy_from_slice(&IPV6);
-        v6[54..56].copy_from_slice(&40000u16.to_be_bytes());
-        v6[56..58].copy_from_slice(&443u16.to_be_bytes());
-        v6[54 + 13] = 0x02;
-        let peer = IpAddress::Ipv6(Ipv6Address::from(IPV6));
-        assert_eq!(syn_key(&v6), Some((peer, 40000, 443)));
-        assert_eq!(syn_key(&v6[..40]), None, "truncated");
-        assert_eq!(syn_key(&v6[..60]), None, "truncated TCP header");
-    }
-}
+pub(crate) mod tests;

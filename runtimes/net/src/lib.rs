@@ -20,6 +20,7 @@ mod config;
 mod device;
 mod flow;
 mod listen;
+mod offload;
 mod peers;
 mod udp;
 
@@ -169,7 +170,16 @@ impl SmolStack {
             listening
         );
         let shown: Vec<String> = addrs.iter().map(|a| format!("{a}")).collect();
-        log::info!(target: "tcpip", "interface {mac} up with {}", shown.join(", "));
+        let offload = match net.offload() {
+            true => "TCP segmentation and checksum offload on",
+            false => "no offload",
+        };
+        log::info!(
+            target: "tcpip",
+            "interface {mac} up with {}; wire MTU {}, {offload}",
+            shown.join(", "),
+            net.mtu()
+        );
         if dhcp.is_some() {
             log::info!(target: "tcpip", "asking DHCP for an IPv4 address");
         }

@@ -54,6 +54,9 @@ pub struct NetInfo {
     pub mac_address: [u8; 6],
     /// MTU, without the Ethernet header.
     pub mtu: usize,
+    /// rules_mirage's patch (toolchains/solo5/patches/0002-net-offload.patch):
+    /// nonzero when frames carry a `virtio_net_hdr` and may be 64 KiB.
+    pub offload: i32,
 }
 
 /// `SOLO5_R_AGAIN`.

@@ -52,6 +52,7 @@ pub struct Net {
     handle: u64,
     mac: [u8; 6],
     mtu: usize,
+    offload: bool,
 }
 
 impl Net {
@@ -72,6 +73,7 @@ impl Net {
             handle,
             mac: info.mac_address,
             mtu: info.mtu,
+            offload: info.offload != 0,
         })
     }
 }
@@ -83,6 +85,10 @@ impl mirage_types::Net for Net {
 
     fn mtu(&self) -> usize {
         self.mtu
+    }
+
+    fn offload(&self) -> bool {
+        self.offload
     }
 
     fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, NetError> {

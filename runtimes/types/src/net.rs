@@ -51,6 +51,13 @@ pub trait Net: Clone {
     fn readable(&self) -> impl Future<Output = ()>;
     /// Sends one frame.
     fn write(&self, frame: &[u8]) -> Result<(), NetError>;
+    /// Whether every frame read and written carries a `virtio_net_hdr`
+    /// in front and may be a TCP segment of up to 64 KiB that the host
+    /// cuts and checksums for a wire of [`Net::mtu`] (Solo5's tenders with
+    /// rules_mirage's offload patch).
+    fn offload(&self) -> bool {
+        false
+    }
 }
 
 /// A TCP connection (`Tcpip.Tcp.S` flows).

@@ -8,10 +8,16 @@ use std::process::Command;
 
 /// Our changes to the pinned sources, applied in order with `patch -p1`;
 /// each file opens with its reason (`patches/`).
-pub const PATCHES: [(&str, &str); 1] = [(
-    "0001-block-flush.patch",
-    include_str!("../patches/0001-block-flush.patch"),
-)];
+pub const PATCHES: [(&str, &str); 2] = [
+    (
+        "0001-block-flush.patch",
+        include_str!("../patches/0001-block-flush.patch"),
+    ),
+    (
+        "0002-net-offload.patch",
+        include_str!("../patches/0002-net-offload.patch"),
+    ),
+];
 
 /// Makes what the target compiler builds independent of where the
 /// toolchain lives: `__FILE__` of Solo5's headers (hvt's bindings assert

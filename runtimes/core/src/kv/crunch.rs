@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use mirage_types::{KvError, KvKind, KvRo};
 
-use super::Index;
+use super::{Digests, Index};
 
 /// Files embedded by the generated code: `(key, contents)`, sorted.
 pub type Files = &'static [(&'static str, &'static [u8])];
@@ -15,6 +15,7 @@ pub type Files = &'static [(&'static str, &'static [u8])];
 #[derive(Clone, Debug)]
 pub struct Crunch {
     index: Rc<Index<&'static [u8]>>,
+    digests: Digests,
 }
 
 impl Crunch {
@@ -26,6 +27,7 @@ impl Crunch {
         }
         Ok(Crunch {
             index: Rc::new(index),
+            digests: Digests::default(),
         })
     }
 }
@@ -53,7 +55,11 @@ impl KvRo for Crunch {
     }
 
     async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
-        Ok(super::sha256(self.index.value(key)?))
+        let value = self.index.value(key)?;
+        Ok(match self.digests.get(key) {
+            Some(digest) => digest,
+            None => self.digests.put(key, super::sha256(value)),
+        })
     }
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {

@@ -16,12 +16,37 @@ pub use index::Index;
 pub use mem::KvMem;
 pub use tar::TarKv;
 
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
+
 use sha2::{Digest, Sha256};
 
 /// The SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// The digests of a read-only store's values, each computed once: a web
+/// server's `ETag` would otherwise hash the whole value on every request
+/// (a 1 MiB file's SHA-256 cost more than sending it). At most one entry
+/// per value of the store, whose values never change.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Digests(Rc<RefCell<BTreeMap<String, [u8; 32]>>>);
+
+impl Digests {
+    /// The digest of `key`'s value, if computed before.
+    pub(crate) fn get(&self, key: &str) -> Option<[u8; 32]> {
+        self.0.borrow().get(key).copied()
+    }
+
+    /// Remembers `digest` for `key`; returns it.
+    pub(crate) fn put(&self, key: &str, digest: [u8; 32]) -> [u8; 32] {
+        self.0.borrow_mut().insert(key.into(), digest);
+        digest
+    }
 }
 
 /// `bytes[offset..offset + length]`, clamped to the value.

@@ -29,6 +29,7 @@ struct Member {
 pub struct TarKv<B> {
     block: B,
     index: Rc<Index<Member>>,
+    digests: super::Digests,
 }
 
 const BLOCK: u64 = 512;
@@ -183,6 +184,7 @@ impl<B: Block> TarKv<B> {
         Ok(TarKv {
             block,
             index: Rc::new(index),
+            digests: super::Digests::default(),
         })
     }
 
@@ -217,7 +219,11 @@ impl<B: Block> KvRo for TarKv<B> {
     }
 
     async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
-        Ok(super::sha256(&self.get(key).await?))
+        if let (Some(digest), Ok(_)) = (self.digests.get(key), self.index.value(key)) {
+            return Ok(digest);
+        }
+        let digest = super::sha256(&self.get(key).await?);
+        Ok(self.digests.put(key, digest))
     }
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {

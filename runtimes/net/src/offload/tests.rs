@@ -1,0 +1,264 @@
+//! Frames as smoltcp writes them and as Linux's tap hands them over,
+//! checked with smoltcp's own checksum verification.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol,
+    Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket,
+    TcpRepr, TcpSeqNumber,
+};
+
+use super::*;
+
+const A: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
+const B: Ipv4Address = Ipv4Address::new(10, 0, 0, 2);
+
+/// An Ethernet frame with a TCP segment from A to B carrying `payload`,
+/// with a valid checksum; `syn` with an MSS option of `mss`.
+fn v4_frame(payload: &[u8], syn: Option<u16>) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: 40000,
+        dst_port: 80,
+        control: if syn.is_some() {
+            TcpControl::Syn
+        } else {
+            TcpControl::None
+        },
+        seq_number: TcpSeqNumber(1),
+        ack_number: None,
+        window_len: 1024,
+        window_scale: None,
+        max_seg_size: syn,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload,
+    };
+    let ip = Ipv4Repr {
+        src_addr: A,
+        dst_addr: B,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let eth = EthernetRepr {
+        src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+        dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+        ethertype: EthernetProtocol::Ipv4,
+    };
+    let caps = ChecksumCapabilities::default();
+    let mut buf = vec![0; HEADER + eth.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
+    let mut frame = EthernetFrame::new_unchecked(&mut buf[HEADER..]);
+    eth.emit(&mut frame);
+    let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
+    ip.emit(&mut packet, &caps);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(packet.payload_mut()),
+        &IpAddress::Ipv4(A),
+        &IpAddress::Ipv4(B),
+        &caps,
+    );
+    buf
+}
+
+/// Whether the TCP checksum of the IPv4 frame after the header is valid.
+fn v4_valid(buf: &[u8]) -> bool {
+    let frame = EthernetFrame::new_checked(&buf[HEADER..]).unwrap();
+    let packet = Ipv4Packet::new_checked(frame.payload()).unwrap();
+    TcpPacket::new_checked(packet.payload())
+        .unwrap()
+        .verify_checksum(&IpAddress::Ipv4(A), &IpAddress::Ipv4(B))
+}
+
+fn le(buf: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([buf[at], buf[at + 1]])
+}
+
+/// What the host does with a `NEEDS_CSUM` frame: sums from `csum_start`
+/// (the field holds the pseudo-header's sum) and stores the complement.
+fn complete_as_the_host(buf: &mut [u8]) {
+    let (start, offset) = (usize::from(le(buf, 6)), usize::from(le(buf, 8)));
+    let eth = &mut buf[HEADER..];
+    let check = !sum(&eth[start..]);
+    eth[start + offset..start + offset + 2].copy_from_slice(&check.to_be_bytes());
+}
+
+#[test]
+fn a_long_segment_goes_out_for_the_host_to_cut_and_checksum() {
+    let payload: Vec<u8> = (0..60_000u32).map(|i| (i * 7) as u8).collect();
+    let mut buf = v4_frame(&payload, None);
+    // As smoltcp leaves it with checksum offload: zero.
+    buf[HEADER + 34 + 16..HEADER + 34 + 18].fill(0);
+    transmit(&mut buf, 1500);
+    assert_eq!(buf[0], NEEDS_CSUM);
+    assert_eq!(buf[1], GSO_TCPV4);
+    assert_eq!(le(&buf, 2), 14 + 20 + 20, "hdr_len: headers to the payload");
+    assert_eq!(le(&buf, 4), 1460, "gso_size: a 1,500-byte wire's payload");
+    assert_eq!(
+        (le(&buf, 6), le(&buf, 8)),
+        (34, 16),
+        "csum_start, csum_offset"
+    );
+    assert!(
+        !v4_valid(&buf),
+        "the field holds only the pseudo-header's sum"
+    );
+    complete_as_the_host(&mut buf);
+    assert!(
+        v4_valid(&buf),
+        "the host's completion gives a valid checksum"
+    );
+}
+
+#[test]
+fn a_short_segment_is_checksummed_by_the_host_and_not_cut() {
+    let mut buf = v4_frame(b"hello", None);
+    buf[HEADER + 34 + 16..HEADER + 34 + 18].fill(0);
+    transmit(&mut buf, 1500);
+    assert_eq!((buf[0], buf[1], le(&buf, 4)), (NEEDS_CSUM, 0, 0));
+    complete_as_the_host(&mut buf);
+    assert!(v4_valid(&buf));
+    // Exactly one wire segment: not cut either.
+    let mut buf = v4_frame(&[1; 1460], None);
+    transmit(&mut buf, 1500);
+    assert_eq!(buf[1], 0, "1,460 bytes fit a 1,500-byte wire");
+}
+
+#[test]
+fn frames_other_than_tcp_go_out_with_an_empty_header() {
+    let mut buf = vec![0xaa; HEADER];
+    buf.extend_from_slice(&crate::device::tests::arp_request());
+    let arp = buf[HEADER..].to_vec();
+    transmit(&mut buf, 1500);
+    assert_eq!(buf[..HEADER], [0; HEADER]);
+    assert_eq!(buf[HEADER..], arp[..], "the frame itself is untouched");
+}
+
+#[test]
+fn a_partial_checksum_from_the_host_is_completed() {
+    let payload: Vec<u8> = (0..30_000u32).map(|i| (i * 13) as u8).collect();
+    let mut buf = v4_frame(&payload, None);
+    // As Linux hands over a coalesced segment: the pseudo-header's sum
+    // in the field, NEEDS_CSUM with where to start.
+    buf[HEADER + 34 + 16..HEADER + 34 + 18].fill(0);
+    transmit(&mut buf, 1500);
+    assert!(!v4_valid(&buf));
+    assert!(receive(&mut buf, 1500));
+    assert!(v4_valid(&buf));
+    // A frame that passes as it is (no flags) is left alone.
+    let mut plain = v4_frame(&payload, None);
+    let before = plain.clone();
+    assert!(receive(&mut plain, 1500));
+    assert_eq!(plain, before);
+}
+
+#[test]
+fn a_header_pointing_outside_its_frame_drops_the_frame() {
+    let mut buf = v4_frame(b"hi", None);
+    buf[0] = NEEDS_CSUM;
+    buf[6..8].copy_from_slice(&60_000u16.to_le_bytes());
+    assert!(!receive(&mut buf, 1500));
+    assert!(!receive(&mut [0; 4], 1500), "shorter than the header");
+}
+
+/// The MSS option's value in the IPv4 SYN after the header.
+fn mss(buf: &[u8]) -> u16 {
+    let frame = EthernetFrame::new_checked(&buf[HEADER..]).unwrap();
+    let packet = Ipv4Packet::new_checked(frame.payload()).unwrap();
+    let tcp = TcpPacket::new_checked(packet.payload()).unwrap();
+    let repr = TcpRepr::parse(
+        &tcp,
+        &IpAddress::Ipv4(A),
+        &IpAddress::Ipv4(B),
+        &ChecksumCapabilities::ignored(),
+    )
+    .unwrap();
+    repr.max_seg_size.unwrap()
+}
+
+#[test]
+fn a_syn_covering_a_wire_segment_has_its_mss_raised_and_stays_valid() {
+    let mut buf = v4_frame(&[], Some(1460));
+    assert!(receive(&mut buf, 1500));
+    assert_eq!(mss(&buf), RAISED_MSS);
+    assert!(v4_valid(&buf));
+    // A peer behind a tunnel keeps its MSS: smoltcp's segments to it fit.
+    let mut buf = v4_frame(&[], Some(1400));
+    assert!(receive(&mut buf, 1500));
+    assert_eq!(mss(&buf), 1400);
+    // A SYN with a bad checksum stays bad (smoltcp drops it).
+    let mut buf = v4_frame(&[], Some(1460));
+    buf[HEADER + 34 + 16] ^= 0xff;
+    assert!(receive(&mut buf, 1500));
+    assert_eq!(mss(&buf), RAISED_MSS);
+    assert!(!v4_valid(&buf));
+}
+
+#[test]
+fn ipv6_segments_are_cut_as_tcpv6_and_their_syns_raised() {
+    let (a, b) = (
+        Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 1),
+        Ipv6Address::new(0xfd00, 0, 0, 0, 0, 0, 0, 2),
+    );
+    let frame_with = |payload: &[u8], syn: Option<u16>| {
+        let tcp = TcpRepr {
+            src_port: 40000,
+            dst_port: 80,
+            control: if syn.is_some() {
+                TcpControl::Syn
+            } else {
+                TcpControl::None
+            },
+            seq_number: TcpSeqNumber(1),
+            ack_number: None,
+            window_len: 1024,
+            window_scale: None,
+            max_seg_size: syn,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let ip = Ipv6Repr {
+            src_addr: a,
+            dst_addr: b,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut buf = vec![0; HEADER + 14 + ip.buffer_len() + tcp.buffer_len()];
+        buf[HEADER + 12..HEADER + 14].copy_from_slice(&[0x86, 0xdd]);
+        let mut packet = Ipv6Packet::new_unchecked(&mut buf[HEADER + 14..]);
+        ip.emit(&mut packet);
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(packet.payload_mut()),
+            &IpAddress::Ipv6(a),
+            &IpAddress::Ipv6(b),
+            &ChecksumCapabilities::default(),
+        );
+        buf
+    };
+    let valid = |buf: &[u8]| {
+        let packet = Ipv6Packet::new_checked(&buf[HEADER + 14..]).unwrap();
+        TcpPacket::new_checked(packet.payload())
+            .unwrap()
+            .verify_checksum(&IpAddress::Ipv6(a), &IpAddress::Ipv6(b))
+    };
+    let mut buf = frame_with(&[9; 20_000], None);
+    buf[HEADER + 54 + 16..HEADER + 54 + 18].fill(0);
+    transmit(&mut buf, 1500);
+    assert_eq!((buf[1], le(&buf, 4), le(&buf, 6)), (GSO_TCPV6, 1440, 54));
+    complete_as_the_host(&mut buf);
+    assert!(valid(&buf));
+
+    let mut syn = frame_with(&[], Some(1440));
+    assert!(receive(&mut syn, 1500));
+    assert!(valid(&syn));
+    assert_eq!(
+        &syn[HEADER + 54 + 22..HEADER + 54 + 24],
+        RAISED_MSS.to_be_bytes()
+    );
+}
