@@ -13,8 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_PEERS=1 source scripts/setup.sh
 seconds=${ATTACK_SECONDS:-120}
-cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+source bench/cli.sh
 bash scripts/certs.sh examples/static_website/tls >/dev/null
 NS=mirage-adversary
 work=$(mktemp -d)

@@ -15,8 +15,7 @@ source scripts/setup.sh
 for tool in wrk nginx openssl; do
     command -v $tool >/dev/null 2>&1 || { echo "bench: installing $tool"; apt-get install -y -qq $tool >/dev/null; }
 done
-cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+source bench/cli.sh
 U=mirage-http-u; A=mirage-http-a; B=mirage-http-b
 work=$(mktemp -d)
 pids=()

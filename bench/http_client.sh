@@ -13,8 +13,7 @@ source scripts/setup.sh
 for tool in nginx openssl curl; do
     command -v $tool >/dev/null 2>&1 || { echo "bench: installing $tool"; apt-get install -y -qq $tool >/dev/null; }
 done
-cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+source bench/cli.sh
 S=mirage-hc-s; C=mirage-hc-c
 work=$(mktemp -d)
 pids=()
@@ -66,17 +65,19 @@ ip netns exec $S nginx -c "$work/nginx.conf" -e stderr 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do ip netns exec $C curl -sf -o /dev/null http://10.0.1.1/ -r 0-0 && break; sleep 0.05; done
 
-# Best of 3 of the seconds COMMAND takes in namespace NS; each run must
+# The best of 3 runs of COMMAND in namespace NS: "SECONDS CPU_SECONDS",
+# its wall time and the user and system time of what it ran (the tender
+# and the image, or curl and sha256sum: their rusage). Each run must
 # print the file's sha256.
 best() {
     local ns=$1; shift
-    local best=1e9 t0 t1
+    local best="1e9 0" t
     for _ in 1 2 3; do
-        t0=$(date +%s.%N)
-        (cd "$work/repo" && ip netns exec "$ns" "$@") > "$work/out.txt" 2>&1
-        t1=$(date +%s.%N)
+        (cd "$work/repo" && /usr/bin/time -f "%e %U %S" -o "$work/time.txt" \
+            ip netns exec "$ns" "$@") > "$work/out.txt" 2>&1
         grep -q "$want" "$work/out.txt" || { echo "bench: no $want in:" >&2; cat "$work/out.txt" >&2; return 1; }
-        best=$(python3 -c "print(min($t1 - $t0, $best))")
+        t=$(awk '{print $1, $2 + $3}' "$work/time.txt")
+        best=$(python3 -c "a, b = '$t'.split(), '$best'.split(); print(' '.join(min(a, b, key=lambda x: float(x[0]))))")
     done
     echo "$best"
 }
@@ -84,15 +85,18 @@ args=(--http-client-max-body=100000000)
 # The images boot through the run.sh beside them, as a deployment runs
 # them: `mirage run` would add its build check (0.2-0.3 s here) to each.
 out="$work/repo/mirage-out/examples/http_fetch/http_fetch"
-echo "64 MiB GET, best of 3, boot and sha256 included; curl over the same veth"
+echo "64 MiB GET, best of 3, boot and sha256 included; curl over the same veth;"
+echo "CPU/MB: user and system time of the run (tender and image, or curl and sha256sum)"
 for scheme in http https; do
     spt=$(best $S "$out/spt/run.sh" --net:service=tap0 --uri=$scheme://10.0.0.1/big.bin "${args[@]}")
     unix=$(best $C "$out/unix/run.sh" --uri=$scheme://10.0.1.1/big.bin "${args[@]}")
     curl=$(best $C sh -c "curl -sf --cacert $work/tls/ca.pem $scheme://10.0.1.1/big.bin | sha256sum")
-    python3 - "$scheme" "$spt" "$unix" "$curl" <<'PY'
+    python3 - "$scheme" $spt $unix $curl <<'PY'
 import sys
-scheme, spt, unix, curl = sys.argv[1], *map(float, sys.argv[2:])
-for name, t in [("spt (smoltcp)", spt), ("unix (sockets)", unix), ("curl | sha256sum", curl)]:
-    print(f"  {scheme:5} {name:17} {t:6.2f} s  {64 / t:7.1f} MiB/s  ratio to curl {curl / t:.2f}")
+scheme = sys.argv[1]
+spt, unix, curl = (tuple(map(float, sys.argv[i:i + 2])) for i in (2, 4, 6))
+for name, (t, c) in [("spt (smoltcp)", spt), ("unix (sockets)", unix), ("curl | sha256sum", curl)]:
+    print(f"  {scheme:5} {name:17} {t:6.2f} s  {64 / t:7.1f} MiB/s  ratio to curl {curl[0] / t:.2f}"
+          f"  {c / 67.108864 * 1e3:5.1f} ms CPU/MB")
 PY
 done

@@ -16,8 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_PEERS=1 source scripts/setup.sh
 N=${N:-300}
-cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+source bench/cli.sh
 NS=mirage-kvrw
 mkdir -p mirage-out
 work=$(mktemp -d "$PWD/mirage-out/kvrw.XXXXXX")

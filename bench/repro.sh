@@ -7,8 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --quiet --release -p mirage
-MIRAGE="$CARGO_TARGET_DIR/release/mirage"
+source bench/cli.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 home=${CARGO_HOME:-$HOME/.cargo}

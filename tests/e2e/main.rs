@@ -22,6 +22,7 @@ mod launch_errors;
 mod network;
 mod new_user;
 mod notes;
+mod offload;
 mod plan;
 mod release;
 mod remote;

@@ -43,6 +43,19 @@ impl Running {
         args: &[&str],
         ready: &str,
     ) -> Running {
+        Running::start_with(ns, stack, label, keys, &[], args, ready)
+    }
+
+    /// As [`Running::start`], with `flags` for `mirage run` alone.
+    pub(crate) fn start_with(
+        ns: &Netns,
+        stack: Stack,
+        label: &str,
+        keys: &[&str],
+        flags: &[&str],
+        args: &[&str],
+        ready: &str,
+    ) -> Running {
         let target = stack.target();
         let turn = turn(label, target);
         let mut keys = keys.to_vec();
@@ -57,6 +70,7 @@ impl Running {
             cmd.args(["--tap", "service=tap0"]);
         }
         cmd.args(&keys)
+            .args(flags)
             .arg("--")
             .args(args)
             .current_dir(repo())
@@ -153,11 +167,34 @@ impl Running {
 
     /// Kills the unikernel as a power cut would: SIGKILL to the whole
     /// process group (the tender, or the unix image, gets no signal it can
-    /// handle), and waits for it.
+    /// handle), and waits for every process of it: the tender is a
+    /// grandchild, and the next boot cannot attach the tap (or open the
+    /// disk) while it still holds them.
     pub(crate) fn kill_hard(mut self) {
         signal_group(self.child.id(), "KILL");
         let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while group_alive(self.child.id()) {
+            assert!(Instant::now() < deadline, "the killed group lives on");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+}
+
+/// Whether a process of group `leader`, other than a zombie (whose files
+/// are closed), is still there.
+fn group_alive(leader: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // After the command's closing parenthesis: state, ppid, pgrp.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+        fields.len() > 2 && fields[2] == leader.to_string() && fields[0] != "Z"
+    })
 }
 
 /// Sends `signal` (`KILL`, `TERM`) to the process group `leader` leads.

@@ -54,10 +54,16 @@ fn has_tender(target: Target) -> bool {
 }
 
 /// The Solo5 manifest: the NET_BASIC and BLOCK_BASIC devices of the image.
+/// Network devices say `"offload": true`: the net runtime reads frames
+/// with a virtio-net header when the tender offloads (see
+/// toolchains/solo5/patches/0002-net-offload.patch).
 fn manifest_json(devices: &[Solo5Device]) -> String {
     let devices: Vec<serde_json::Value> = devices
         .iter()
-        .map(|d| serde_json::json!({"name": d.name, "type": d.kind}))
+        .map(|d| match d.kind {
+            Solo5Kind::Net => serde_json::json!({"name": d.name, "type": d.kind, "offload": true}),
+            Solo5Kind::Block => serde_json::json!({"name": d.name, "type": d.kind}),
+        })
         .collect();
     let manifest = serde_json::json!({
         "type": "solo5.manifest",
