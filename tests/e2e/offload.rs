@@ -57,8 +57,9 @@ fn sixty_four_mib_echoed(name: &str, flags: &[&str]) -> (String, u64) {
     (echo.output(), written)
 }
 
-/// 64 MiB in wire-sized frames of at most 1,448 bytes of data.
-const WIRE_FRAMES: u64 = (64 << 20) / 1448;
+/// 64 MiB in wire-sized frames: at most 1,460 bytes of data each on a
+/// 1,500-byte wire.
+const WIRE_FRAMES: u64 = (64 << 20) / 1460;
 
 #[test]
 fn sixty_four_mib_each_way_with_offload_on_spt() {

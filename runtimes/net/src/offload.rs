@@ -15,9 +15,13 @@
 //! in; a smaller one (a peer behind a tunnel) is left alone, and smoltcp's
 //! segments to that peer never need cutting.
 //!
-//! Receiving: the host may hand us coalesced segments of up to 64 KiB
-//! with their checksum left partial (`NEEDS_CSUM`); it is completed here,
-//! so smoltcp verifies every checksum as it does without offload.
+//! Receiving: the host may hand us coalesced segments of up to 64 KiB.
+//! A TCP segment the host's own stack wrote (`NEEDS_CSUM`: its checksum
+//! left partial, its bytes never on a wire) or one whose checksum the host
+//! verified (`DATA_VALID`) is taken as it is, as virtio-net drivers take
+//! them; any other is verified here, so smoltcp verifies no TCP checksum.
+//! A partial checksum of another protocol (UDP) is completed for smoltcp
+//! to verify.
 
 /// Bytes of `struct virtio_net_hdr` (without `num_buffers`, which needs
 /// `VIRTIO_NET_F_MRG_RXBUF`).
@@ -35,6 +39,7 @@ pub(crate) const MAX_FRAME: usize = 14 + 40 + IP_MTU;
 pub(crate) const RAISED_MSS: u16 = 64_000;
 
 const NEEDS_CSUM: u8 = 1;
+const DATA_VALID: u8 = 2;
 const GSO_TCPV4: u8 = 1;
 const GSO_TCPV6: u8 = 4;
 const TCP: u8 = 6;
@@ -160,10 +165,10 @@ pub(crate) fn transmit(frame: &mut [u8], wire_mtu: usize) {
     frame[..HEADER].copy_from_slice(&header);
 }
 
-/// Makes the frame after `frame[..HEADER]` one smoltcp takes as it is:
-/// completes a partial checksum, and raises the MSS of a SYN that covers
-/// a full segment of a `wire_mtu` wire. False when the header is
-/// malformed (the frame is dropped).
+/// Makes the frame after `frame[..HEADER]` one smoltcp takes as it is
+/// (see the module's contract), and raises the MSS of a SYN that covers a
+/// full segment of a `wire_mtu` wire. False when the frame is to be
+/// dropped: its header is malformed, or its TCP checksum is wrong.
 pub(crate) fn receive(frame: &mut [u8], wire_mtu: usize) -> bool {
     let Some(header) = frame.get(..HEADER) else {
         return false;
@@ -172,13 +177,22 @@ pub(crate) fn receive(frame: &mut [u8], wire_mtu: usize) -> bool {
     let start = usize::from(u16::from_le_bytes([header[6], header[7]]));
     let offset = usize::from(u16::from_le_bytes([header[8], header[9]]));
     let eth = &mut frame[HEADER..];
+    let segment = tcp(eth);
     if flags & NEEDS_CSUM != 0 {
         let end = packet_end(eth);
         let Some(field) = start.checked_add(offset).filter(|f| f + 2 <= end) else {
             return false;
         };
-        let check = !sum(&eth[start..end]);
-        eth[field..field + 2].copy_from_slice(&check.to_be_bytes());
+        if segment.as_ref().is_none_or(|t| t.at != start) {
+            let check = !sum(&eth[start..end]);
+            eth[field..field + 2].copy_from_slice(&check.to_be_bytes());
+        }
+    } else if flags & DATA_VALID == 0 {
+        if let Some(t) = &segment {
+            if add(pseudo(eth, t), sum(&eth[t.at..t.at + t.len])) != 0xffff {
+                return false;
+            }
+        }
     }
     raise_mss(eth, wire_mtu);
     true
