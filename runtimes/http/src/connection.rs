@@ -171,8 +171,15 @@ where
             }
             Err(Err(_)) => break,
         };
-        let bytes = response.to_bytes(head_only, date(&cfg.pclock).as_deref(), close);
-        if !send(&mut flow, &bytes, cfg).await || close {
+        let head = response.head(date(&cfg.pclock).as_deref(), close);
+        let body = response.body_sent(head_only);
+        // A large body goes as it is, not copied behind its head; a small
+        // one goes with it in one write (one TLS record over HTTPS).
+        let sent = match body.len() > WRITE_PIECE {
+            true => send(&mut flow, &head, cfg).await && send(&mut flow, body, cfg).await,
+            false => send(&mut flow, &[&head[..], body].concat(), cfg).await,
+        };
+        if !sent || close {
             break;
         }
     }

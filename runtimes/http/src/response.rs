@@ -49,9 +49,9 @@ impl Response {
         self.status == 204 || self.status == 304 || self.status < 200
     }
 
-    /// The bytes on the wire. `head_only` leaves the body out (`HEAD`);
-    /// `date` is the `Date` value when a clock is present.
-    pub fn to_bytes(&self, head_only: bool, date: Option<&str>, close: bool) -> Vec<u8> {
+    /// The head on the wire; `date` is the `Date` value when a clock is
+    /// present. The body follows it ([`Response::body_sent`]).
+    pub fn head(&self, date: Option<&str>, close: bool) -> Vec<u8> {
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
@@ -66,11 +66,16 @@ impl Response {
             head.push_str("Connection: close\r\n");
         }
         head.push_str("\r\n");
-        let mut out = head.into_bytes();
-        if !head_only && !self.bodiless() {
-            out.extend_from_slice(&self.body);
+        head.into_bytes()
+    }
+
+    /// The body on the wire after the head: none for `HEAD` (`head_only`),
+    /// 204 and 304.
+    pub fn body_sent(&self, head_only: bool) -> &[u8] {
+        match head_only || self.bodiless() {
+            true => &[],
+            false => &self.body,
         }
-        out
     }
 }
 
@@ -101,20 +106,25 @@ pub fn reason(status: u16) -> &'static str {
 mod tests {
     use super::*;
 
+    /// Head and body, as they go on the wire.
+    fn wire(r: &Response, head_only: bool, date: Option<&str>, close: bool) -> Vec<u8> {
+        [r.head(date, close), r.body_sent(head_only).to_vec()].concat()
+    }
+
     #[test]
     fn heads_have_lengths_and_bodies_follow() {
         let r = Response::text(200, "hi").header("ETag", "\"x\"");
-        let bytes = r.to_bytes(false, Some("Thu, 01 Jan 1970 00:00:00 GMT"), false);
+        let bytes = wire(&r, false, Some("Thu, 01 Jan 1970 00:00:00 GMT"), false);
         assert_eq!(
             core::str::from_utf8(&bytes).unwrap(),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nETag: \"x\"\r\n\
              Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Length: 3\r\n\r\nhi\n"
         );
-        let head = r.to_bytes(true, None, true);
+        let head = wire(&r, true, None, true);
         assert!(core::str::from_utf8(&head)
             .unwrap()
             .ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"));
-        let not_modified = Response::new(304).to_bytes(false, None, false);
+        let not_modified = wire(&Response::new(304), false, None, false);
         assert_eq!(not_modified, b"HTTP/1.1 304 Not Modified\r\n\r\n");
     }
 }

@@ -56,17 +56,39 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
     dst
 }
 
-/// Copies `n` bytes from the first up, a word at a time: right for
-/// regions apart and for `dst` before `src` (a word is read whole before
-/// it is written, and only bytes already read are overwritten). Not
-/// `rep movsb`: on this project's AMD EPYC hosts it cost more CPU than
-/// the word loop in bench/http_client.sh's plain-HTTP fetch.
+/// Copies `n` bytes from the first up: right for regions apart and for
+/// `dst` before `src`, as every block is read whole before it is written
+/// and only bytes already read are overwritten. 64 bytes at a time in four
+/// SSE2 registers (x86-64's baseline; the images already use SSE), then
+/// words, then bytes: bench/http.sh's 1 MiB responses spent 70% of the
+/// image's samples here copying a word at a time. Not `rep movsb`: on this
+/// project's AMD EPYC hosts it cost more CPU than a word loop.
 ///
 /// # Safety
 /// `dst` and `src` are valid for `n` bytes.
 #[inline(always)]
 unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
+    use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128};
     let mut i = 0;
+    while i + 64 <= n {
+        // SAFETY: i + 64 <= n, within both regions; all four loads come
+        // before the stores (the pointers may alias, so they stay in order).
+        unsafe {
+            let at = |k: usize| src.add(i + k).cast::<__m128i>();
+            let (a, b, c, d) = (
+                _mm_loadu_si128(at(0)),
+                _mm_loadu_si128(at(16)),
+                _mm_loadu_si128(at(32)),
+                _mm_loadu_si128(at(48)),
+            );
+            let to = |k: usize| dst.add(i + k).cast::<__m128i>();
+            _mm_storeu_si128(to(0), a);
+            _mm_storeu_si128(to(16), b);
+            _mm_storeu_si128(to(32), c);
+            _mm_storeu_si128(to(48), d);
+        }
+        i += 64;
+    }
     // Eight bytes at a time (unaligned loads and stores are fine on x86-64).
     while i + 8 <= n {
         // SAFETY: i + 8 <= n, within both regions; each word is read
