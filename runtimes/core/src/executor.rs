@@ -138,7 +138,17 @@ pub fn run<F: Future>(platform: &'static dyn Platform, main: F) -> F::Output {
             } else {
                 Slot::Free
             };
-            with(|e| e.tasks[id] = slot);
+            with(|e| {
+                e.tasks[id] = slot;
+                // After a burst of tasks the table gives back what it no
+                // longer needs (a woken id past its end is skipped above).
+                while matches!(e.tasks.last(), Some(Slot::Free)) {
+                    e.tasks.pop();
+                }
+                if e.tasks.len() * 4 < e.tasks.capacity() {
+                    e.tasks.shrink_to(e.tasks.len() * 2);
+                }
+            });
         }
         let now = platform.now_ns();
         let due: Vec<Waker> = with(|e| {
