@@ -22,19 +22,33 @@ const CLOSE_LINGER: smoltcp::time::Duration = smoltcp::time::Duration::from_secs
 /// One TCP connection. Dropping it closes the connection.
 pub struct Flow {
     inner: Rc<RefCell<Inner>>,
-    handle: SocketHandle,
+    /// Its key in `Inner::flows`, which holds its socket's handle.
+    id: u64,
     peer: String,
     closed: bool,
 }
 
 impl Flow {
     pub(crate) fn new(inner: Rc<RefCell<Inner>>, handle: SocketHandle, peer: String) -> Flow {
+        let id = {
+            let mut i = inner.borrow_mut();
+            let id = i.next_flow;
+            i.next_flow += 1;
+            i.flows.insert(id, handle);
+            id
+        };
         Flow {
             inner,
-            handle,
+            id,
             peer,
             closed: false,
         }
+    }
+
+    /// Its socket's handle now (the table may have been rebuilt); none
+    /// once it was closed.
+    pub(crate) fn handle(&self, i: &Inner) -> Option<SocketHandle> {
+        i.flows.get(&self.id).copied()
     }
 }
 
@@ -42,7 +56,10 @@ impl mirage_types::TcpFlow for Flow {
     async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
         poll_fn(|cx| {
             let mut i = self.inner.borrow_mut();
-            let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+            let Some(handle) = self.handle(&i) else {
+                return Poll::Ready(Ok(None));
+            };
+            let socket = i.sockets.get_mut::<tcp::Socket>(handle);
             if socket.can_recv() {
                 let mut data = Vec::new();
                 let _ = socket.recv(|bytes| {
@@ -65,7 +82,10 @@ impl mirage_types::TcpFlow for Flow {
         let mut sent = 0;
         poll_fn(|cx| {
             let mut i = self.inner.borrow_mut();
-            let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+            let Some(handle) = self.handle(&i) else {
+                return Poll::Ready(Err(NetError::Closed));
+            };
+            let socket = i.sockets.get_mut::<tcp::Socket>(handle);
             if !socket.may_send() {
                 return Poll::Ready(Err(NetError::Closed));
             }
@@ -110,13 +130,16 @@ impl Flow {
         }
         self.closed = true;
         let mut i = self.inner.borrow_mut();
-        let socket = i.sockets.get_mut::<tcp::Socket>(self.handle);
+        let Some(handle) = i.flows.remove(&self.id) else {
+            return;
+        };
+        let socket = i.sockets.get_mut::<tcp::Socket>(handle);
         socket.close();
         // No more probes: a peer that does not close its side within
         // TCP_TIMEOUT is aborted and the socket freed.
         socket.set_keep_alive(None);
         let linger = now() + CLOSE_LINGER;
-        i.closing.push((self.handle, linger));
+        i.closing.push((handle, linger));
         i.wake_driver();
     }
 }

@@ -18,13 +18,16 @@ extern crate alloc;
 
 mod config;
 mod device;
+mod dhcp;
 mod flow;
 mod listen;
 mod offload;
 mod peers;
+mod table;
 mod udp;
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -34,7 +37,7 @@ use core::future::{poll_fn, Future};
 use core::pin::Pin;
 use core::task::{Poll, Waker};
 
-use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle};
 use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint};
@@ -66,7 +69,11 @@ pub(crate) type Handler<T> = Rc<dyn Fn(T) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 pub(crate) struct Inner {
     iface: Interface,
-    sockets: SocketSet<'static>,
+    sockets: table::Table,
+    /// The socket of each open flow, by the flow's id (handles change when
+    /// the table is rebuilt; ids do not).
+    flows: BTreeMap<u64, SocketHandle>,
+    next_flow: u64,
     device: device::Device,
     listeners: Vec<Listener>,
     /// Bytes of buffer per direction of each TCP connection.
@@ -131,7 +138,7 @@ impl SmolStack {
             &mut device,
             now(),
         );
-        let mut sockets = SocketSet::new(Vec::new());
+        let mut sockets = table::Table::new();
         let dhcp = plan.dhcp.then(|| {
             let mut client = dhcpv4::Socket::new();
             // Ask again every second until a server answers: the first
@@ -192,6 +199,8 @@ impl SmolStack {
             tcp_buffer: plan.tcp_buffer,
             udp: udp::Bindings::default(),
             closing: Vec::new(),
+            flows: BTreeMap::new(),
+            next_flow: 0,
             // Spread restarts over the range, so a rebooted unikernel does
             // not reuse the ports of its previous life at once.
             next_port: *EPHEMERAL.start() + (now().total_micros() % 16384) as u16,
@@ -227,7 +236,10 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                     break;
                 }
             }
-            configure(i);
+            dhcp::configure(i);
+            let aborted = flow::free_closed(i);
+            // Before new connections are accepted: no handle in flight.
+            table::compact(i);
             let mut work: Vec<Work> = i
                 .listeners
                 .iter_mut()
@@ -241,7 +253,6 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
                     .into_iter()
                     .map(|(h, d)| Work::Datagram(h, d)),
             );
-            let aborted = flow::free_closed(i);
             let delay = match i.device.held {
                 // A SYN waits for the next turn's listening sockets; an
                 // abort's RST goes out in the next poll.
@@ -287,30 +298,6 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
     }
 }
 
-/// Applies what the DHCP client learnt, if anything; IPv6 addresses stay.
-fn configure(i: &mut Inner) {
-    let Some(h) = i.dhcp else { return };
-    match i.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
-        Some(dhcpv4::Event::Configured(config)) => {
-            log::info!(target: "tcpip", "DHCP: address {}", config.address);
-            i.iface.update_ip_addrs(|addrs| {
-                addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_)));
-                let _ = addrs.push(IpCidr::Ipv4(config.address));
-            });
-            if let Some(router) = config.router {
-                let _ = i.iface.routes_mut().add_default_ipv4_route(router);
-            }
-        }
-        Some(dhcpv4::Event::Deconfigured) => {
-            log::info!(target: "tcpip", "DHCP: address lost");
-            i.iface
-                .update_ip_addrs(|addrs| addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_))));
-            i.iface.routes_mut().remove_default_ipv4_route();
-        }
-        None => {}
-    }
-}
-
 impl mirage_types::Stack for SmolStack {
     type Flow = Flow;
 
@@ -345,8 +332,13 @@ impl mirage_types::Stack for SmolStack {
             i.wake_driver();
             handle
         };
+        // Dropping the flow on error frees the socket.
+        let flow = Flow::new(self.inner.clone(), handle, format!("{dst}"));
         let connected = poll_fn(|cx| {
             let mut i = self.inner.borrow_mut();
+            let Some(handle) = flow.handle(&i) else {
+                return Poll::Ready(Err(NetError::Closed));
+            };
             let socket = i.sockets.get_mut::<tcp::Socket>(handle);
             match socket.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => {
@@ -358,8 +350,6 @@ impl mirage_types::Stack for SmolStack {
             }
         })
         .await;
-        let flow = Flow::new(self.inner.clone(), handle, format!("{dst}"));
-        // Dropping the flow on error frees the socket.
         connected.map(|()| flow)
     }
 

@@ -7,10 +7,11 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 
 use crate::peers::Peers;
+use crate::table::{Renaming, Table};
 use crate::{socket_addr, Flow, Handler, TCP_KEEP_ALIVE, TCP_TIMEOUT};
 
 /// Sockets listening on each port, and connection requests (SYNs) taken
@@ -42,11 +43,7 @@ pub(crate) fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
     socket
 }
 
-fn listening_socket(
-    sockets: &mut SocketSet<'static>,
-    port: u16,
-    buffer: usize,
-) -> Result<SocketHandle, String> {
+fn listening_socket(sockets: &mut Table, port: u16, buffer: usize) -> Result<SocketHandle, String> {
     let mut socket = tcp_socket(buffer);
     // A SYN never acknowledged (a SYN flood) frees its socket in time.
     socket.set_timeout(Some(TCP_TIMEOUT));
@@ -69,7 +66,7 @@ pub(crate) struct Listener {
 impl Listener {
     /// Listens on `port` with connections of `buffer` bytes each way.
     pub(crate) fn new(
-        sockets: &mut SocketSet<'static>,
+        sockets: &mut Table,
         port: u16,
         buffer: usize,
         handler: Handler<Flow>,
@@ -84,12 +81,19 @@ impl Listener {
         })
     }
 
+    /// Renames its sockets after the table was rebuilt.
+    pub(crate) fn rename(&mut self, renaming: &Renaming) {
+        for h in self.sockets.iter_mut().chain(&mut self.pending) {
+            *h = renaming[h];
+        }
+    }
+
     /// Established connections, each with its handler and peer; a socket
     /// listens again in the place of each that took a SYN.
     /// Each socket that took a SYN is its peer's in `peers`.
     pub(crate) fn accept(
         &mut self,
-        sockets: &mut SocketSet<'static>,
+        sockets: &mut Table,
         peers: &mut Peers,
         buffer: usize,
     ) -> Vec<(Handler<Flow>, SocketHandle, String)> {

@@ -131,6 +131,18 @@ impl Peers {
         }
     }
 
+    /// Renames the sockets after the table was rebuilt.
+    pub(crate) fn rename(&mut self, renaming: &crate::table::Renaming) {
+        self.by_key = core::mem::take(&mut self.by_key)
+            .into_iter()
+            .filter_map(|(key, h)| Some((key, *renaming.get(&h)?)))
+            .collect();
+        self.by_socket = core::mem::take(&mut self.by_socket)
+            .into_iter()
+            .filter_map(|(h, key)| Some((*renaming.get(&h)?, key)))
+            .collect();
+    }
+
     /// Connections known by peer.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -10,11 +10,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::task::{Poll, Waker};
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
 
 use mirage_types::{Datagram, NetError, SocketAddr};
 
+use crate::table::{Renaming, Table};
 use crate::{socket_addr, Handler, Inner};
 
 /// Datagrams queued per direction per port.
@@ -41,7 +42,7 @@ pub(crate) struct Bindings {
     anonymous: Option<SocketHandle>,
 }
 
-fn bind(sockets: &mut SocketSet<'static>, port: u16) -> Result<SocketHandle, NetError> {
+fn bind(sockets: &mut Table, port: u16) -> Result<SocketHandle, NetError> {
     let buffer =
         || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; PACKETS], vec![0; BYTES]);
     let mut socket = udp::Socket::new(buffer(), buffer());
@@ -50,10 +51,20 @@ fn bind(sockets: &mut SocketSet<'static>, port: u16) -> Result<SocketHandle, Net
 }
 
 impl Bindings {
+    /// Renames its sockets after the table was rebuilt.
+    pub(crate) fn rename(&mut self, renaming: &Renaming) {
+        for b in &mut self.bound {
+            b.socket = renaming[&b.socket];
+        }
+        if let Some(h) = &mut self.anonymous {
+            *h = renaming[h];
+        }
+    }
+
     /// Delivers datagrams to `port` to `handler`.
     pub(crate) fn listen(
         &mut self,
-        sockets: &mut SocketSet<'static>,
+        sockets: &mut Table,
         port: u16,
         handler: Handler<Datagram>,
     ) -> Result<(), NetError> {
@@ -78,17 +89,14 @@ impl Bindings {
     }
 
     /// Frees `port`'s socket, if it has one.
-    pub(crate) fn unlisten(&mut self, sockets: &mut SocketSet<'static>, port: u16) {
+    pub(crate) fn unlisten(&mut self, sockets: &mut Table, port: u16) {
         if let Some(at) = self.bound.iter().position(|b| b.port == port) {
             sockets.remove(self.bound.swap_remove(at).socket);
         }
     }
 
     /// Every datagram received since the last call, with its handler.
-    pub(crate) fn received(
-        &mut self,
-        sockets: &mut SocketSet<'static>,
-    ) -> Vec<(Handler<Datagram>, Datagram)> {
+    pub(crate) fn received(&mut self, sockets: &mut Table) -> Vec<(Handler<Datagram>, Datagram)> {
         let mut out = Vec::new();
         for b in &self.bound {
             let socket = sockets.get_mut::<udp::Socket>(b.socket);
@@ -184,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_port_is_taken_until_unlistened_and_then_freed() {
-        let mut sockets = SocketSet::new(Vec::new());
+        let mut sockets = Table::new();
         let mut udp = Bindings::default();
         udp.listen(&mut sockets, 50000, handler()).unwrap();
         assert_eq!(

@@ -82,7 +82,7 @@ struct Harness {
     net: FakeNet,
     device: Device,
     iface: Interface,
-    sockets: SocketSet<'static>,
+    sockets: Table,
     listener: Listener,
 }
 
@@ -104,7 +104,7 @@ impl Harness {
         iface.update_ip_addrs(|a| {
             let _ = a.push(IpCidr::Ipv4(Ipv4Cidr::new(US, 24)));
         });
-        let mut sockets = SocketSet::new(Vec::new());
+        let mut sockets = Table::new();
         let hole = sockets.add(tcp_socket(64));
         let handler: Handler<Flow> = Rc::new(|_| Box::pin(async {}));
         let listener = Listener::new(&mut sockets, 80, 1024, handler).unwrap();
