@@ -120,14 +120,11 @@ impl Device {
             None => self.net.mtu(),
         }
     }
+}
 
-    /// Bytes in front of each frame.
-    fn skip(&self) -> usize {
-        match self.offload {
-            Some(_) => offload::HEADER,
-            None => 0,
-        }
-    }
+/// Bytes in front of each frame: the offload header, if frames carry it.
+fn skip(offload: Option<usize>) -> usize {
+    offload.map_or(0, |_| offload::HEADER)
 }
 
 pub(crate) struct RxToken<'a>(&'a [u8]);
@@ -143,7 +140,7 @@ impl phy::Device for Device {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        let skip = self.skip();
+        let skip = skip(self.offload);
         let len = loop {
             // A held frame has been through `offload::receive` already.
             let len = match self.held.take() {
@@ -226,7 +223,7 @@ impl phy::RxToken for RxToken<'_> {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let skip = self.offload.map_or(0, |_| offload::HEADER);
+        let skip = skip(self.offload);
         if self.buf.len() < skip + len {
             self.buf.resize(skip + len, 0);
         }

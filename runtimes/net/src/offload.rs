@@ -55,6 +55,12 @@ struct Tcp {
     v6: bool,
 }
 
+/// The big-endian 16 bits at `at` in `frame`, if it is that long.
+fn be16(frame: &[u8], at: usize) -> Option<usize> {
+    let bytes = frame.get(at..at + 2)?;
+    Some(usize::from(u16::from_be_bytes([bytes[0], bytes[1]])))
+}
+
 /// The TCP segment of an Ethernet frame, if it has one (IPv4 without
 /// fragments, or IPv6 without extension headers), within the frame.
 fn tcp(frame: &[u8]) -> Option<Tcp> {
@@ -62,15 +68,15 @@ fn tcp(frame: &[u8]) -> Option<Tcp> {
     let (at, end, v6) = match frame.get(12..14)? {
         [0x08, 0x00] => {
             let ihl = usize::from(frame.get(ip)? & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([*frame.get(ip + 2)?, frame[ip + 3]]));
-            let fragment = u16::from_be_bytes([*frame.get(ip + 6)?, frame[ip + 7]]) & 0x3fff;
-            if frame[ip + 9] != TCP || ihl < 20 || fragment != 0 {
+            let total = be16(frame, ip + 2)?;
+            let fragment = be16(frame, ip + 6)? & 0x3fff;
+            if *frame.get(ip + 9)? != TCP || ihl < 20 || fragment != 0 {
                 return None;
             }
             (ip + ihl, ip + total, false)
         }
         [0x86, 0xdd] => {
-            let payload = usize::from(u16::from_be_bytes([*frame.get(ip + 4)?, frame[ip + 5]]));
+            let payload = be16(frame, ip + 4)?;
             if *frame.get(ip + 6)? != TCP {
                 return None;
             }
@@ -89,13 +95,9 @@ fn tcp(frame: &[u8]) -> Option<Tcp> {
 /// Where the IP packet in `frame` ends (Ethernet padding follows), or
 /// the frame's end if that is not known.
 fn packet_end(frame: &[u8]) -> usize {
-    let length = |at: usize, plus: usize| {
-        let bytes = frame.get(at..at + 2)?;
-        Some(usize::from(u16::from_be_bytes([bytes[0], bytes[1]])) + plus)
-    };
     let end = match frame.get(12..14) {
-        Some([0x08, 0x00]) => length(16, 14),
-        Some([0x86, 0xdd]) => length(18, 54),
+        Some([0x08, 0x00]) => be16(frame, 16).map(|total| total + 14),
+        Some([0x86, 0xdd]) => be16(frame, 18).map(|payload| payload + 54),
         _ => None,
     };
     end.map_or(frame.len(), |e| e.min(frame.len()))
@@ -147,8 +149,8 @@ pub(crate) fn transmit(frame: &mut [u8], wire_mtu: usize) {
     let Some(t) = tcp(eth) else {
         return;
     };
-    let tcp_header = usize::from(eth[t.at + 12] >> 4) * 4;
-    let check = add(pseudo(eth, &t), 0);
+    let tcp_header = (usize::from(eth[t.at + 12] >> 4) * 4).min(t.len);
+    let check = pseudo(eth, &t);
     eth[t.at + 16..t.at + 18].copy_from_slice(&check.to_be_bytes());
     let ip_header = t.at - t.ip;
     let segment = wire_mtu.saturating_sub(ip_header + tcp_header);
@@ -194,17 +196,16 @@ pub(crate) fn receive(frame: &mut [u8], wire_mtu: usize) -> bool {
             }
         }
     }
-    raise_mss(eth, wire_mtu);
+    if let Some(t) = &segment {
+        raise_mss(eth, t, wire_mtu);
+    }
     true
 }
 
-/// Raises the MSS option of a TCP SYN in `frame` to [`RAISED_MSS`] if it
-/// covers a full wire segment, and recomputes the checksum if the segment
-/// had a valid one.
-fn raise_mss(frame: &mut [u8], wire_mtu: usize) {
-    let Some(t) = tcp(frame) else {
-        return;
-    };
+/// Raises the MSS option of `t`, if a TCP SYN in `frame`, to
+/// [`RAISED_MSS`] if it covers a full wire segment, and recomputes the
+/// checksum if the segment had a valid one.
+fn raise_mss(frame: &mut [u8], t: &Tcp, wire_mtu: usize) {
     if frame[t.at + 13] & 0x02 == 0 {
         return;
     }
@@ -230,11 +231,11 @@ fn raise_mss(frame: &mut [u8], wire_mtu: usize) {
                         return;
                     }
                     let segment = t.at..t.at + t.len;
-                    let valid = add(pseudo(frame, &t), sum(&frame[segment.clone()])) == 0xffff;
+                    let valid = add(pseudo(frame, t), sum(&frame[segment.clone()])) == 0xffff;
                     frame[i + 2..i + 4].copy_from_slice(&RAISED_MSS.to_be_bytes());
                     if valid {
                         frame[t.at + 16..t.at + 18].fill(0);
-                        let check = !add(pseudo(frame, &t), sum(&frame[segment]));
+                        let check = !add(pseudo(frame, t), sum(&frame[segment]));
                         frame[t.at + 16..t.at + 18].copy_from_slice(&check.to_be_bytes());
                     }
                     return;
