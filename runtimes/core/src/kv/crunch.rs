@@ -55,11 +55,10 @@ impl KvRo for Crunch {
     }
 
     async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
-        let value = self.index.value(key)?;
-        Ok(match self.digests.get(key) {
-            Some(digest) => digest,
-            None => self.digests.put(key, super::sha256(value)),
-        })
+        if let Some(digest) = self.digests.get(key) {
+            return Ok(digest);
+        }
+        Ok(self.digests.put(key, super::sha256(self.index.value(key)?)))
     }
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {

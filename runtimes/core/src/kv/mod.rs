@@ -31,8 +31,9 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// The digests of a read-only store's values, each computed once: a web
 /// server's `ETag` would otherwise hash the whole value on every request
-/// (a 1 MiB file's SHA-256 cost more than sending it). At most one entry
-/// per value of the store, whose values never change.
+/// (a 1 MiB file's SHA-256 cost more than sending it). Only a key whose
+/// value was read is remembered (keys are exact, as the index's): at most
+/// one entry per value of the store, whose values never change.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Digests(Rc<RefCell<BTreeMap<String, [u8; 32]>>>);
 

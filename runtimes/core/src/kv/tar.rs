@@ -219,7 +219,7 @@ impl<B: Block> KvRo for TarKv<B> {
     }
 
     async fn digest(&self, key: &str) -> Result<[u8; 32], KvError> {
-        if let (Some(digest), Ok(_)) = (self.digests.get(key), self.index.value(key)) {
+        if let Some(digest) = self.digests.get(key) {
             return Ok(digest);
         }
         let digest = super::sha256(&self.get(key).await?);
