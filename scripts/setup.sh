@@ -14,6 +14,8 @@ command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v nc >/dev/null 2>&1 || need_apt+=(netcat-openbsd)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v dnsmasq >/dev/null 2>&1 || need_apt+=(dnsmasq-base)
+# The image is split from its debug file with objcopy (binutils, beside ld).
+command -v objcopy >/dev/null 2>&1 || need_apt+=(binutils)
 # Solo5's spt tender links libseccomp.
 [ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
 # Bazel, for the test suite (SETUP_BAZEL=1): Debian's bazel-bootstrap and
@@ -27,8 +29,8 @@ fi
 # The peers the test suite measures the unikernels against (SETUP_PEERS=1):
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
 # collector, PostgreSQL, BuildGrid (a remote execution server), and the
-# attack tools of the adversary tests, and strace (the durability tests watch
-# for the flush).
+# attack tools of the adversary tests, strace (the durability tests watch
+# for the flush), and gdb (`mirage run --gdb`).
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -41,6 +43,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v slowhttptest >/dev/null 2>&1 || need_apt+=(slowhttptest)
     command -v hping3 >/dev/null 2>&1 || need_apt+=(hping3)
     command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+    command -v gdb >/dev/null 2>&1 || need_apt+=(gdb)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -117,6 +117,9 @@ def _mirage_image_impl(ctx):
     image_file = image_name(unikernel, target)
     out = ctx.label.name + ".out/"
     image = ctx.actions.declare_file(out + "dist/" + image_file)
+
+    # Its DWARF and symbols, split from it (`mirage symbolize`, gdb).
+    debug = ctx.actions.declare_file(out + "dist/" + image_file + ".debug")
     main = ctx.actions.declare_file(out + "main.rs")
     run_sh = ctx.actions.declare_file(out + "run.sh")
 
@@ -144,13 +147,14 @@ def _mirage_image_impl(ctx):
         ctx,
         info,
         solo5,
-        outputs = [image, main, run_sh, disks],
+        outputs = [image, debug, main, run_sh, disks],
         files = files,
         command = """
 "$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" build -t {target} {label} {how} "$@" >/dev/null
 cp "{dir}/main.rs" "$ROOT/{main}"
 cp "{dir}/run.sh" "$ROOT/{run_sh}"
 cp "{dir}/dist/{image_file}" "$ROOT/{image}"
+cp "{dir}/dist/{image_file}.debug" "$ROOT/{debug}"
 if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
 """.format(
             target = target,
@@ -161,6 +165,7 @@ if [ -d "{dir}/disks" ]; then cp -R "{dir}/disks/." "$ROOT/{disks}/"; fi
             run_sh = run_sh.path,
             image_file = image_file,
             image = image.path,
+            debug = debug.path,
             disks = disks.path,
         ),
         arguments = [],
@@ -187,8 +192,8 @@ MIRAGE_ROOT="$PWD" {solo5}exec "{run_sh}" "$@"
         transitive_files = info.runfiles,
     )
     return [
-        DefaultInfo(files = depset([image, main, run_sh]), executable = launcher, runfiles = runfiles),
-        OutputGroupInfo(main = depset([main])),
+        DefaultInfo(files = depset([image, debug, main, run_sh]), executable = launcher, runfiles = runfiles),
+        OutputGroupInfo(main = depset([main]), debug = depset([debug])),
     ]
 
 mirage_image = rule(

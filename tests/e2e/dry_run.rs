@@ -67,17 +67,42 @@ fn build_dry_run_shows_cargo_and_the_solo5_link() {
         out.stdout
     );
     assert!(
-        steps[5].contains(" ld -nostdlib -static "),
-        "{}",
+        steps[5].contains("objcopy --strip-debug ") && steps[5].ends_with(" bindings.o"),
+        "Solo5's objects are linked without their debug info:\n{}",
         out.stdout
     );
-    assert!(steps[5].contains("/solo5_spt.lds "), "{}", out.stdout);
     assert!(
-        steps[5].contains("/libapp_spt.a -o image"),
+        steps[6].contains(" ld -nostdlib -static "),
         "{}",
         out.stdout
     );
-    assert!(steps[6].starts_with("install "), "{}", out.stdout);
+    assert!(steps[6].contains("/solo5_spt.lds "), "{}", out.stdout);
+    assert!(
+        steps[6].contains("/libapp_spt.a -o image"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        steps[7].contains("objcopy --strip-debug "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        steps[8].contains("objcopy --only-keep-debug "),
+        "{}",
+        out.stdout
+    );
+    assert!(steps[9].starts_with("digest "), "{}", out.stdout);
+    assert!(
+        steps[12].starts_with("install -m 755 ") && steps[12].ends_with("/dist/app.spt"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        steps[13].starts_with("install -m 644 ") && steps[13].ends_with("/dist/app.spt.debug"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .ends_with("mirage-out/app/app/spt/dist/app.spt\n"),
@@ -88,12 +113,24 @@ fn build_dry_run_shows_cargo_and_the_solo5_link() {
 }
 
 #[test]
-fn build_dry_run_on_unix_installs_cargo_output() {
+fn build_dry_run_on_unix_splits_cargo_output() {
     let ws = workspace();
     copy_tree(&repo().join("tests/external"), ws.path());
     let out = mirage_ok(ws.path(), &["build", "--dry-run", "//app:app"]);
-    let last_step = out.stdout.lines().rev().nth(1).unwrap();
-    assert!(last_step.starts_with("install "), "{}", out.stdout);
-    assert!(last_step.contains("/release/app "), "{}", out.stdout);
+    let steps: Vec<&str> = out.stdout.lines().collect();
+    let n = steps.len();
+    assert!(
+        steps[n - 3].starts_with("install -m 755 ") && steps[n - 3].ends_with("/dist/app"),
+        "{}",
+        out.stdout
+    );
+    assert!(steps[n - 2].ends_with("/dist/app.debug"), "{}", out.stdout);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("objcopy --strip-debug ") && s.contains("/release/app ")),
+        "the image is cargo's output, split from its debug info:\n{}",
+        out.stdout
+    );
     assert!(!ws.path().join("mirage-out").exists(), "nothing is written");
 }

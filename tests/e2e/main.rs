@@ -7,6 +7,7 @@ mod bazel;
 mod bazel_hermetic;
 mod bazel_units;
 mod cases;
+mod debugging;
 mod describe;
 mod disk;
 mod dns;

@@ -32,7 +32,8 @@ pub fn crate_source_dirs() -> Vec<PathBuf> {
 }
 
 /// The flags of every rustc invocation (cargo's encoded form: 0x1f
-/// between flags): the path remapping and no build id.
+/// between flags): the path remapping, no build id from the linker, and
+/// frame pointers.
 pub fn rustflags(ws: &Workspace) -> String {
     let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
     if !ws.home_is_root() {
@@ -46,6 +47,9 @@ pub fn rustflags(ws: &Workspace) -> String {
     for dir in crate_source_dirs() {
         flags.push(format!("--remap-path-prefix={}=crates", dir.display()));
     }
+    // The build id is the stripped image's digest (debug_file.rs).
     flags.push("-Clink-arg=-Wl,--build-id=none".to_owned());
+    // A panic walks the frame-pointer chain (mirage_runtime::backtrace).
+    flags.push("-Cforce-frame-pointers=yes".to_owned());
     flags.join("\x1f")
 }

@@ -1,5 +1,6 @@
 //! Building an image, after rendering and before running: everything that
-//! turns a configured unikernel's output directory into `dist/IMAGE`.
+//! turns a configured unikernel's output directory into `dist/IMAGE` and
+//! `dist/IMAGE.debug`.
 //!
 //! Contract: a build is a list of [`step::Step`]s (data, with a dry run)
 //! that [`step::run`] executes: cargo compiles the generated crate, the
@@ -16,12 +17,14 @@
 //!   [`plan`]: `mirage plan`'s report of them.
 //! - [`pin`] (record and check `mirage.plan.json`), [`lockfile`] (the
 //!   Cargo.lock check), [`cargo_meta`].
+//! - [`debug_file`] (the image split from its debug info).
 //! - [`step`] (steps as data, and running them), [`rustc_wrapper`] and
 //!   [`record`] (what the wrapper writes), [`cargo`] (target directory,
 //!   crate sources, rustflags), [`toolchain`] (the Solo5 toolchain).
 
 pub mod cargo;
 pub mod cargo_meta;
+pub mod debug_file;
 pub mod image;
 pub mod lockfile;
 pub mod pin;

@@ -176,12 +176,22 @@ pub enum Step {
     Tool(Cmd),
     /// A scratch directory for the steps after it, removed at the end.
     Scratch(PathBuf),
-    /// Copy `from` to `to` (mode 0755) through a temporary file.
+    /// Write `note`, the GNU build-id note of the stripped `image` (see
+    /// [`crate::build::debug_file`]).
+    BuildId {
+        /// The stripped image.
+        image: PathBuf,
+        /// The note file to write.
+        note: PathBuf,
+    },
+    /// Copy `from` to `to` through a temporary file.
     Install {
         /// The file made by an earlier step.
         from: PathBuf,
-        /// The image path.
+        /// The image or debug file path.
         to: PathBuf,
+        /// Its permissions.
+        mode: u32,
     },
 }
 
@@ -194,8 +204,13 @@ impl Step {
             }
             Step::Cargo { cmd, .. } | Step::Tool(cmd) => format!("run {}", cmd.show()),
             Step::Scratch(dir) => format!("mkdir {}", dir.display()),
-            Step::Install { from, to } => {
-                format!("install {} {}", from.display(), to.display())
+            Step::BuildId { image, note } => format!(
+                "digest {} into the build-id note {}",
+                image.display(),
+                note.display()
+            ),
+            Step::Install { from, to, mode } => {
+                format!("install -m {mode:o} {} {}", from.display(), to.display())
             }
         }
     }
@@ -253,7 +268,8 @@ fn run_one(
             scratch.push(dir.clone());
             Ok(())
         }
-        Step::Install { from, to } => install(from, to),
+        Step::BuildId { image, note } => crate::build::debug_file::write_note(image, note),
+        Step::Install { from, to, mode } => install(from, to, *mode),
     }
 }
 
@@ -291,14 +307,14 @@ fn cargo(ws: &Workspace, r: &Resolved, cmd: &Cmd, dir: &Path, verbose: bool) -> 
 }
 
 /// Copies `from` to `to` through a temporary file, so `to` is never partial.
-fn install(from: &Path, to: &Path) -> Result<()> {
+fn install(from: &Path, to: &Path, mode: u32) -> Result<()> {
     let dir = to.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).io_context(|| format!("create {}", dir.display()))?;
     let tmp = tempfile::NamedTempFile::new_in(dir)
         .io_context(|| format!("create a file in {}", dir.display()))?;
     std::fs::copy(from, tmp.path()).io_context(|| format!("copy {}", from.display()))?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
         .io_context(|| format!("chmod {}", tmp.path().display()))?;
     tmp.persist(to)
         .map_err(|e| Error::system(format!("install {}: {e}", to.display())))?;

@@ -98,12 +98,22 @@ enum Command {
         /// wire-sized frame per read or write, as an unpatched Solo5 tender.
         #[arg(long)]
         no_offload: bool,
+        /// Start the image under gdb, stopped before it starts, with its
+        /// symbols loaded (unix, spt, hvt).
+        #[arg(long)]
+        gdb: bool,
         /// Show cargo's output.
         #[arg(short, long)]
         verbose: bool,
         /// Runtime arguments for the image, after `--` (`-- --help` lists them).
         #[arg(last = true, value_name = "RUNTIME_ARGS")]
         runtime_args: Vec<String>,
+    },
+    /// Copy a console log (standard input) through, naming the frames of
+    /// each backtrace in it from IMAGE's debug file (IMAGE.debug).
+    Symbolize {
+        /// The image that printed the log.
+        image: PathBuf,
     },
     /// Show the device graph, as declared or (with --eval) as resolved.
     #[command(after_help = KEYS_HELP)]
@@ -304,6 +314,7 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             block_files,
             taps,
             no_offload,
+            gdb,
             runtime_args,
         } => {
             let ws = workspace()?;
@@ -312,8 +323,9 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             let image = crate::build::image::build(&ws, &r, &plan.dir, verbose)?;
             let mut attach = run::block_attachments(&ws, &cwd, &r, &block_files)?;
             attach.extend(run::tap_attachments(&r, &taps, !no_offload)?);
-            run::main(&ws, &r, &image, &attach, &runtime_args)
+            run::main(&ws, &r, &image, &attach, &runtime_args, gdb)
         }
+        Command::Symbolize { image } => crate::launch::symbolize::main(&cwd.join(image)),
         Command::Describe { sel, dot, eval } => {
             describe::main(&workspace()?, &cwd, &sel, keys, dot, eval)
         }

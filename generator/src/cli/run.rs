@@ -12,13 +12,15 @@ use crate::resolve::Resolved;
 use crate::target::Target;
 use crate::workspace::Workspace;
 
-/// Launches `image`; returns the unikernel's exit code.
+/// Launches `image` (under gdb with `gdb`); returns the unikernel's exit
+/// code (gdb's).
 pub fn main(
     ws: &Workspace,
     r: &Resolved,
     image: &Path,
     attach: &[Attachment],
     runtime_args: &[String],
+    gdb: bool,
 ) -> Result<i32> {
     let cx = LaunchCx {
         ws,
@@ -28,7 +30,17 @@ pub fn main(
         runtime_args,
     };
     let planned = r.target.backend().launch(&cx)?;
-    launch::run(r, &planned)
+    if !gdb {
+        return launch::run(r, &planned, image);
+    }
+    let script = tempfile::Builder::new()
+        .prefix("mirage-gdb-")
+        .tempfile()
+        .map_err(|e| Error::system(format!("create gdb's command file: {e}")))?;
+    let (text, under_gdb) = launch::gdb::wrap(&planned, r.target, image, &ws.root, script.path())?;
+    std::fs::write(script.path(), text)
+        .map_err(|e| Error::system(format!("write {}: {e}", script.path().display())))?;
+    launch::run(r, &under_gdb, image)
 }
 
 /// Splits `value` of option `--flag` as `NAME=VALUE`, where NAME must be one

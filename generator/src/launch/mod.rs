@@ -5,11 +5,14 @@
 //! through, and a refusal to start (a device not attached, a file it cannot
 //! open) becomes a user error; QEMU always exits 83 after `solo5_exit`, so
 //! the guest's status is read from the console line the bindings print.
-//! The child never outlives `mirage` (see [`supervise`]).
+//! The child never outlives `mirage` (see [`supervise`]). A backtrace it
+//! prints is followed by its frames' names (see [`symbolize`]).
 
+pub mod gdb;
 mod supervise;
+pub mod symbolize;
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::build::step::Cmd;
@@ -71,21 +74,43 @@ pub struct Launch {
 /// isa-debug-exit).
 const QEMU_SOLO5_EXIT: i32 = 83;
 
-/// Runs a launch; returns the unikernel's exit code.
-pub fn run(r: &Resolved, launch: &Launch) -> Result<i32> {
+/// Runs a launch of `image`; returns the unikernel's exit code. The
+/// stream a backtrace goes to is relayed with its frames named.
+pub fn run(r: &Resolved, launch: &Launch, image: &Path) -> Result<i32> {
     let mut cmd = launch.cmd.command();
     let shown = launch.cmd.program.to_string_lossy().into_owned();
     match launch.status {
         Status::Process => {
-            let mut running = supervise::spawn(&mut cmd).io_context(|| format!("run {shown}"))?;
+            let mut running = supervise::spawn(cmd.stderr(std::process::Stdio::piped()))
+                .io_context(|| format!("run {shown}"))?;
+            let stderr = running.child.stderr.take().expect("piped");
+            relay(stderr, std::io::stderr(), image).join();
             let status = running
                 .child
                 .wait()
                 .io_context(|| format!("wait for {shown}"))?;
             Ok(exit_code(status))
         }
-        Status::Tender => run_tender(r, &mut cmd, &shown),
-        Status::Qemu => run_qemu(&mut cmd),
+        Status::Tender => run_tender(r, &mut cmd, &shown, image),
+        Status::Qemu => run_qemu(&mut cmd, image),
+    }
+}
+
+/// Relays `from` to `to` on a thread of its own, naming backtraces'
+/// frames from `image`'s debug file.
+fn relay(from: impl Read + Send + 'static, to: impl Write + Send + 'static, image: &Path) -> Relay {
+    let image = image.to_path_buf();
+    Relay(std::thread::spawn(move || {
+        symbolize::relay(from, to, &symbolize::Symbolizer::for_image(&image));
+    }))
+}
+
+/// A relay's thread: it ends when its stream does.
+struct Relay(std::thread::JoinHandle<()>);
+
+impl Relay {
+    fn join(self) {
+        let _ = self.0.join();
     }
 }
 
@@ -96,10 +121,23 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Result<i32> {
-    let mut running = supervise::spawn(cmd.stderr(std::process::Stdio::piped()))
-        .io_context(|| format!("run {shown}"))?;
+fn run_tender(
+    r: &Resolved,
+    cmd: &mut std::process::Command,
+    shown: &str,
+    image: &Path,
+) -> Result<i32> {
+    let mut running = supervise::spawn(
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .io_context(|| format!("run {shown}"))?;
     let child = &mut running.child;
+    let console = relay(
+        child.stdout.take().expect("piped"),
+        std::io::stdout(),
+        image,
+    );
     let mut refusal = None;
     for line in std::io::BufReader::new(child.stderr.take().expect("piped")).lines() {
         let line = line.io_context(|| "read the tender's errors".to_owned())?;
@@ -117,6 +155,7 @@ fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Res
             );
         }
     }
+    console.join();
     let status = exit_code(
         child
             .wait()
@@ -134,12 +173,13 @@ fn run_tender(r: &Resolved, cmd: &mut std::process::Command, shown: &str) -> Res
     }
 }
 
-fn run_qemu(cmd: &mut std::process::Command) -> Result<i32> {
+fn run_qemu(cmd: &mut std::process::Command, image: &Path) -> Result<i32> {
     let mut running = supervise::spawn(cmd.stdout(std::process::Stdio::piped()))
         .io_context(|| "run qemu-system-x86_64 (Debian package qemu-system-x86)".to_owned())?;
     let child = &mut running.child;
     let mut guest_status = None;
     let stdout = std::io::stdout();
+    let symbolizer = symbolize::Symbolizer::for_image(image);
     for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
         let line = line.io_context(|| "read QEMU's console".to_owned())?;
         // The serial console may end lines with "\r\n".
@@ -153,6 +193,9 @@ fn run_qemu(cmd: &mut std::process::Command) -> Result<i32> {
             guest_status = Some(255);
         }
         let _ = writeln!(stdout.lock(), "{line}");
+        for named in symbolizer.frames(text).unwrap_or_default() {
+            let _ = writeln!(stdout.lock(), "{named}");
+        }
     }
     let status = exit_code(child.wait().io_context(|| "wait for QEMU".to_owned())?);
     Ok(match (status, guest_status) {

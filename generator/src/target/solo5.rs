@@ -8,6 +8,7 @@
 
 use super::{run_script, Backend, Target};
 use crate::action::File;
+use crate::build::debug_file;
 use crate::build::step::{BuildCx, Cmd, Step};
 use crate::build::toolchain::solo5_toolchain_location;
 use crate::error::{Error, Result};
@@ -176,7 +177,7 @@ impl Backend for Solo5 {
             .target_dir
             .join("release")
             .join(format!("lib{}_{}.a", cx.r.label.name, cx.r.target));
-        Ok(vec![
+        let mut steps = vec![
             Step::Solo5Toolchain {
                 dir: toolchain.dir.clone(),
             },
@@ -194,6 +195,16 @@ impl Backend for Solo5 {
                     .args(["-g0", "-c", "manifest.c", "-o", "manifest.o"])
                     .current_dir(&work),
             ),
+            // Solo5's objects carry debug info naming the toolchain's
+            // directory: kept out, as the debug file must not depend on
+            // where Solo5 was built.
+            Step::Tool(
+                Cmd::new("objcopy")
+                    .arg("--strip-debug")
+                    .arg(toolchain.bindings(abi))
+                    .arg("bindings.o")
+                    .current_dir(&work),
+            ),
             Step::Tool(
                 Cmd::new("ld")
                     .args([
@@ -201,26 +212,20 @@ impl Backend for Solo5 {
                         "-static",
                         "-z",
                         "max-page-size=0x1000",
+                        // The id is the stripped image's digest (debug_file.rs).
                         "--build-id=none",
-                        // Solo5's objects carry debug info naming the
-                        // toolchain's directory: the image would depend on
-                        // where it was built.
-                        "--strip-debug",
                         "-T",
                     ])
                     .arg(toolchain.linker_script(abi))
-                    .arg(toolchain.bindings(abi))
-                    .arg("manifest.o")
+                    .args(["bindings.o", "manifest.o"])
                     .arg(lib)
                     .arg("-o")
                     .arg("image")
                     .current_dir(&work),
             ),
-            Step::Install {
-                from: work.join("image"),
-                to: cx.image.to_path_buf(),
-            },
-        ])
+        ];
+        steps.extend(debug_file::split(&work.join("image"), &work, cx.image));
+        Ok(steps)
     }
 
     fn launch(&self, cx: &LaunchCx) -> Result<Launch> {

@@ -1,4 +1,5 @@
-//! The unix backend: the image is a host executable built by cargo.
+//! The unix backend: the image is a host executable built by cargo, split
+//! from its debug file.
 //!
 //! Block devices are files the image opens (relative to the workspace
 //! root, where `mirage run` starts it); tap interfaces reach it through
@@ -6,6 +7,7 @@
 
 use super::{Backend, Target};
 use crate::action::File;
+use crate::build::debug_file;
 use crate::build::step::{BuildCx, Cmd, Step};
 use crate::error::Result;
 use crate::launch::{Launch, LaunchCx, Status};
@@ -47,10 +49,12 @@ impl Backend for Unix {
     }
 
     fn link(&self, cx: &BuildCx) -> Result<Vec<Step>> {
-        Ok(vec![Step::Install {
-            from: cx.target_dir.join("release").join(&cx.r.label.name),
-            to: cx.image.to_path_buf(),
-        }])
+        // Two builds of one unikernel may link at once: one scratch each.
+        let work = cx.dir.join(format!(".link-{}", std::process::id()));
+        let linked = cx.target_dir.join("release").join(&cx.r.label.name);
+        let mut steps = vec![Step::Scratch(work.clone())];
+        steps.extend(debug_file::split(&linked, &work, cx.image));
+        Ok(steps)
     }
 
     fn launch(&self, cx: &LaunchCx) -> Result<Launch> {

@@ -187,7 +187,19 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
             }
         } else {
             filled.push(places.fill(a));
+            // rustc records its directory as getcwd(2) gives it, with links
+            // resolved (Bazel's external/ is one): remapped alike, the debug
+            // info names no path of this machine.
+            if let Some(real) = resolved_remap(filled.last().expect("pushed")) {
+                filled.push(real);
+            }
         }
+    }
+    if unit["cwd"] == "{gen}" {
+        filled.push(format!(
+            "--remap-path-prefix={}=.",
+            scratch.path().display()
+        ));
     }
     if let Some(run) = own_run(unit, places) {
         apply_script_output(package, &run, &filled, &mut env)?;
@@ -207,6 +219,14 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// For `--remap-path-prefix=FROM=TO` whose FROM passes through a link, the
+/// same remapping of the path the link leads to.
+fn resolved_remap(arg: &str) -> Option<String> {
+    let (from, to) = arg.strip_prefix("--remap-path-prefix=")?.split_once('=')?;
+    let real = std::fs::canonicalize(from).ok()?;
+    (real != Path::new(from)).then(|| format!("--remap-path-prefix={}={to}", real.display()))
 }
 
 /// What a run's recorded output says for the run's own directory (a

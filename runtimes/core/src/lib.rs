@@ -13,6 +13,7 @@
 extern crate alloc;
 
 pub mod args;
+pub mod backtrace;
 pub mod block;
 pub mod executor;
 pub mod fuzz;

@@ -199,6 +199,9 @@ impl mirage_types::PosixClock for PosixClock {
 pub fn panic(image: &str, info: &core::panic::PanicInfo) -> ! {
     let mut line = String::new();
     let _ = writeln!(line, "{image}: panic: {info}");
+    // Linked where it runs: file addresses are run-time addresses.
+    let frames = mirage_runtime::backtrace::walk(0);
+    let _ = writeln!(line, "{}", mirage_runtime::backtrace::line(image, &frames));
     console_write(line.as_bytes());
     // SAFETY: no preconditions.
     unsafe { ffi::solo5_abort() }

@@ -104,6 +104,29 @@ impl Platform {
     }
 }
 
+/// Makes a panic print as on Solo5, on standard error: `IMAGE: panic:
+/// MESSAGE`, then the backtrace line (`mirage run` names its frames), in
+/// addresses of the image file: the executable is position-independent, so
+/// the walk takes off where the ELF header was loaded. Generated `main`
+/// code calls it first, after marking its frame the top of the walk.
+pub fn on_panic(image: &'static str) {
+    std::panic::set_hook(Box::new(move |info| {
+        extern "C" {
+            /// The linker's symbol for the executable's ELF header.
+            static __ehdr_start: u8;
+        }
+        let bias = std::ptr::addr_of!(__ehdr_start) as usize;
+        let frames = mirage_runtime::backtrace::walk(bias);
+        let _ = std::io::stderr().write_all(
+            format!(
+                "{image}: panic: {info}\n{}\n",
+                mirage_runtime::backtrace::line(image, &frames)
+            )
+            .as_bytes(),
+        );
+    }));
+}
+
 /// Runs `main` to completion on this platform, from a host test (`cargo
 /// test` of a unikernel's crate, its `start` with unix devices). The
 /// runtime is single-threaded and process-wide, as in an image, so runs

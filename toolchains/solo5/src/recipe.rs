@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// Our changes to the pinned sources, applied in order with `patch -p1`;
 /// each file opens with its reason (`patches/`).
-pub const PATCHES: [(&str, &str); 2] = [
+pub const PATCHES: [(&str, &str); 3] = [
     (
         "0001-block-flush.patch",
         include_str!("../patches/0001-block-flush.patch"),
@@ -16,6 +16,10 @@ pub const PATCHES: [(&str, &str); 2] = [
     (
         "0002-net-offload.patch",
         include_str!("../patches/0002-net-offload.patch"),
+    ),
+    (
+        "0003-spt-fault-backtrace.patch",
+        include_str!("../patches/0003-spt-fault-backtrace.patch"),
     ),
 ];
 
