@@ -41,6 +41,13 @@ pub fn split(linked: &Path, work: &Path, image: &Path) -> Vec<Step> {
         Step::Tool(Cmd::new("objcopy").args(args).arg(from).arg(to))
     };
     let add_note = format!("{SECTION}={}", note.display());
+    let with_note = |file: &Path| {
+        Step::Tool(
+            Cmd::new("objcopy")
+                .args(["--add-section", &add_note])
+                .arg(file),
+        )
+    };
     vec![
         objcopy(&["--strip-debug"], linked, &stripped),
         objcopy(&["--only-keep-debug"], linked, &debug),
@@ -48,16 +55,8 @@ pub fn split(linked: &Path, work: &Path, image: &Path) -> Vec<Step> {
             image: stripped.clone(),
             note,
         },
-        Step::Tool(
-            Cmd::new("objcopy")
-                .args(["--add-section", &add_note])
-                .arg(&stripped),
-        ),
-        Step::Tool(
-            Cmd::new("objcopy")
-                .args(["--add-section", &add_note])
-                .arg(&debug),
-        ),
+        with_note(&stripped),
+        with_note(&debug),
         Step::Install {
             from: stripped,
             to: image.to_path_buf(),

@@ -16,12 +16,13 @@ use std::path::{Path, PathBuf};
 use crate::build::debug_file;
 use crate::error::{Error, Result};
 
-/// An image's debug information, or why there is none.
+/// An image's debug information, read at its first backtrace: most runs
+/// print none, and the debug file is megabytes.
 pub struct Symbolizer {
-    /// The debug file's name, as the lines show it.
-    source: String,
-    /// The debug file (or the image itself), or why it cannot be read.
-    loader: std::result::Result<addr2line::Loader, String>,
+    /// The debug file (or the image itself).
+    file: PathBuf,
+    /// Its contents once read, or why they cannot be.
+    loader: std::cell::OnceCell<std::result::Result<addr2line::Loader, String>>,
 }
 
 impl Symbolizer {
@@ -29,15 +30,14 @@ impl Symbolizer {
     /// itself (an image built before debug files has its symbols).
     pub fn for_image(image: &Path) -> Symbolizer {
         let debug = debug_file::path(image);
-        let file: PathBuf = if debug.exists() {
+        let file = if debug.exists() {
             debug
         } else {
             image.to_path_buf()
         };
-        let loader = addr2line::Loader::new(&file).map_err(|e| e.to_string());
         Symbolizer {
-            source: file.display().to_string(),
-            loader,
+            file,
+            loader: std::cell::OnceCell::new(),
         }
     }
 
@@ -45,12 +45,15 @@ impl Symbolizer {
     /// line; `None` for any other line.
     pub fn frames(&self, line: &str) -> Option<Vec<String>> {
         let (_, addresses) = mirage_runtime::backtrace::parse_line(line.trim_end_matches('\r'))?;
-        let loader = match &self.loader {
+        let loaded = self
+            .loader
+            .get_or_init(|| addr2line::Loader::new(&self.file).map_err(|e| e.to_string()));
+        let loader = match loaded {
             Ok(loader) => loader,
             Err(why) => {
                 return Some(vec![format!(
                     "mirage: cannot name the frames: {}: {why}",
-                    self.source
+                    self.file.display()
                 )])
             }
         };
