@@ -30,7 +30,7 @@ fi
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
 # collector, PostgreSQL, BuildGrid (a remote execution server), and the
 # attack tools of the adversary tests, strace (the durability tests watch
-# for the flush), and gdb (`mirage run --gdb`).
+# for the flush), gdb (`mirage run --gdb`) and perf (`mirage run --profile`).
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -44,6 +44,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v hping3 >/dev/null 2>&1 || need_apt+=(hping3)
     command -v strace >/dev/null 2>&1 || need_apt+=(strace)
     command -v gdb >/dev/null 2>&1 || need_apt+=(gdb)
+    command -v perf >/dev/null 2>&1 || need_apt+=(linux-perf)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use crate::support::{copy_tree, mirage, mirage_ok, repo, skipped, workspace};
 
 /// A workspace with tests/crash's unikernel, which panics two calls deep.
-fn crash_workspace() -> tempfile::TempDir {
+pub fn crash_workspace() -> tempfile::TempDir {
     let ws = workspace();
     copy_tree(&repo().join("tests/crash"), ws.path());
     ws

@@ -25,6 +25,7 @@ mod new_user;
 mod notes;
 mod offload;
 mod plan;
+mod profiling;
 mod release;
 mod remote;
 mod running;

@@ -100,8 +100,13 @@ enum Command {
         no_offload: bool,
         /// Start the image under gdb, stopped before it starts, with its
         /// symbols loaded (unix, spt, hvt).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "profile")]
         gdb: bool,
+        /// Sample the image with perf while it runs (unix, spt); when it
+        /// ends, write a flame graph to OUT.svg (default NAME-TARGET.svg)
+        /// and the folded stacks to OUT.folded.
+        #[arg(long, value_name = "OUT.svg", require_equals = true)]
+        profile: Option<Option<PathBuf>>,
         /// Show cargo's output.
         #[arg(short, long)]
         verbose: bool,
@@ -315,15 +320,17 @@ pub fn main(cli: Cli, keys: BTreeMap<String, String>, cwd: &Path) -> Result<i32>
             taps,
             no_offload,
             gdb,
+            profile,
             runtime_args,
         } => {
             let ws = workspace()?;
             let (r, plan) = configure::configure(&ws, &cwd, &sel, keys, settings)?;
+            let under = run::Under::from_flags(gdb, profile, &cwd, &r)?;
             configure::commit(&ws, &r, &plan)?;
             let image = crate::build::image::build(&ws, &r, &plan.dir, verbose)?;
             let mut attach = run::block_attachments(&ws, &cwd, &r, &block_files)?;
             attach.extend(run::tap_attachments(&r, &taps, !no_offload)?);
-            run::main(&ws, &r, &image, &attach, &runtime_args, gdb)
+            run::main(&ws, &r, &image, &attach, &runtime_args, under)
         }
         Command::Symbolize { image } => crate::launch::symbolize::main(&cwd.join(image)),
         Command::Describe { sel, dot, eval } => {

@@ -12,15 +12,52 @@ use crate::resolve::Resolved;
 use crate::target::Target;
 use crate::workspace::Workspace;
 
-/// Launches `image` (under gdb with `gdb`); returns the unikernel's exit
-/// code (gdb's).
+/// What `mirage run` runs the image under.
+#[derive(Debug, Clone)]
+pub enum Under {
+    /// Nothing: the image as its target runs it.
+    Nothing,
+    /// gdb, stopped before it starts (`--gdb`).
+    Gdb,
+    /// perf, with the flame graph written to this SVG (`--profile`).
+    Profile(PathBuf),
+}
+
+impl Under {
+    /// What `--gdb` and `--profile[=OUT.svg]` ask for `r`, checked
+    /// before the image is built: its target must support it. The
+    /// profile goes to `NAME-TARGET.svg` in `cwd` unless named.
+    pub fn from_flags(
+        gdb: bool,
+        profile: Option<Option<PathBuf>>,
+        cwd: &Path,
+        r: &Resolved,
+    ) -> Result<Under> {
+        match profile {
+            Some(out) => {
+                launch::profile::check(r.target)?;
+                let out =
+                    out.unwrap_or_else(|| format!("{}-{}.svg", r.label.name, r.target).into());
+                Ok(Under::Profile(cwd.join(out)))
+            }
+            None if gdb => {
+                launch::gdb::check(r.target)?;
+                Ok(Under::Gdb)
+            }
+            None => Ok(Under::Nothing),
+        }
+    }
+}
+
+/// Launches `image` under `under`; returns the unikernel's exit code
+/// (gdb's, under gdb).
 pub fn main(
     ws: &Workspace,
     r: &Resolved,
     image: &Path,
     attach: &[Attachment],
     runtime_args: &[String],
-    gdb: bool,
+    under: Under,
 ) -> Result<i32> {
     let cx = LaunchCx {
         ws,
@@ -30,17 +67,41 @@ pub fn main(
         runtime_args,
     };
     let planned = r.target.backend().launch(&cx)?;
-    if !gdb {
-        return launch::run(r, &planned, image);
+    match under {
+        Under::Nothing => launch::run(r, &planned, image),
+        Under::Gdb => {
+            let script = tempfile::Builder::new()
+                .prefix("mirage-gdb-")
+                .tempfile()
+                .map_err(|e| Error::system(format!("create gdb's command file: {e}")))?;
+            let (text, under_gdb) =
+                launch::gdb::wrap(&planned, r.target, image, &ws.root, script.path())?;
+            std::fs::write(script.path(), text)
+                .map_err(|e| Error::system(format!("write {}: {e}", script.path().display())))?;
+            launch::run(r, &under_gdb, image)
+        }
+        Under::Profile(svg) => {
+            let dir = tempfile::Builder::new()
+                .prefix("mirage-perf-")
+                .tempdir()
+                .map_err(|e| Error::system(format!("create a directory for perf's data: {e}")))?;
+            let profile = launch::profile::Profile {
+                svg,
+                data: dir.path().join("perf.data"),
+            };
+            let sampled = launch::profile::wrap(&planned, r.target, &profile)?;
+            let status = launch::run(r, &sampled, image);
+            // The profile is written however the image ended.
+            let title = format!("{} on {}", r.label, r.target);
+            let samples = launch::profile::write(&profile, image, &title)?;
+            eprintln!(
+                "mirage: profile: {samples} samples; flame graph {}, folded stacks {}",
+                profile.svg.display(),
+                profile.folded().display()
+            );
+            status
+        }
     }
-    let script = tempfile::Builder::new()
-        .prefix("mirage-gdb-")
-        .tempfile()
-        .map_err(|e| Error::system(format!("create gdb's command file: {e}")))?;
-    let (text, under_gdb) = launch::gdb::wrap(&planned, r.target, image, &ws.root, script.path())?;
-    std::fs::write(script.path(), text)
-        .map_err(|e| Error::system(format!("write {}: {e}", script.path().display())))?;
-    launch::run(r, &under_gdb, image)
 }
 
 /// Splits `value` of option `--flag` as `NAME=VALUE`, where NAME must be one

@@ -64,11 +64,7 @@ pub fn wrap(
             );
             let _ = writeln!(text, "echo mirage: attached to {tender} on port {port}\\n");
         }
-        other => {
-            return Err(Error::user(format!(
-            "mirage run --gdb: {other} images cannot be debugged from here (unix, spt and hvt can)"
-        )))
-        }
+        other => return Err(refusal(other)),
     }
     if target != Target::Hvt {
         gdb = gdb.args(launch.cmd.args.iter().cloned());
@@ -84,6 +80,20 @@ pub fn wrap(
             cmd: gdb,
             status: Status::Process,
         },
+    ))
+}
+
+/// Whether images of `target` can be debugged from here.
+pub fn check(target: Target) -> Result<()> {
+    match target {
+        Target::Unix | Target::Spt | Target::Hvt => Ok(()),
+        other => Err(refusal(other)),
+    }
+}
+
+fn refusal(target: Target) -> Error {
+    Error::user(format!(
+        "mirage run --gdb: {target} images cannot be debugged from here (unix, spt and hvt can)"
     ))
 }
 

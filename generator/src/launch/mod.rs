@@ -6,9 +6,11 @@
 //! open) becomes a user error; QEMU always exits 83 after `solo5_exit`, so
 //! the guest's status is read from the console line the bindings print.
 //! The child never outlives `mirage` (see [`supervise`]). A backtrace it
-//! prints is followed by its frames' names (see [`symbolize`]).
+//! prints is followed by its frames' names (see [`symbolize`]). [`gdb`] and
+//! [`profile`] wrap a launch in a debugger or a profiler.
 
 pub mod gdb;
+pub mod profile;
 mod supervise;
 pub mod symbolize;
 

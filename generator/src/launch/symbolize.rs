@@ -41,14 +41,32 @@ impl Symbolizer {
         }
     }
 
+    /// The debug information, read now if not yet.
+    fn loaded(&self) -> &std::result::Result<addr2line::Loader, String> {
+        self.loader
+            .get_or_init(|| addr2line::Loader::new(&self.file).map_err(|e| e.to_string()))
+    }
+
+    /// The functions of the frames at `address`, innermost first (inlined
+    /// calls, then the function that holds the code); `None` when the
+    /// address is in no function the debug information knows.
+    pub fn functions(&self, address: u64) -> Option<Vec<String>> {
+        let loader = self.loaded().as_ref().ok()?;
+        loader.find_symbol(address)?;
+        let found = frames_at(loader, address);
+        Some(
+            found
+                .into_iter()
+                .map(|(function, _)| function.unwrap_or_else(|| "??".to_owned()))
+                .collect(),
+        )
+    }
+
     /// The lines that name the frames of `line`, when it is a backtrace
     /// line; `None` for any other line.
     pub fn frames(&self, line: &str) -> Option<Vec<String>> {
         let (_, addresses) = mirage_runtime::backtrace::parse_line(line.trim_end_matches('\r'))?;
-        let loaded = self
-            .loader
-            .get_or_init(|| addr2line::Loader::new(&self.file).map_err(|e| e.to_string()));
-        let loader = match loaded {
+        let loader = match self.loaded() {
             Ok(loader) => loader,
             Err(why) => {
                 return Some(vec![format!(
@@ -75,14 +93,23 @@ impl Symbolizer {
 }
 
 /// `function at file:line` for each frame at `probe`, innermost first.
-/// The function that holds the code (the last) is named by the symbol
-/// table, whose names are whole paths (`app::descend`), where line tables
-/// name it alone (`descend`) or not at all.
 fn names(loader: &addr2line::Loader, probe: u64) -> Vec<String> {
+    frames_at(loader, probe)
+        .into_iter()
+        .map(|(function, place)| format!("{}{place}", function.as_deref().unwrap_or("??")))
+        .collect()
+}
+
+/// The function and ` at file:line` (or nothing) of each frame at
+/// `probe`, innermost first. The function that holds the code (the last)
+/// is named by the symbol table, whose names are whole paths
+/// (`app::descend`), where line tables name it alone (`descend`) or not
+/// at all.
+fn frames_at(loader: &addr2line::Loader, probe: u64) -> Vec<(Option<String>, String)> {
     let symbol = loader
         .find_symbol(probe)
         .map(|s| addr2line::demangle_auto(Cow::Borrowed(s), None).into_owned());
-    let mut frames_found = Vec::new();
+    let mut found = Vec::new();
     if let Ok(mut frames) = loader.find_frames(probe) {
         while let Ok(Some(frame)) = frames.next() {
             let function = frame
@@ -98,25 +125,18 @@ fn names(loader: &addr2line::Loader, probe: u64) -> Vec<String> {
                 }) => format!(" at {}:{line}", shown_path(file)),
                 _ => String::new(),
             };
-            frames_found.push((function, place));
+            found.push((function, place));
         }
     }
-    if frames_found.is_empty() {
-        frames_found.push((None, String::new()));
+    if found.is_empty() {
+        found.push((None, String::new()));
     }
-    let last = frames_found.len() - 1;
-    frames_found
-        .into_iter()
-        .enumerate()
-        .map(|(i, (function, place))| {
-            let name = if i == last {
-                symbol.clone().or(function)
-            } else {
-                function
-            };
-            format!("{}{place}", name.as_deref().unwrap_or("??"))
-        })
-        .collect()
+    if let Some(last) = found.last_mut() {
+        if symbol.is_some() {
+            last.0 = symbol;
+        }
+    }
+    found
 }
 
 /// A source path as a reader finds it: relative to the workspace root.
