@@ -30,7 +30,8 @@ fi
 # certificates, nginx, a browser, a TLS scanner, OCI image tools, a syslog
 # collector, PostgreSQL, BuildGrid (a remote execution server), and the
 # attack tools of the adversary tests, strace (the durability tests watch
-# for the flush), gdb (`mirage run --gdb`) and perf (`mirage run --profile`).
+# for the flush), gdb (`mirage run --gdb`), perf (`mirage run --profile`)
+# and Prometheus (it scrapes the metrics device).
 if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
     command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
@@ -45,6 +46,7 @@ if [ "${SETUP_PEERS:-0}" = 1 ]; then
     command -v strace >/dev/null 2>&1 || need_apt+=(strace)
     command -v gdb >/dev/null 2>&1 || need_apt+=(gdb)
     command -v perf >/dev/null 2>&1 || need_apt+=(linux-perf)
+    command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 fi
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}"

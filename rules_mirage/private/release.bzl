@@ -14,6 +14,7 @@ load(":unikernel.bzl", "GENERATOR_ATTRS", "SOLO5_TARGETS", "run_generator")
 
 def _mirage_release_impl(ctx):
     tarball = ctx.actions.declare_file(ctx.label.name + ".tar.gz")
+    debug = ctx.actions.declare_file(ctx.label.name + "-debug.tar.gz")
     statement = ctx.actions.declare_file(ctx.label.name + ".intoto.json")
     solo5 = None
     if [t for t in ctx.attr.targets if t in SOLO5_TARGETS]:
@@ -23,18 +24,24 @@ def _mirage_release_impl(ctx):
         ctx,
         ctx.attr.graph[MirageInfo],
         solo5,
-        outputs = [tarball, statement],
+        outputs = [tarball, debug, statement],
         command = """
 out="$CARGO_HOME/release"
 commit="$(sed -n 's/^STABLE_GIT_COMMIT //p' "$ROOT/{status}")"
 "$ROOT/$GENERATOR" --rules-mirage "$ROOT/$GENERATOR_HOME" release {label} -o "$out" \\
     --engine bazel ${{commit:+--source-commit "$commit"}} "$@" >/dev/null
-cp "$out"/*.tar.gz "$ROOT/{tarball}"
+for f in "$out"/*.tar.gz; do
+    case "$f" in
+        *-debug.tar.gz) cp "$f" "$ROOT/{debug}" ;;
+        *) cp "$f" "$ROOT/{tarball}" ;;
+    esac
+done
 cp "$out"/*.intoto.json "$ROOT/{statement}"
 """.format(
             status = ctx.info_file.path,
             label = label,
             tarball = tarball.path,
+            debug = debug.path,
             statement = statement.path,
         ),
         arguments = [],
@@ -43,7 +50,7 @@ cp "$out"/*.intoto.json "$ROOT/{statement}"
         files = ctx.files.build_file + [ctx.info_file],
         own = [declaration(ctx.label, "release", "", ctx.attr.source, getattr(ctx.attr, "generator_location", ""))],
     )
-    return [DefaultInfo(files = depset([tarball, statement]))]
+    return [DefaultInfo(files = depset([tarball, debug, statement]))]
 
 mirage_release = rule(
     implementation = _mirage_release_impl,
@@ -54,5 +61,5 @@ mirage_release = rule(
         "targets": attr.string_list(mandatory = True, doc = "The targets released, in order."),
     }, **GENERATOR_ATTRS),
     toolchains = [RUST_TOOLCHAIN],
-    doc = "NAME.tar.gz, the release `mirage release` makes, and NAME.intoto.json, a statement over it.",
+    doc = "NAME.tar.gz, the release `mirage release` makes, NAME-debug.tar.gz, its images' debug files, and NAME.intoto.json, a statement over both.",
 )

@@ -16,6 +16,7 @@ SCHEMA = {
         "runtime_args": struct(type = "label_list", mandatory = False, doc = "`mirage_runtime_arg`s `start` takes, after its devices."),
         "targets": struct(type = "string_list", mandatory = False, doc = "The targets it builds for; every target when empty."),
         "reporter": struct(type = "label", mandatory = False, doc = "The log reporter connected first; `None` for none."),
+        "metrics": struct(type = "label", mandatory = False, doc = "A `metrics` device (`//rules_mirage/devices:metrics`): the runtime records its metrics and serves them; none when absent."),
         "doc": struct(type = "string", mandatory = False, doc = "What it does."),
     },
     "mirage_device": {

@@ -20,6 +20,7 @@ mod http;
 mod http_fetch;
 mod https;
 mod launch_errors;
+mod metrics;
 mod network;
 mod new_user;
 mod notes;

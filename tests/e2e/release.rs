@@ -1,5 +1,5 @@
-//! `mirage release`: the same tarball from two checkouts; its SHA256SUMS
-//! hold; its image is the one `mirage build` makes; its SBOM validates
+//! `mirage release`: the same tarball, and the same tarball of debug
+//! files, from two checkouts; their SHA256SUMS hold; its image is the one `mirage build` makes; its SBOM validates
 //! with pyspdxtools and lists exactly the crates cargo builds.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +14,9 @@ use crate::support::{
 
 /// Where `mirage release` writes hello's release by default.
 const RELEASE: &str = "mirage-out/releases/hello-0.1.0.tar.gz";
+
+/// And its debug files.
+const DEBUG: &str = "mirage-out/releases/hello-0.1.0-debug.tar.gz";
 
 /// `mirage release -t spt -t unix //examples/hello:hello` in checkout
 /// `dir`; returns the tarball's bytes.
@@ -79,6 +82,32 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
         tarball == release(b.path()),
         "the releases differ between checkouts"
     );
+    // The images' debug files, beside the release: the same bytes too
+    // (the second checkout reuses crates the first compiled).
+    let debug = std::fs::read(a.path().join(DEBUG)).unwrap();
+    assert!(
+        debug == std::fs::read(b.path().join(DEBUG)).unwrap(),
+        "the debug tarballs differ between checkouts"
+    );
+    let debug_files = mirage::release::verify::unpack(&debug).unwrap();
+    let names: Vec<&str> = debug_files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "spt/dist/hello.spt.debug",
+            "unix/dist/hello.debug"
+        ]
+    );
+    let debug_sums = String::from_utf8_lossy(&debug_files["SHA256SUMS"]).into_owned();
+    for (path, bytes) in &debug_files {
+        if path != "SHA256SUMS" {
+            assert!(
+                debug_sums.contains(&format!("{}  {path}\n", sha256(bytes))),
+                "{path}: {debug_sums}"
+            );
+        }
+    }
 
     let unpacked = tempfile::tempdir().unwrap();
     let status = Command::new("tar")

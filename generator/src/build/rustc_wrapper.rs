@@ -9,7 +9,8 @@
 //! that runs rustc with the same flags, cargo or one action per crate,
 //! gives the same bytes.
 //!
-//! Everything else passes through unchanged. `rustc -vV` gains one line,
+//! The compile's working directory is remapped to `.` (see [`main`]);
+//! everything else passes through unchanged. `rustc -vV` gains one line,
 //! [`IDENTITY`], so cargo, which fingerprints that output, rebuilds crates
 //! compiled without the wrapper. A wrapper of the user's own
 //! (`RUSTC_WRAPPER` when mirage started) still runs, after this one.
@@ -22,8 +23,9 @@ use sha2::{Digest, Sha256};
 /// generator then runs as the rustc wrapper.
 pub const WRAPPER_ENV: &str = "MIRAGE_RUSTC_WRAPPER";
 
-/// The line `rustc -vV` gains, naming how crates get their metadata.
-pub const IDENTITY: &str = "mirage-metadata: compile-digest-1";
+/// The line `rustc -vV` gains, naming how crates get their metadata and
+/// their compile directory.
+pub const IDENTITY: &str = "mirage-metadata: compile-digest-2, comp-dir-dot";
 
 /// `-C` options that are not what the crate is: names and places of
 /// outputs, and link arguments (which carry paths).
@@ -131,6 +133,17 @@ pub fn main(argv: &[String]) -> i32 {
                 1
             }
         };
+    }
+    // A compile in the generated crate's directory (the crate itself and
+    // path crates: registry crates compile in their own) has `.` as
+    // DWARF's comp_dir: cargo compiles a crate several images share once,
+    // in the directory of the first, which must not show in the others'
+    // debug files. Paths the flags remap otherwise are not under it. (Not
+    // in the recorded arguments: Bazel's unit runner remaps its own.)
+    if let Ok(cwd) = std::env::current_dir() {
+        if cwd.join(crate::paths::WORKSPACE_LINK).is_symlink() {
+            cmd.arg(format!("--remap-path-prefix={}=.", cwd.display()));
+        }
     }
     if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
         return crate::build::record::compile(std::path::Path::new(&dir), cmd, &args);

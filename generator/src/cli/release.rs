@@ -131,6 +131,10 @@ pub fn main(ws: &Workspace, cwd: &Path, req: Request) -> Result<i32> {
     let path = dir.join(format!("{}.tar.gz", release.name));
     write_atomically(&path, &release.tarball)?;
     write_atomically(
+        &dir.join(format!("{}-debug.tar.gz", release.name)),
+        &release.debug_tarball,
+    )?;
+    write_atomically(
         &dir.join(format!("{}.intoto.json", release.name)),
         release.statement.as_bytes(),
     )?;

@@ -51,7 +51,7 @@ pub struct Device {
     pub args: Vec<(String, ArgRef)>,
     /// Parameters connected before this device but not passed to its
     /// connect code, and optional (Functoria's extra dependencies): the
-    /// unikernel's `reporter`.
+    /// unikernel's `reporter` and `metrics`.
     pub connect_only: Vec<String>,
     /// Rust implementation path per target pattern, as declared.
     pub impls: Vec<(TargetPattern, String)>,
@@ -82,6 +82,9 @@ pub struct Unikernel {
 
 /// The unikernel's parameter for its log reporter, connected first.
 pub const REPORTER: &str = "reporter";
+
+/// The unikernel's parameter for its metrics device, when it has one.
+pub const METRICS: &str = "metrics";
 
 /// A `mirage_match`: Functoria's `match_impl` on one key.
 #[derive(Clone, Debug)]
@@ -226,7 +229,8 @@ impl Device {
 impl Unikernel {
     /// Builds the unikernel from its rule. The reporter is its first
     /// parameter, connect-only, and defaults to `default_reporter`, as
-    /// Functoria's `register` does.
+    /// Functoria's `register` does; its `metrics` device, if it names one,
+    /// its last, connect-only too.
     pub fn from_rule(rule: &Rule, default_reporter: Label) -> Result<Unikernel> {
         let mut device = Device::from_rule(rule)?;
         if device.params.iter().any(|(p, _)| p == REPORTER) {
@@ -246,6 +250,20 @@ impl Unikernel {
             device.args.insert(0, (REPORTER.to_owned(), reporter));
         }
         device.connect_only.push(REPORTER.to_owned());
+        if let Some((_, v)) = rule.attrs.iter().find(|(n, _)| n == METRICS) {
+            if device.params.iter().any(|(p, _)| p == METRICS) {
+                return Err(Error::at(
+                    &rule.loc,
+                    format!("parameter `{METRICS}` is also the unikernel's `metrics` attribute: rename the parameter"),
+                ));
+            }
+            let metrics = arg_ref(v, rule)?;
+            device.params.push((METRICS.to_owned(), METRICS.to_owned()));
+            if !matches!(metrics, ArgRef::Nothing) {
+                device.args.push((METRICS.to_owned(), metrics));
+            }
+            device.connect_only.push(METRICS.to_owned());
+        }
         let main = rule.str("main").unwrap_or_default().to_owned();
         device.impls = vec![(TargetPattern::Any, main.clone())];
         let targets = rule

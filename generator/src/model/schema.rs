@@ -154,6 +154,12 @@ const UNIKERNEL: &[AttrSpec] = &[
         false,
         "The log reporter connected first; `None` for none.",
     ),
+    attr(
+        "metrics",
+        Label,
+        false,
+        "A `metrics` device (`//rules_mirage/devices:metrics`): the runtime records its metrics and serves them; none when absent.",
+    ),
     attr("doc", Str, false, "What it does."),
 ];
 const CONFIG_SETTING: &[AttrSpec] = &[attr(

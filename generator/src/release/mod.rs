@@ -4,7 +4,10 @@
 //! image reads, an OCI image layout for urunc on hvt, spt and virtio:
 //! [`oci`]), and for the whole release `SHA256SUMS`, an SPDX 2.3 SBOM
 //! ([`sbom`]), in-toto/SLSA provenance ([`provenance`]) and `buildinfo`
-//! (what orb records). The same inputs give the same bytes; [`verify`]
+//! (what orb records). Beside it, `NAME-VERSION-debug.tar.gz` holds each
+//! image's debug file (`TARGET/dist/IMAGE.debug`, see
+//! `build::debug_file`) and a `SHA256SUMS` of its own: the release's
+//! statement names both. The same inputs give the same bytes; [`verify`]
 //! rebuilds a release and compares.
 
 mod inputs;
@@ -60,6 +63,8 @@ pub struct Release {
     pub name: String,
     /// `NAME-VERSION.tar.gz`'s bytes.
     pub tarball: Vec<u8>,
+    /// `NAME-VERSION-debug.tar.gz`'s bytes: the images' debug files.
+    pub debug_tarball: Vec<u8>,
     /// `NAME-VERSION.intoto.json`: an in-toto statement over the tarball
     /// naming the engine that made it.
     pub statement: String,
@@ -290,6 +295,23 @@ pub fn release(ws: &Workspace, built: &[Built], run: Run) -> Result<Release> {
         pretty(&provenance::statement(&facts, &subjects, None)),
     );
     text("buildinfo", provenance::buildinfo(&facts));
+    let tarball = tar_gz(&name, summed(entries))?;
+    let debug_tarball = tar_gz(&format!("{name}-debug"), debug_entries(built)?)?;
+    let subjects = [
+        (format!("{name}.tar.gz"), sha256(&tarball)),
+        (format!("{name}-debug.tar.gz"), sha256(&debug_tarball)),
+    ];
+    let statement = pretty(&provenance::statement(&facts, &subjects, Some(run.engine)));
+    Ok(Release {
+        name,
+        tarball,
+        debug_tarball,
+        statement,
+    })
+}
+
+/// `entries` sorted by path, then their `SHA256SUMS`.
+fn summed(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let sums: String = entries
         .iter()
@@ -300,17 +322,33 @@ pub fn release(ws: &Workspace, built: &[Built], run: Run) -> Result<Release> {
         contents: sums.into_bytes(),
         executable: false,
     });
+    entries
+}
+
+/// The deterministic archive of `entries` under the folder `root`.
+fn tar_gz(root: &str, mut entries: Vec<Entry>) -> Result<Vec<u8>> {
     for e in &mut entries {
-        e.path = format!("{name}/{}", e.path);
+        e.path = format!("{root}/{}", e.path);
     }
-    let tarball = archive::tar_gz(&mut entries)?;
-    let subject = [(format!("{name}.tar.gz"), sha256(&tarball))];
-    let statement = pretty(&provenance::statement(&facts, &subject, Some(run.engine)));
-    Ok(Release {
-        name,
-        tarball,
-        statement,
-    })
+    archive::tar_gz(&mut entries)
+}
+
+/// Each image's debug file, at the image's path with `.debug`, and their
+/// `SHA256SUMS`.
+fn debug_entries(built: &[Built]) -> Result<Vec<Entry>> {
+    let entries = built
+        .iter()
+        .map(|b| {
+            let debug = crate::build::debug_file::path(&b.image);
+            let file = debug.file_name().unwrap_or_default().to_string_lossy();
+            Ok(Entry {
+                path: format!("{}/dist/{file}", b.r.target.name()),
+                contents: read(&debug)?,
+                executable: false,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(summed(entries))
 }
 
 /// The git commit of the workspace's sources, when it is a git checkout.

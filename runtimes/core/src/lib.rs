@@ -21,6 +21,7 @@ pub mod global;
 pub mod info;
 pub mod kv;
 pub mod log;
+pub mod metrics;
 pub mod platform;
 pub mod suggest;
 pub mod syslog;

@@ -19,6 +19,11 @@ pub trait Platform {
     fn heap_used(&self) -> Option<usize> {
         None
     }
+    /// The most bytes of heap ever in use at once, where the platform
+    /// manages the heap itself.
+    fn heap_peak(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[allow(unsafe_code)] // Global::new

@@ -10,6 +10,7 @@
 
 use alloc::vec::Vec;
 
+use mirage_runtime::metrics::{self, Histogram};
 use mirage_runtime::time::within;
 use mirage_types::{MonotonicClock, PosixClock, TcpFlow, Time};
 
@@ -37,6 +38,39 @@ impl<T, M: MonotonicClock, P> Config<T, M, P> {
     /// The monotonic time a step started now must end by.
     fn deadline(&self) -> u64 {
         self.mclock.elapsed_ns().saturating_add(self.timeout_ns)
+    }
+}
+
+/// A port's request metrics (see `mirage_runtime::metrics`).
+pub struct Meter {
+    port: alloc::string::String,
+    latency: Histogram,
+}
+
+impl Meter {
+    /// The series of requests served on `port`.
+    pub fn new(port: u16) -> Meter {
+        let port = alloc::format!("{port}");
+        let latency = metrics::histogram(
+            "mirage_http_request_duration_seconds",
+            "From a request's last byte to its response's last byte sent.",
+            &[("port", &port)],
+        );
+        Meter { port, latency }
+    }
+
+    /// Counts a response of `status` that took `ns` to handle and send.
+    fn record(&self, status: u16, ns: u64) {
+        if metrics::enabled() {
+            let status = alloc::format!("{status}");
+            metrics::counter(
+                "mirage_http_requests_total",
+                "HTTP requests answered, by port and status.",
+                &[("port", &self.port), ("status", &status)],
+            )
+            .inc();
+            self.latency.observe_ns(ns);
+        }
     }
 }
 
@@ -142,7 +176,7 @@ async fn next_request<F: TcpFlow, T: Time, M: MonotonicClock, P>(
 }
 
 /// Serves `flow` until it ends; never panics on what the client sends.
-pub async fn serve<F, H, T, M, P>(mut flow: F, handler: &H, cfg: &Config<T, M, P>)
+pub async fn serve<F, H, T, M, P>(mut flow: F, handler: &H, cfg: &Config<T, M, P>, meter: &Meter)
 where
     F: TcpFlow,
     H: Handler,
@@ -152,7 +186,9 @@ where
 {
     let mut buf = Vec::new();
     loop {
-        let (response, head_only, close) = match next_request(&mut flow, &mut buf, cfg).await {
+        let read = next_request(&mut flow, &mut buf, cfg).await;
+        let started = cfg.mclock.elapsed_ns();
+        let (response, head_only, close) = match read {
             Ok((request, close)) => {
                 let head_only = request.method == Method::Head;
                 (handler.handle(request).await, head_only, close)
@@ -179,6 +215,10 @@ where
             true => send(&mut flow, &head, cfg).await && send(&mut flow, body, cfg).await,
             false => send(&mut flow, &[&head[..], body].concat(), cfg).await,
         };
+        meter.record(
+            response.status,
+            cfg.mclock.elapsed_ns().saturating_sub(started),
+        );
         if !sent || close {
             break;
         }

@@ -44,15 +44,17 @@ where
     fn serve<H: Handler>(&self, port: u16, handler: H) {
         let config = self.http.config.clone();
         let tls = self.tls.clone();
+        let meter = Rc::new(connection::Meter::new(port));
         self.http.stack.listen_tcp(port, move |flow| {
             let config = Rc::clone(&config);
+            let meter = Rc::clone(&meter);
             let handler = handler.clone();
             let tls = tls.clone();
             async move {
                 let peer = mirage_types::TcpFlow::peer(&flow);
                 // The handshake has the time of a request, then it is dropped.
                 match within(&config.time, config.timeout_ns, tls.accept(flow)).await {
-                    Some(Ok(flow)) => connection::serve(flow, &handler, &config).await,
+                    Some(Ok(flow)) => connection::serve(flow, &handler, &config, &meter).await,
                     Some(Err(e)) => log::debug!("https: handshake with {peer}: {e}"),
                     None => log::debug!("https: handshake with {peer}: timed out"),
                 }

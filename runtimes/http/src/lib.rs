@@ -20,6 +20,7 @@ pub mod client;
 mod connection;
 mod date;
 mod https;
+pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod url;
@@ -34,6 +35,7 @@ use mirage_types::{MonotonicClock, PosixClock, Stack, Time};
 pub use client::{Client, ClientResponse, HttpClient};
 pub use date::imf_fixdate;
 pub use https::HttpsServer;
+pub use metrics::Metrics;
 pub use request::{Method, Request};
 pub use response::Response;
 
@@ -111,10 +113,12 @@ where
 {
     fn serve<H: Handler>(&self, port: u16, handler: H) {
         let config = self.config.clone();
+        let meter = Rc::new(connection::Meter::new(port));
         self.stack.listen_tcp(port, move |flow| {
             let config = config.clone();
             let handler = handler.clone();
-            async move { connection::serve(flow, &handler, &config).await }
+            let meter = meter.clone();
+            async move { connection::serve(flow, &handler, &config, &meter).await }
         });
         log::info!("http: listening on port {port}");
     }

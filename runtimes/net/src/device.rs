@@ -11,6 +11,7 @@ use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpAddress;
 
+use mirage_runtime::metrics::{self, Counter};
 use mirage_types::{Net, NetError};
 
 use crate::offload;
@@ -59,6 +60,62 @@ pub(crate) struct Device {
     pub(crate) peers: Peers,
     /// SYNs dropped at a connection limit.
     refused: u64,
+    /// Frames and bytes each way, and drops, for `metrics`.
+    traffic: Traffic,
+}
+
+/// The interface's metrics (see `mirage_runtime::metrics`).
+pub(crate) struct Traffic {
+    rx_frames: Counter,
+    rx_bytes: Counter,
+    tx_frames: Counter,
+    tx_bytes: Counter,
+    syn_drops: Counter,
+    tx_drops: Counter,
+}
+
+impl Traffic {
+    /// The series of the interface with MAC address `mac`.
+    fn new(mac: [u8; 6]) -> Traffic {
+        let mac = alloc::format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5]
+        );
+        let frames = |direction| {
+            metrics::counter(
+                "mirage_net_frames_total",
+                "Ethernet frames through the interface (a segment of up to 64 KiB with offload).",
+                &[("mac", &mac), ("direction", direction)],
+            )
+        };
+        let bytes = |direction| {
+            metrics::counter(
+                "mirage_net_bytes_total",
+                "Bytes of Ethernet frames through the interface.",
+                &[("mac", &mac), ("direction", direction)],
+            )
+        };
+        let drops = |reason| {
+            metrics::counter(
+                "mirage_net_drops_total",
+                "Frames dropped: SYNs past a connection limit, frames the device would not send.",
+                &[("mac", &mac), ("reason", reason)],
+            )
+        };
+        Traffic {
+            rx_frames: frames("rx"),
+            rx_bytes: bytes("rx"),
+            tx_frames: frames("tx"),
+            tx_bytes: bytes("tx"),
+            syn_drops: drops("syn_limit"),
+            tx_drops: drops("transmit_error"),
+        }
+    }
 }
 
 /// The connection `frame` opens, if it is a TCP SYN without ACK, over IPv4
@@ -95,6 +152,7 @@ impl Device {
             None => vec![0; net.mtu() + ETHERNET_HEADER],
         };
         Device {
+            traffic: Traffic::new(net.mac()),
             net: Box::new(net),
             tx: frame.clone(),
             frame,
@@ -130,6 +188,7 @@ fn skip(offload: Option<usize>) -> usize {
 pub(crate) struct RxToken<'a>(&'a [u8]);
 pub(crate) struct TxToken<'a> {
     net: &'a dyn RawNet,
+    traffic: &'a Traffic,
     buf: &'a mut Vec<u8>,
     sent: &'a mut u64,
     offload: Option<usize>,
@@ -174,6 +233,7 @@ impl phy::Device for Device {
                 }
                 Admission::Full(limit) => {
                     self.refused += 1;
+                    self.traffic.syn_drops.inc();
                     // Every power of two: an attack shows, and does not
                     // flood the console.
                     if self.refused.is_power_of_two() {
@@ -182,10 +242,13 @@ impl phy::Device for Device {
                 }
             }
         };
+        self.traffic.rx_frames.inc();
+        self.traffic.rx_bytes.add((len - skip) as u64);
         Some((
             RxToken(&self.frame[skip..len]),
             TxToken {
                 net: &*self.net,
+                traffic: &self.traffic,
                 buf: &mut self.tx,
                 sent: &mut self.sent,
                 offload: self.offload,
@@ -196,6 +259,7 @@ impl phy::Device for Device {
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
         Some(TxToken {
             net: &*self.net,
+            traffic: &self.traffic,
             buf: &mut self.tx,
             sent: &mut self.sent,
             offload: self.offload,
@@ -233,8 +297,15 @@ impl phy::TxToken for TxToken<'_> {
             offload::transmit(frame, wire);
         }
         match self.net.write(frame) {
-            Ok(()) => *self.sent += 1,
-            Err(e) => log::warn!(target: "tcpip", "transmit: {e}"),
+            Ok(()) => {
+                *self.sent += 1;
+                self.traffic.tx_frames.inc();
+                self.traffic.tx_bytes.add(len as u64);
+            }
+            Err(e) => {
+                self.traffic.tx_drops.inc();
+                log::warn!(target: "tcpip", "transmit: {e}");
+            }
         }
         result
     }

@@ -10,6 +10,7 @@ use core::task::Poll;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 
+use mirage_runtime::metrics::{self, Counter, Gauge};
 use mirage_types::NetError;
 
 use crate::{now, Inner};
@@ -18,6 +19,29 @@ use crate::{now, Inner};
 /// close both ways before it is aborted: a peer that acknowledges but
 /// never reads (a zero window) cannot keep a socket longer.
 const CLOSE_LINGER: smoltcp::time::Duration = smoltcp::time::Duration::from_secs(60);
+
+/// The connections' metrics (see `mirage_runtime::metrics`).
+pub(crate) struct Metrics {
+    open: Gauge,
+    lingered: Counter,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Metrics {
+        Metrics {
+            open: metrics::gauge(
+                "mirage_tcp_connections_open",
+                "TCP connections open: established, accepted or made, and not yet closed.",
+                &[],
+            ),
+            lingered: metrics::counter(
+                "mirage_tcp_connections_reset_total",
+                "TCP connections reset or timed out: during the handshake, or not closed within a minute of closing.",
+                &[("when", "closing")],
+            ),
+        }
+    }
+}
 
 /// One TCP connection. Dropping it closes the connection.
 pub struct Flow {
@@ -35,6 +59,7 @@ impl Flow {
             let id = i.next_flow;
             i.next_flow += 1;
             i.flows.insert(id, handle);
+            i.flow_metrics.open.add(1);
             id
         };
         Flow {
@@ -133,6 +158,7 @@ impl Flow {
         let Some(handle) = i.flows.remove(&self.id) else {
             return;
         };
+        i.flow_metrics.open.add(-1);
         let socket = i.sockets.get_mut::<tcp::Socket>(handle);
         socket.close();
         // No more probes: a peer that does not close its side within
@@ -155,6 +181,7 @@ impl Drop for Flow {
 /// aborts those past their [`CLOSE_LINGER`]; whether any was aborted.
 pub(crate) fn free_closed(i: &mut Inner) -> bool {
     let (sockets, peers) = (&mut i.sockets, &mut i.device.peers);
+    let lingered = &i.flow_metrics.lingered;
     let now = now();
     let mut aborted = false;
     i.closing.retain(|&(h, linger)| {
@@ -171,6 +198,7 @@ pub(crate) fn free_closed(i: &mut Inner) -> bool {
             _ if now >= linger => {
                 log::debug!(target: "tcpip", "connection aborted: not closed within {CLOSE_LINGER}");
                 socket.abort();
+                lingered.inc();
                 aborted = true;
                 true
             }

@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     /// Sockets whose flow was closed or dropped, and when they are aborted
     /// if still not closed: removed once closed.
     closing: Vec<(SocketHandle, Instant)>,
+    /// Connections open, and aborted at their linger's end.
+    flow_metrics: flow::Metrics,
     /// The DHCP client, when the address comes from DHCP.
     dhcp: Option<SocketHandle>,
     /// The next ephemeral port to try.
@@ -199,6 +201,7 @@ impl SmolStack {
             tcp_buffer: plan.tcp_buffer,
             udp: udp::Bindings::default(),
             closing: Vec::new(),
+            flow_metrics: flow::Metrics::new(),
             flows: BTreeMap::new(),
             next_flow: 0,
             // Spread restarts over the range, so a rebooted unikernel does

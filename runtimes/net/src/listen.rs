@@ -10,6 +10,8 @@ use alloc::vec::Vec;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 
+use mirage_runtime::metrics::{self, Counter};
+
 use crate::peers::Peers;
 use crate::table::{Renaming, Table};
 use crate::{socket_addr, Flow, Handler, TCP_KEEP_ALIVE, TCP_TIMEOUT};
@@ -61,6 +63,9 @@ pub(crate) struct Listener {
     /// Sockets that left `sockets` with a SYN, until they are established.
     pending: Vec<SocketHandle>,
     handler: Handler<Flow>,
+    /// Connections established, and reset during their handshake.
+    accepted: Counter,
+    reset: Counter,
 }
 
 impl Listener {
@@ -78,6 +83,16 @@ impl Listener {
                 .collect::<Result<_, _>>()?,
             pending: Vec::new(),
             handler,
+            accepted: metrics::counter(
+                "mirage_tcp_connections_accepted_total",
+                "TCP connections established on a listening port.",
+                &[("port", &format!("{port}"))],
+            ),
+            reset: metrics::counter(
+                "mirage_tcp_connections_reset_total",
+                "TCP connections reset or timed out: during the handshake, or not closed within a minute of closing.",
+                &[("when", "handshake")],
+            ),
         })
     }
 
@@ -116,6 +131,7 @@ impl Listener {
                 // Reset during the handshake (smoltcp listens again), or
                 // timed out: nothing to hand over.
                 tcp::State::Listen | tcp::State::Closed => {
+                    self.reset.inc();
                     sockets.remove(h);
                     peers.freed(h);
                     false
@@ -124,6 +140,7 @@ impl Listener {
                     let peer = socket
                         .remote_endpoint()
                         .map_or_else(|| "?".into(), |e| format!("{}", socket_addr(e)));
+                    self.accepted.inc();
                     accepted.push((self.handler.clone(), h, peer));
                     false
                 }

@@ -8,13 +8,16 @@ use alloc::string::String;
 
 use mirage_types::{BlockError, BlockInfo};
 
+use mirage_runtime::metrics::Io;
+
 use crate::ffi;
 
 /// A Solo5 block device.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Block {
     handle: u64,
     info: BlockInfo,
+    io: Io,
 }
 
 impl Block {
@@ -39,6 +42,7 @@ impl Block {
             .ok_or_else(|| format!("block device {name}: block size {}", info.block_size))?;
         Ok(Block {
             handle,
+            io: Io::block(name),
             info: BlockInfo {
                 read_write: true,
                 sector_size,
@@ -65,6 +69,7 @@ impl mirage_types::Block for Block {
                 return Err(BlockError::Io);
             }
         }
+        self.io.read(buf.len());
         Ok(())
     }
 
@@ -79,6 +84,7 @@ impl mirage_types::Block for Block {
                 return Err(BlockError::Io);
             }
         }
+        self.io.write(buf.len());
         Ok(())
     }
 

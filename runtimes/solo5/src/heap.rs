@@ -7,21 +7,27 @@
 #![allow(unsafe_code)]
 
 use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use linked_list_allocator::LockedHeap;
 
-/// A first-fit heap allocator for the image.
-pub struct Heap(LockedHeap);
+/// A first-fit heap allocator for the image, which remembers its peak.
+pub struct Heap(LockedHeap, AtomicUsize);
 
 impl Heap {
     /// An allocator with no memory yet.
     pub const fn empty() -> Heap {
-        Heap(LockedHeap::empty())
+        Heap(LockedHeap::empty(), AtomicUsize::new(0))
     }
 
     /// Bytes currently allocated.
     pub fn used(&self) -> usize {
         self.0.lock().used()
+    }
+
+    /// The most bytes ever allocated at once.
+    pub fn peak(&self) -> usize {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// Gives `size` bytes at `start` to the allocator.
@@ -38,7 +44,9 @@ impl Heap {
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe { self.0.alloc(layout) }
+        let block = unsafe { self.0.alloc(layout) };
+        self.1.fetch_max(self.used(), Ordering::Relaxed);
+        block
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

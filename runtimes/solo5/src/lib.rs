@@ -120,6 +120,10 @@ impl mirage_runtime::Platform for Platform {
     fn heap_used(&self) -> Option<usize> {
         HEAP.get().get().map(Heap::used)
     }
+
+    fn heap_peak(&self) -> Option<usize> {
+        HEAP.get().get().map(Heap::peak)
+    }
 }
 
 /// The `default_console` device: Solo5's console.

@@ -4,6 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 
+use mirage_runtime::metrics::Io;
 use mirage_types::{Block, BlockError, BlockInfo};
 
 /// Sector size of file-backed devices.
@@ -14,6 +15,7 @@ const SECTOR_SIZE: usize = 512;
 pub struct BlockFile {
     file: Rc<File>,
     info: BlockInfo,
+    io: Io,
 }
 
 impl BlockFile {
@@ -33,6 +35,7 @@ impl BlockFile {
             .len();
         Ok(BlockFile {
             file: Rc::new(file),
+            io: Io::block(name),
             info: BlockInfo {
                 read_write,
                 sector_size: SECTOR_SIZE,
@@ -51,7 +54,9 @@ impl Block for BlockFile {
         self.info.check(sector, buf.len())?;
         self.file
             .read_exact_at(buf, sector * SECTOR_SIZE as u64)
-            .map_err(|_| BlockError::Io)
+            .map_err(|_| BlockError::Io)?;
+        self.io.read(buf.len());
+        Ok(())
     }
 
     async fn write(&self, sector: u64, buf: &[u8]) -> Result<(), BlockError> {
@@ -61,7 +66,9 @@ impl Block for BlockFile {
         self.info.check(sector, buf.len())?;
         self.file
             .write_all_at(buf, sector * SECTOR_SIZE as u64)
-            .map_err(|_| BlockError::Io)
+            .map_err(|_| BlockError::Io)?;
+        self.io.write(buf.len());
+        Ok(())
     }
 
     async fn flush(&self) -> Result<(), BlockError> {

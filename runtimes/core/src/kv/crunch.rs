@@ -6,6 +6,8 @@ use alloc::vec::Vec;
 
 use mirage_types::{KvError, KvKind, KvRo};
 
+use crate::metrics::Io;
+
 use super::{Digests, Index};
 
 /// Files embedded by the generated code: `(key, contents)`, sorted.
@@ -16,6 +18,7 @@ pub type Files = &'static [(&'static str, &'static [u8])];
 pub struct Crunch {
     index: Rc<Index<&'static [u8]>>,
     digests: Digests,
+    io: Io,
 }
 
 impl Crunch {
@@ -28,6 +31,7 @@ impl Crunch {
         Ok(Crunch {
             index: Rc::new(index),
             digests: Digests::default(),
+            io: Io::kv("crunch"),
         })
     }
 }
@@ -38,11 +42,15 @@ impl KvRo for Crunch {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, KvError> {
-        Ok(self.index.value(key)?.to_vec())
+        let value = self.index.value(key)?.to_vec();
+        self.io.read(value.len());
+        Ok(value)
     }
 
     async fn get_partial(&self, key: &str, offset: u64, length: usize) -> Result<Vec<u8>, KvError> {
-        Ok(super::slice(self.index.value(key)?, offset, length))
+        let value = super::slice(self.index.value(key)?, offset, length);
+        self.io.read(value.len());
+        Ok(value)
     }
 
     async fn list(&self, key: &str) -> Result<Vec<(String, KvKind)>, KvError> {
