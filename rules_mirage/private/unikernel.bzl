@@ -188,7 +188,7 @@ MIRAGE_ROOT="$PWD" {solo5}exec "{run_sh}" "$@"
         is_executable = True,
     )
     runfiles = ctx.runfiles(
-        files = [image, run_sh, disks] + ([solo5] if solo5 else []),
+        files = [image, debug, main, run_sh, disks] + ([solo5] if solo5 else []),
         transitive_files = info.runfiles,
     )
     return [

@@ -182,11 +182,18 @@ fn the_debug_file_carries_the_images_build_id_and_no_machine_path() {
 /// `mirage run --gdb` with `commands` on gdb's standard input: what it
 /// printed, both streams.
 fn under_gdb(ws: &Path, target: &str, label: &str, commands: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mirage"))
-        .args(["run", "-t", target, "--gdb", label])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mirage"));
+    cmd.args(["run", "-t", target, "--gdb", label])
         .current_dir(ws)
         .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir())
+        .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir());
+    gdb_session(cmd, commands)
+}
+
+/// `cmd`, which starts gdb, with `commands` on its standard input: what
+/// it printed, both streams, once it exited 0.
+fn gdb_session(mut cmd: Command, commands: &str) -> String {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -218,23 +225,31 @@ fn gdb_stops_at_start_with_its_file_and_line_on_spt_and_unix() {
         return;
     }
     let root = repo();
+    let commands = "break start\ncontinue\nbt\ncontinue\n";
     for target in ["spt", "unix"] {
-        let text = under_gdb(
-            &root,
-            target,
-            "//examples/hello:hello",
-            "break start\ncontinue\nbt\ncontinue\n",
-        );
+        let text = under_gdb(&root, target, "//examples/hello:hello", commands);
         assert!(
             text.contains("is stopped before it starts, with its symbols"),
             "{target}:\n{text}"
         );
-        // The generated main's `start`, which awaits the unikernel's.
-        let hit = text
-            .lines()
-            .find(|l| l.starts_with("(gdb) #0  start () at ") || l.starts_with("#0  start () at "))
-            .unwrap_or_else(|| panic!("{target}: no frame of start:\n{text}"));
-        assert!(hit.contains("main.rs:"), "{target}: {hit}");
-        assert!(text.contains("exited normally]"), "{target}:\n{text}");
+        assert_stopped_at_start(target, &text);
+        // The run.sh beside the image (what `bazel run` runs) takes
+        // `--gdb` first and does the same.
+        let run_sh = root.join(format!("mirage-out/examples/hello/hello/{target}/run.sh"));
+        let mut cmd = Command::new(&run_sh);
+        cmd.arg("--gdb");
+        let text = gdb_session(cmd, commands);
+        assert_stopped_at_start(&format!("{target} run.sh"), &text);
     }
+}
+
+/// Asserts gdb stopped in the generated main's `start` (which awaits the
+/// unikernel's) and named its file, then saw the image exit 0.
+fn assert_stopped_at_start(what: &str, text: &str) {
+    let hit = text
+        .lines()
+        .find(|l| l.starts_with("(gdb) #0  start () at ") || l.starts_with("#0  start () at "))
+        .unwrap_or_else(|| panic!("{what}: no frame of start:\n{text}"));
+    assert!(hit.contains("main.rs:"), "{what}: {hit}");
+    assert!(text.contains("exited normally]"), "{what}:\n{text}");
 }

@@ -2,6 +2,8 @@
 //! instruction of its own, with its symbols from the debug file.
 //!
 //! - unix: gdb runs the image (`starti`), its symbols from `IMAGE.debug`.
+//!   (`run.sh --gdb` does the same, and the spt case below: see
+//!   [`commands`].)
 //! - spt: the image runs inside the tender's process, at the addresses it
 //!   was linked at; gdb runs the tender to `spt_run`, where the image is
 //!   loaded and about to start, and adds the image's symbols there.
@@ -40,13 +42,10 @@ pub fn wrap(
         gdb = gdb.env(k, v);
     }
     match target {
-        Target::Unix => {
-            let _ = writeln!(text, "symbol-file {}\nstarti", debug.display());
-            gdb = gdb.arg("--args").arg(&launch.cmd.program);
-        }
-        Target::Spt => {
-            text.push_str("tbreak spt_run\nrun\n");
-            let _ = writeln!(text, "add-symbol-file {}", debug.display());
+        Target::Unix | Target::Spt => {
+            for command in commands(target, &debug.to_string_lossy()).unwrap_or_default() {
+                let _ = writeln!(text, "{command}");
+            }
             gdb = gdb.arg("--args").arg(&launch.cmd.program);
         }
         Target::Hvt => {
@@ -81,6 +80,22 @@ pub fn wrap(
             status: Status::Process,
         },
     ))
+}
+
+/// The gdb commands that stop a process running an image of `target`
+/// before the image starts, with its symbols from `debug`, for gdb
+/// started on that process (unix: the image; spt: the tender). `run.sh
+/// --gdb` gives gdb the same ones.
+pub fn commands(target: Target, debug: &str) -> Option<Vec<String>> {
+    match target {
+        Target::Unix => Some(vec![format!("symbol-file {debug}"), "starti".into()]),
+        Target::Spt => Some(vec![
+            "tbreak spt_run".into(),
+            "run".into(),
+            format!("add-symbol-file {debug}"),
+        ]),
+        _ => None,
+    }
 }
 
 /// Whether images of `target` can be debugged from here.

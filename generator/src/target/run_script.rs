@@ -10,7 +10,9 @@
 
 use std::fmt::Write as _;
 
+use crate::launch::gdb;
 use crate::model::resource::{Backing, Solo5Device, Solo5Kind};
+use crate::target::Target;
 
 /// Shell text: `setup` runs first, `args` follows the launcher's name.
 pub struct Script {
@@ -92,4 +94,28 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
         args.push_str(&arg);
     }
     Script { setup, args }
+}
+
+/// Shell text defining `launch`, which runs its arguments: `exec`, or,
+/// where gdb can run the image here, with `--gdb` first (taken off), gdb
+/// on them, stopping the image `image` before it starts with the symbols
+/// of its debug file beside it (as `mirage run --gdb`).
+pub fn launch(target: Target, image: &str) -> String {
+    let Some(commands) = gdb::commands(target, &format!("$here/dist/{image}.debug")) else {
+        return "launch() { exec \"$@\"; }\n".into();
+    };
+    // Sources: the generated main.rs beside this script.
+    let mut ex = String::from(" -ex 'set pagination off' -ex \"directory $here\"");
+    for c in commands {
+        let _ = write!(ex, " -ex \"{c}\"");
+    }
+    format!(
+        "# `--gdb` first: under gdb, stopped before the image starts, with its\n\
+         # symbols (as `mirage run --gdb`).\n\
+         launch() {{ exec \"$@\"; }}\n\
+         if [ \"$1\" = --gdb ]; then\n    \
+         shift\n    \
+         launch() {{ exec gdb -q -nx{ex} --args \"$@\"; }}\n\
+         fi\n"
+    )
 }

@@ -163,8 +163,11 @@ impl Backend for Solo5 {
             ));
         }
         Ok(format!(
-            "{}{launcher}{} \"$here/dist/{image}\" \"$@\"",
-            script.setup, script.args
+            "{}{}{}{} \"$here/dist/{image}\" \"$@\"",
+            run_script::launch(target, &image),
+            script.setup,
+            launcher.replace("\nexec ", "\nlaunch "),
+            script.args
         ))
     }
 

@@ -39,12 +39,13 @@ impl Backend for Unix {
     }
 
     fn run_script(&self, cx: &RenderCx) -> Result<String> {
+        let image = cx.image();
         Ok(format!(
-            "# The workspace: the link beside this script, or $MIRAGE_ROOT (bazel run).\n\
+            "{}# The workspace: the link beside this script, or $MIRAGE_ROOT (bazel run).\n\
              # The image names its files relative to it, as `mirage run` starts it.\n\
              cd \"${{MIRAGE_ROOT:-$here/workspace}}\" || exit 2\n\
-             exec \"$here/dist/{}\" \"$@\"",
-            cx.image()
+             launch \"$here/dist/{image}\" \"$@\"",
+            super::run_script::launch(Target::Unix, &image),
         ))
     }
 
