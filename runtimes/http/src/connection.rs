@@ -59,18 +59,17 @@ impl Meter {
         Meter { port, latency }
     }
 
-    /// Counts a response of `status` that took `ns` to handle and send.
+    /// Counts a response of `status` that took `ns` to handle and send
+    /// (called with recording on).
     fn record(&self, status: u16, ns: u64) {
-        if metrics::enabled() {
-            let status = alloc::format!("{status}");
-            metrics::counter(
-                "mirage_http_requests_total",
-                "HTTP requests answered, by port and status.",
-                &[("port", &self.port), ("status", &status)],
-            )
-            .inc();
-            self.latency.observe_ns(ns);
-        }
+        let status = alloc::format!("{status}");
+        metrics::counter(
+            "mirage_http_requests_total",
+            "HTTP requests answered, by port and status.",
+            &[("port", &self.port), ("status", &status)],
+        )
+        .inc();
+        self.latency.observe_ns(ns);
     }
 }
 
@@ -187,7 +186,8 @@ where
     let mut buf = Vec::new();
     loop {
         let read = next_request(&mut flow, &mut buf, cfg).await;
-        let started = cfg.mclock.elapsed_ns();
+        // The clock is read only for a metrics device.
+        let started = metrics::enabled().then(|| cfg.mclock.elapsed_ns());
         let (response, head_only, close) = match read {
             Ok((request, close)) => {
                 let head_only = request.method == Method::Head;
@@ -215,10 +215,12 @@ where
             true => send(&mut flow, &head, cfg).await && send(&mut flow, body, cfg).await,
             false => send(&mut flow, &[&head[..], body].concat(), cfg).await,
         };
-        meter.record(
-            response.status,
-            cfg.mclock.elapsed_ns().saturating_sub(started),
-        );
+        if let Some(started) = started {
+            meter.record(
+                response.status,
+                cfg.mclock.elapsed_ns().saturating_sub(started),
+            );
+        }
         if !sent || close {
             break;
         }

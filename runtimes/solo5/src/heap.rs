@@ -43,9 +43,12 @@ impl Heap {
 // SAFETY: delegates to `LockedHeap`, a correct `GlobalAlloc`.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees.
-        let block = unsafe { self.0.alloc(layout) };
-        self.1.fetch_max(self.used(), Ordering::Relaxed);
+        // As `LockedHeap` allocates, and the peak read under the same lock.
+        let mut heap = self.0.lock();
+        let block = heap
+            .allocate_first_fit(layout)
+            .map_or(core::ptr::null_mut(), |b| b.as_ptr());
+        self.1.fetch_max(heap.used(), Ordering::Relaxed);
         block
     }
 
