@@ -9,6 +9,9 @@
 # over HTTP, at least 35% over HTTPS.
 # The 1 MiB file is added to a copy of the checkout, not to the example.
 # Only namespaces and processes made here are used, stopped by PID.
+# MIRAGE_BENCH_PROFILE=DIR runs the unikernel under `mirage run --profile`
+# and, at the end, writes DIR/http-spt.svg and prints the functions it
+# spent its CPU in (perf's sampling costs it a little throughput).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -38,9 +41,15 @@ ip -n $A addr add 10.0.1.1/24 dev veth-a; ip -n $A link set veth-a up
 ip -n $B addr add 10.0.1.2/24 dev veth-b; ip -n $B link set veth-b up
 
 # The unikernel: mirage run forwards our SIGTERM to the tender.
-(cd "$work/repo" && exec ip netns exec $U "$MIRAGE" run -t spt //examples/static_website:static_website_tls \
+profile=()
+if [ -n "${MIRAGE_BENCH_PROFILE:-}" ]; then
+    mkdir -p "$MIRAGE_BENCH_PROFILE"
+    profile=("--profile=$(cd "$MIRAGE_BENCH_PROFILE" && pwd)/http-spt.svg")
+fi
+(cd "$work/repo" && exec ip netns exec $U "$MIRAGE" run -t spt "${profile[@]}" //examples/static_website:static_website_tls \
     --tap service=tap0 -- --http-port=8080 --https-port=8443) > "$work/unikernel.log" 2>&1 &
-pids+=($!)
+unikernel=$!
+pids+=($unikernel)
 for _ in $(seq 600); do grep -q "http: listening on port 8080" "$work/unikernel.log" && break; sleep 0.05; done
 
 # nginx: one worker, the same files and certificate, its own prefix.
@@ -104,3 +113,19 @@ for case in "http small:http:8080:/" "https small:https:8443:/" "http 1MiB:http:
     echo "  nginx:     $n_rps req/s  $n_mb MB/s  p50 $n_p50  p99 $n_p99  socket errors $n_err"
     python3 -c "print(f'  ratio unikernel / nginx: {$u_rps / $n_rps:.2f} req/s$goal')"
 done
+if ((${#profile[@]})); then
+    # mirage writes the profile once the image has ended.
+    kill "$unikernel"; wait "$unikernel" || true
+    folded="$MIRAGE_BENCH_PROFILE/http-spt.folded"
+    echo "profile of the unikernel over all runs (${profile[0]#--profile=}): where its CPU went, by function"
+    python3 - "$folded" <<'PY'
+import collections, sys
+leaf, total = collections.Counter(), 0
+for line in open(sys.argv[1]):
+    stack, n = line.rsplit(" ", 1)
+    leaf[stack.split(";")[-1]] += int(n)
+    total += int(n)
+for name, n in leaf.most_common(12):
+    print(f"  {100 * n / total:5.1f}%  {name}")
+PY
+fi
