@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use lfs::{Config, Error, FileType, Filesystem};
+use mirage_runtime::metrics::Io;
 use mirage_types::{check_key, Block, KvError, KvKind, KvRo, KvRw, PosixClock};
 
 /// The root file a value is written to before it is renamed over its key
@@ -117,6 +118,7 @@ pub struct Chamelon<B: Block> {
     blocks: u32,
     /// Seconds since the epoch, from the device's clock.
     now: Rc<dyn Fn() -> i64>,
+    io: Io,
 }
 
 impl<B: Block> Clone for Chamelon<B> {
@@ -126,6 +128,7 @@ impl<B: Block> Clone for Chamelon<B> {
             values: self.values.clone(),
             blocks: self.blocks,
             now: self.now.clone(),
+            io: self.io.clone(),
         }
     }
 }
@@ -175,6 +178,7 @@ impl<B: Block> Chamelon<B> {
                 values: Rc::new(RefCell::new(ValueCache::new())),
                 blocks,
                 now,
+                io: Io::kv("chamelon"),
             }),
             Err(e) => Err(format!("cannot mount the littlefs disk: {e}")),
         }
@@ -264,11 +268,15 @@ impl<B: Block> KvRo for Chamelon<B> {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, KvError> {
-        self.value(key)
+        let value = self.value(key)?;
+        self.io.read(value.len());
+        Ok(value)
     }
 
     async fn get_partial(&self, key: &str, offset: u64, length: usize) -> Result<Vec<u8>, KvError> {
-        Ok(mirage_runtime::kv::slice(&self.value(key)?, offset, length))
+        let value = mirage_runtime::kv::slice(&self.value(key)?, offset, length);
+        self.io.read(value.len());
+        Ok(value)
     }
 
     async fn list(&self, key: &str) -> Result<Vec<(String, KvKind)>, KvError> {
@@ -329,6 +337,7 @@ impl<B: Block> KvRw for Chamelon<B> {
             .map_err(store)?;
         self.fs.rename(&partial, &path(key)).map_err(store)?;
         self.values.borrow_mut().insert(key, value);
+        self.io.write(value.len());
         Ok(())
     }
 
@@ -344,6 +353,7 @@ impl<B: Block> KvRw for Chamelon<B> {
                 self.remove_tree(key)?
             }
         }
+        self.io.write(0);
         // Dictionaries live while values are below them.
         let mut dir = key;
         while let Some((parent, _)) = dir.rsplit_once('/') {

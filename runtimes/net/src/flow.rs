@@ -29,11 +29,7 @@ pub(crate) struct Metrics {
 impl Metrics {
     pub(crate) fn new() -> Metrics {
         Metrics {
-            open: metrics::gauge(
-                "mirage_tcp_connections_open",
-                "TCP connections open: established, accepted or made, and not yet closed.",
-                &[],
-            ),
+            open: metrics::tcp_open(),
             lingered: metrics::counter(
                 "mirage_tcp_connections_reset_total",
                 "TCP connections reset or timed out: during the handshake, or not closed within a minute of closing.",

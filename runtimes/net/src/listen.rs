@@ -83,11 +83,7 @@ impl Listener {
                 .collect::<Result<_, _>>()?,
             pending: Vec::new(),
             handler,
-            accepted: metrics::counter(
-                "mirage_tcp_connections_accepted_total",
-                "TCP connections established on a listening port.",
-                &[("port", &format!("{port}"))],
-            ),
+            accepted: metrics::tcp_accepted(port),
             reset: metrics::counter(
                 "mirage_tcp_connections_reset_total",
                 "TCP connections reset or timed out: during the handshake, or not closed within a minute of closing.",

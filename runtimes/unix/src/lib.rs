@@ -19,6 +19,7 @@ mod console;
 mod kv;
 mod random;
 mod socket;
+mod socket_flow;
 mod tap;
 mod udp;
 
@@ -27,7 +28,8 @@ pub use clock::{MonotonicClock, PosixClock};
 pub use console::Console;
 pub use kv::DirectKv;
 pub use random::Random;
-pub use socket::{SocketFlow, SocketStack};
+pub use socket::SocketStack;
+pub use socket_flow::SocketFlow;
 pub use tap::Tap;
 
 /// Descriptors found ready, and the wakers waiting for them, each with its

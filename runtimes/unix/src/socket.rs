@@ -8,14 +8,16 @@
 //! with plain IPv4 addresses, never v4-mapped ones.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::rc::Rc;
 
+use mirage_runtime::metrics;
 use mirage_types::{Datagram, IpVersions, NetError};
 
-use crate::admission::{Admission, Slot};
+use crate::admission::Admission;
+use crate::socket_flow::{flow_error, SocketFlow};
 use crate::udp::{Listening, Stop, UdpSockets};
 
 /// Bytes read at once from a connection, and the largest datagram.
@@ -194,23 +196,8 @@ fn bind_error(e: io::Error, port: u16) -> NetError {
     }
 }
 
-/// A connection's I/O error as the stack reports it.
-fn flow_error(e: io::Error) -> NetError {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::NotConnected => NetError::Closed,
-        io::ErrorKind::ConnectionRefused => NetError::Refused,
-        io::ErrorKind::NetworkUnreachable
-        | io::ErrorKind::HostUnreachable
-        | io::ErrorKind::AddrNotAvailable => NetError::Unreachable,
-        _ => NetError::Device(e.to_string()),
-    }
-}
-
 /// Retries `op` until it does not block, waiting with `ready` in between.
-async fn retry<T, R: Future<Output = ()>>(
+pub(crate) async fn retry<T, R: Future<Output = ()>>(
     mut op: impl FnMut() -> io::Result<T>,
     ready: impl Fn() -> R,
 ) -> io::Result<T> {
@@ -220,61 +207,6 @@ async fn retry<T, R: Future<Output = ()>>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             other => return other,
         }
-    }
-}
-
-/// A TCP connection through a host socket. Dropping it closes it.
-#[derive(Debug)]
-pub struct SocketFlow {
-    stream: TcpStream,
-    peer: SocketAddr,
-    /// An accepted connection's place among what peers hold.
-    _slot: Option<Slot>,
-}
-
-impl SocketFlow {
-    fn new(stream: TcpStream, peer: SocketAddr, slot: Option<Slot>) -> SocketFlow {
-        // Small writes leave at once, as on the direct stack.
-        let _ = stream.set_nodelay(true);
-        SocketFlow {
-            stream,
-            peer: canonical(peer),
-            _slot: slot,
-        }
-    }
-}
-
-impl mirage_types::TcpFlow for SocketFlow {
-    async fn read(&mut self) -> Result<Option<Vec<u8>>, NetError> {
-        let fd = self.stream.as_raw_fd();
-        let mut buf = vec![0; READ_SIZE];
-        let n = retry(|| (&self.stream).read(&mut buf), || crate::readable(fd))
-            .await
-            .map_err(flow_error)?;
-        buf.truncate(n);
-        Ok((n > 0).then_some(buf))
-    }
-
-    async fn write(&mut self, data: &[u8]) -> Result<(), NetError> {
-        let fd = self.stream.as_raw_fd();
-        let mut sent = 0;
-        while sent < data.len() {
-            sent += retry(
-                || (&self.stream).write(&data[sent..]),
-                || crate::writable(fd),
-            )
-            .await
-            .map_err(flow_error)?;
-        }
-        Ok(())
-    }
-
-    async fn close(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    fn peer(&self) -> String {
-        self.peer.to_string()
     }
 }
 
@@ -296,6 +228,7 @@ impl mirage_types::Stack for SocketStack {
             Err(e) => return log::error!(target: "tcpip", "listen on TCP port {port}: {e}"),
         };
         let admission = self.admission.clone();
+        let accepted = metrics::tcp_accepted(port);
         mirage_runtime::spawn(async move {
             let fd = listener.as_raw_fd();
             loop {
@@ -306,6 +239,7 @@ impl mirage_types::Stack for SocketStack {
                             continue;
                         };
                         let _ = stream.set_nonblocking(true);
+                        accepted.inc();
                         mirage_runtime::spawn(handler(SocketFlow::new(stream, peer, Some(slot))));
                     }
                     Err(e) => {

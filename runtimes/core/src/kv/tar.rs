@@ -30,6 +30,7 @@ pub struct TarKv<B> {
     block: B,
     index: Rc<Index<Member>>,
     digests: super::Digests,
+    io: crate::metrics::Io,
 }
 
 const BLOCK: u64 = 512;
@@ -185,13 +186,16 @@ impl<B: Block> TarKv<B> {
             block,
             index: Rc::new(index),
             digests: super::Digests::default(),
+            io: crate::metrics::Io::kv("tar"),
         })
     }
 
     async fn contents(&self, m: &Member, offset: u64, length: usize) -> Result<Vec<u8>, KvError> {
         let start = offset.min(m.size);
         let len = (length as u64).min(m.size - start);
-        read_bytes(&self.block, m.offset + start, len).await
+        let value = read_bytes(&self.block, m.offset + start, len).await?;
+        self.io.read(value.len());
+        Ok(value)
     }
 }
 

@@ -151,6 +151,24 @@ impl Histogram {
     }
 }
 
+/// `mirage_tcp_connections_accepted_total{port}`: either stack counts it.
+pub fn tcp_accepted(port: u16) -> Counter {
+    counter(
+        "mirage_tcp_connections_accepted_total",
+        "TCP connections established on a listening port.",
+        &[("port", &alloc::format!("{port}"))],
+    )
+}
+
+/// `mirage_tcp_connections_open`: either stack keeps it.
+pub fn tcp_open() -> Gauge {
+    gauge(
+        "mirage_tcp_connections_open",
+        "TCP connections open: established, accepted or made, and not yet closed.",
+        &[],
+    )
+}
+
 /// Operations and bytes each way of a store or a disk.
 #[derive(Debug, Clone, Default)]
 pub struct Io {
