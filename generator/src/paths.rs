@@ -25,15 +25,7 @@ pub fn out_dir(ws: &Workspace, label: &Label, target: Target) -> PathBuf {
     unikernel_dir(ws, label).join(target.name())
 }
 
-/// The symbolic link, in the output directory, to the workspace root.
-///
-/// Cargo derives a path dependency's `-C metadata`, and so rustc's symbol
-/// hashes and code layout, from its path: relative when it lies inside the
-/// building workspace, absolute otherwise. Reaching the workspace's crates
-/// through this link keeps them inside, so two checkouts build identical
-/// images. A separate rules_mirage checkout is named by its real path, as
-/// users' own Cargo manifests name it.
-pub const WORKSPACE_LINK: &str = "workspace";
+pub use mirage_unit::WORKSPACE_LINK;
 
 /// How the generated manifest in `out` names the crate at `dir`.
 pub fn crate_path(ws: &Workspace, out: &Path, dir: &Path) -> String {

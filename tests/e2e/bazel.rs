@@ -168,6 +168,16 @@ fn release_is_the_same_bytes_from_both_engines() {
             sha256(&copy.path().join(&path)),
             "mirage {command:?} and bazel build //examples/hello:release differ"
         );
+        // The debug files too: the release's SHA256SUMS lists them.
+        assert_eq!(
+            sha256(&bin.join("release-debug.tar.gz")),
+            sha256(
+                &copy
+                    .path()
+                    .join("mirage-out/releases/hello-0.1.0-debug.tar.gz")
+            ),
+            "the debug files of mirage {command:?} and bazel build //examples/hello:release differ"
+        );
     }
 
     let statement = |file: &Path| -> serde_json::Value {

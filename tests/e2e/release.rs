@@ -120,18 +120,20 @@ fn hello_release_is_identical_from_two_checkouts_and_accounts_for_itself() {
     assert!(status.success());
     let root = unpacked.path().join("hello-0.1.0");
 
-    // Every file but SHA256SUMS is listed there with its digest.
+    // Every file but SHA256SUMS is listed there with its digest, and the
+    // debug files' tarball beside the release.
     let sums = std::fs::read_to_string(root.join("SHA256SUMS")).unwrap();
     let mut listed = BTreeSet::new();
     for line in sums.lines() {
         let (sum, path) = line.split_once("  ").unwrap();
-        assert_eq!(
-            sha256(&std::fs::read(root.join(path)).unwrap()),
-            sum,
-            "{path}"
-        );
+        let file = match path {
+            "hello-0.1.0-debug.tar.gz" => a.path().join(DEBUG),
+            path => root.join(path),
+        };
+        assert_eq!(sha256(&std::fs::read(file).unwrap()), sum, "{path}");
         listed.insert(path.to_owned());
     }
+    assert!(listed.contains("hello-0.1.0-debug.tar.gz"), "{sums}");
     for must in [
         "spt/dist/hello.spt",
         "spt/run.sh",

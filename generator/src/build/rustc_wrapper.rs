@@ -140,6 +140,9 @@ pub fn main(argv: &[String]) -> i32 {
     // in the directory of the first, which must not show in the others'
     // debug files. Paths the flags remap otherwise are not under it. (Not
     // in the recorded arguments: Bazel's unit runner remaps its own.)
+    // A remapped directory reached through a link (Bazel's external/) is
+    // remapped as rustc records it too, links resolved.
+    cmd.args(args.iter().filter_map(|a| mirage_unit::resolved_remap(a)));
     if let Ok(cwd) = std::env::current_dir() {
         if cwd.join(crate::paths::WORKSPACE_LINK).is_symlink() {
             cmd.arg(format!("--remap-path-prefix={}=.", cwd.display()));

@@ -6,8 +6,8 @@
 //! ([`sbom`]), in-toto/SLSA provenance ([`provenance`]) and `buildinfo`
 //! (what orb records). Beside it, `NAME-VERSION-debug.tar.gz` holds each
 //! image's debug file (`TARGET/dist/IMAGE.debug`, see
-//! `build::debug_file`) and a `SHA256SUMS` of its own: the release's
-//! statement names both. The same inputs give the same bytes; [`verify`]
+//! `build::debug_file`) and a `SHA256SUMS` of its own; the release's
+//! `SHA256SUMS` and statement name it too. The same inputs give the same bytes; [`verify`]
 //! rebuilds a release and compares.
 
 mod inputs;
@@ -295,8 +295,9 @@ pub fn release(ws: &Workspace, built: &[Built], run: Run) -> Result<Release> {
         pretty(&provenance::statement(&facts, &subjects, None)),
     );
     text("buildinfo", provenance::buildinfo(&facts));
-    let tarball = tar_gz(&name, summed(entries))?;
     let debug_tarball = tar_gz(&format!("{name}-debug"), debug_entries(built)?)?;
+    let beside = [(format!("{name}-debug.tar.gz"), sha256(&debug_tarball))];
+    let tarball = tar_gz(&name, summed(entries, &beside))?;
     let subjects = [
         (format!("{name}.tar.gz"), sha256(&tarball)),
         (format!("{name}-debug.tar.gz"), sha256(&debug_tarball)),
@@ -310,12 +311,19 @@ pub fn release(ws: &Workspace, built: &[Built], run: Run) -> Result<Release> {
     })
 }
 
-/// `entries` sorted by path, then their `SHA256SUMS`.
-fn summed(mut entries: Vec<Entry>) -> Vec<Entry> {
+/// `entries` sorted by path, then their `SHA256SUMS`, which also lists
+/// the files `beside` the archive (name, sha256).
+fn summed(mut entries: Vec<Entry>, beside: &[(String, String)]) -> Vec<Entry> {
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let sums: String = entries
+    let mut lines: Vec<(String, String)> = entries
         .iter()
-        .map(|e| format!("{}  {}\n", sha256(&e.contents), e.path))
+        .map(|e| (e.path.clone(), sha256(&e.contents)))
+        .chain(beside.iter().cloned())
+        .collect();
+    lines.sort();
+    let sums: String = lines
+        .iter()
+        .map(|(path, sum)| format!("{sum}  {path}\n"))
         .collect();
     entries.push(Entry {
         path: "SHA256SUMS".into(),
@@ -348,7 +356,7 @@ fn debug_entries(built: &[Built]) -> Result<Vec<Entry>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(summed(entries))
+    Ok(summed(entries, &[]))
 }
 
 /// The git commit of the workspace's sources, when it is a git checkout.

@@ -25,6 +25,17 @@ use std::fmt;
 /// The plan, at the workspace's root.
 pub const PLAN_FILE: &str = "mirage.plan.json";
 
+/// The symbolic link, in the output directory, to the workspace root.
+///
+/// Cargo derives a path dependency's `-C metadata`, and so rustc's symbol
+/// hashes and code layout, from its path: relative when it lies inside the
+/// building workspace, absolute otherwise. Reaching the workspace's crates
+/// through this link keeps them inside, so two checkouts build identical
+/// images. A separate rules_mirage checkout is named by its real path, as
+/// users' own Cargo manifests name it. A compile in a directory holding
+/// it (a generated crate's) records that directory as `.`.
+pub const WORKSPACE_LINK: &str = "workspace";
+
 /// Why a unit did not run.
 #[derive(Debug)]
 pub enum Error {
@@ -146,7 +157,7 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
     let scratch = tempfile::tempdir().map_err(|e| Error::system(format!("scratch: {e}")))?;
     let cwd = match unit["cwd"].as_str().unwrap_or_default() {
         "{gen}" => {
-            std::os::unix::fs::symlink(&places.workspace, scratch.path().join("workspace"))
+            std::os::unix::fs::symlink(&places.workspace, scratch.path().join(WORKSPACE_LINK))
                 .map_err(|e| io(scratch.path(), e))?;
             scratch.path().to_path_buf()
         }
@@ -195,11 +206,13 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
             }
         }
     }
-    if unit["cwd"] == "{gen}" {
-        filled.push(format!(
-            "--remap-path-prefix={}=.",
-            scratch.path().display()
-        ));
+    // The generated crate's directory (or its stand-in) is `.` to DWARF,
+    // as the CLI's rustc wrapper makes it: debug files alike from both.
+    if cwd.join(WORKSPACE_LINK).is_symlink() {
+        filled.push(format!("--remap-path-prefix={}=.", cwd.display()));
+        if let Some(real) = resolved_remap(filled.last().expect("pushed")) {
+            filled.push(real);
+        }
     }
     if let Some(run) = own_run(unit, places) {
         apply_script_output(package, &run, &filled, &mut env)?;
@@ -222,8 +235,9 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
 }
 
 /// For `--remap-path-prefix=FROM=TO` whose FROM passes through a link, the
-/// same remapping of the path the link leads to.
-fn resolved_remap(arg: &str) -> Option<String> {
+/// same remapping of the path the link leads to: rustc records its
+/// directory as getcwd(2) gives it, with links resolved.
+pub fn resolved_remap(arg: &str) -> Option<String> {
     let (from, to) = arg.strip_prefix("--remap-path-prefix=")?.split_once('=')?;
     let real = std::fs::canonicalize(from).ok()?;
     (real != Path::new(from)).then(|| format!("--remap-path-prefix={}={to}", real.display()))
