@@ -9,8 +9,9 @@
 //! that runs rustc with the same flags, cargo or one action per crate,
 //! gives the same bytes.
 //!
-//! The compile's working directory is remapped to `.` (see [`main`]);
-//! everything else passes through unchanged. `rustc -vV` gains one line,
+//! Paths are remapped further (see [`main`]): directories reached through
+//! links, and the generated crate's directory to `.`; everything else
+//! passes through unchanged. `rustc -vV` gains one line,
 //! [`IDENTITY`], so cargo, which fingerprints that output, rebuilds crates
 //! compiled without the wrapper. A wrapper of the user's own
 //! (`RUSTC_WRAPPER` when mirage started) still runs, after this one.
@@ -134,19 +135,17 @@ pub fn main(argv: &[String]) -> i32 {
             }
         };
     }
-    // A compile in the generated crate's directory (the crate itself and
-    // path crates: registry crates compile in their own) has `.` as
-    // DWARF's comp_dir: cargo compiles a crate several images share once,
-    // in the directory of the first, which must not show in the others'
-    // debug files. Paths the flags remap otherwise are not under it. (Not
-    // in the recorded arguments: Bazel's unit runner remaps its own.)
-    // A remapped directory reached through a link (Bazel's external/) is
-    // remapped as rustc records it too, links resolved.
+    // Not in the recorded arguments (Bazel's unit runner adds its own):
+    // a remapped directory reached through a link (Bazel's external/) is
+    // remapped as rustc records it too, links resolved; and a compile in
+    // the generated crate's directory (the crate itself and path crates;
+    // registry crates compile in their own) has `.` as DWARF's comp_dir,
+    // since cargo compiles a crate several images share once, in the
+    // directory of the first, which must not show in the others' debug
+    // files.
     cmd.args(args.iter().filter_map(|a| mirage_unit::resolved_remap(a)));
     if let Ok(cwd) = std::env::current_dir() {
-        if cwd.join(crate::paths::WORKSPACE_LINK).is_symlink() {
-            cmd.arg(format!("--remap-path-prefix={}=.", cwd.display()));
-        }
+        cmd.args(mirage_unit::own_directory_remaps(&cwd));
     }
     if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
         return crate::build::record::compile(std::path::Path::new(&dir), cmd, &args);

@@ -137,10 +137,10 @@ impl Backend for Solo5 {
             format!(
                 "# The tender comes from the Solo5 toolchain cache that `mirage build` fills.\n\
                  solo5=\"${{MIRAGE_CACHE:-${{XDG_CACHE_HOME:-$HOME/.cache}}/rules_mirage}}/{key}\"\n\
-                 exec \"$solo5/tenders/{target}/solo5-{target}\""
+                 launch \"$solo5/tenders/{target}/solo5-{target}\""
             )
         } else if target == Target::Virtio {
-            format!("exec qemu-system-x86_64 {}", QEMU_ARGS.join(" "))
+            format!("qemu-system-x86_64 {}", QEMU_ARGS.join(" "))
         } else {
             return Ok(format!(
                 "echo \"run.sh: {target} images need a {target} host; the image is $here/dist/{image}\" >&2\nexit 2"
@@ -157,16 +157,14 @@ impl Backend for Solo5 {
                  tr -d '\\r' < \"$console\" | grep -q '^Solo5: solo5_abort() called$' && code=255\n\
                  rm -f \"$console\"\n\
                  exit \"${{code:-1}}\"",
-                script.setup,
-                launcher.trim_start_matches("exec "),
-                script.args
+                script.setup, launcher, script.args
             ));
         }
         Ok(format!(
             "{}{}{}{} \"$here/dist/{image}\" \"$@\"",
             run_script::launch(target, &image),
             script.setup,
-            launcher.replace("\nexec ", "\nlaunch "),
+            launcher,
             script.args
         ))
     }

@@ -206,14 +206,7 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
             }
         }
     }
-    // The generated crate's directory (or its stand-in) is `.` to DWARF,
-    // as the CLI's rustc wrapper makes it: debug files alike from both.
-    if cwd.join(WORKSPACE_LINK).is_symlink() {
-        filled.push(format!("--remap-path-prefix={}=.", cwd.display()));
-        if let Some(real) = resolved_remap(filled.last().expect("pushed")) {
-            filled.push(real);
-        }
-    }
+    filled.extend(own_directory_remaps(&cwd));
     if let Some(run) = own_run(unit, places) {
         apply_script_output(package, &run, &filled, &mut env)?;
     }
@@ -232,6 +225,18 @@ pub fn run(unit: &Value, places: &Places) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The remappings naming `cwd` `.` when it is a generated crate's
+/// directory (or its stand-in), links resolved too: DWARF's comp_dir of
+/// a compile there, alike from the CLI's rustc wrapper and this runner.
+pub fn own_directory_remaps(cwd: &Path) -> Vec<String> {
+    if !cwd.join(WORKSPACE_LINK).is_symlink() {
+        return Vec::new();
+    }
+    let own = format!("--remap-path-prefix={}=.", cwd.display());
+    let real = resolved_remap(&own);
+    std::iter::once(own).chain(real).collect()
 }
 
 /// For `--remap-path-prefix=FROM=TO` whose FROM passes through a link, the
