@@ -1,9 +1,9 @@
 //! Bulk data through the tap, with the tenders' TCP segmentation and
 //! checksum offload (toolchains/solo5/patches/0002-net-offload.patch, on
-//! by default) and without (`mirage run --no-offload`: wire-sized frames,
-//! as an unpatched tender passes them): 64 MiB to the echo example on spt
-//! and back, byte for byte, and the frames the unikernel wrote counted on
-//! the tap.
+//! by default) and without (`mirage run --no-offload` or `run.sh
+//! --net-offload:NAME=off`: wire-sized frames, as an unpatched tender
+//! passes them): 64 MiB to the echo example on spt and back, byte for
+//! byte, and the frames the unikernel wrote counted on the tap.
 
 use std::process::Command;
 
@@ -81,4 +81,18 @@ fn sixty_four_mib_each_way_without_offload_on_spt() {
     assert!(out.contains("wire MTU 1500, no offload"), "{out}");
     println!("offload off: 64 MiB echoed in {written} frames");
     assert!(written >= WIRE_FRAMES, "{written} frames for 64 MiB");
+    // The run.sh beside the image passes the tender's option on.
+    let ns = Netns::for_stack("no-offload-run-sh", Stack::Spt);
+    let echo = Running::start_built(
+        &ns,
+        Stack::Spt,
+        "//examples/echo:echo",
+        &["--net-offload:service=off"],
+        "echo: listening on port 7",
+    );
+    assert!(
+        echo.output().contains("wire MTU 1500, no offload"),
+        "{}",
+        echo.output()
+    );
 }

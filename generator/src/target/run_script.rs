@@ -6,7 +6,9 @@
 //! names are ASCII alphanumeric) holding its default: the file its BUILD
 //! declaration names (under `$root`, the workspace), or the disk the
 //! generator made (under `$here/disks`). Leading `--block:NAME=PATH` and
-//! `--net:NAME=TAP` arguments replace them; the rest are runtime args.
+//! `--net:NAME=TAP` arguments replace them, and a tender's
+//! `--net-offload:NAME=off` is passed on (`mirage run --no-offload`); the
+//! rest are runtime args.
 
 use std::fmt::Write as _;
 
@@ -61,6 +63,13 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
             "        {option}*) {}=\"${{1#{option}}}\"; shift ;;",
             var(d)
         );
+        if d.kind == Solo5Kind::Net && !virtio {
+            let _ = writeln!(
+                setup,
+                "        --net-offload:{0}=*) offload_{0}=\"${{1#--net-offload:{0}=}}\"; shift ;;",
+                d.name
+            );
+        }
     }
     setup.push_str("        *) break ;;\n    esac\ndone\n");
     for (d, default) in devices.iter().zip(&defaults) {
@@ -82,7 +91,11 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
     for d in devices {
         let v = var(d);
         let arg = match (virtio, d.kind) {
-            (false, kind) => format!(" ${{{v}:+\"--{}:{}=${v}\"}}", kind.word(), d.name),
+            (false, Solo5Kind::Block) => format!(" ${{{v}:+\"--block:{}=${v}\"}}", d.name),
+            (false, Solo5Kind::Net) => format!(
+                " ${{{v}:+\"--net:{0}=${v}\"}} ${{offload_{0}:+\"--net-offload:{0}=$offload_{0}\"}}",
+                d.name
+            ),
             (true, Solo5Kind::Block) => {
                 format!(" ${{{v}:+-drive \"file=${v},if=virtio,format=raw\"}}")
             }

@@ -46,7 +46,7 @@ use mirage_types::{Datagram, Net, NetError, SocketAddr};
 
 pub use config::Config;
 pub use flow::Flow;
-use listen::{tcp_socket, Listener, BACKLOG, HALF_OPEN};
+use listen::{Listener, BACKLOG, HALF_OPEN};
 
 /// Egress polls per driver turn at most, between reads of the device.
 const EGRESS_BATCH: usize = 64;
@@ -325,7 +325,7 @@ impl mirage_types::Stack for SmolStack {
         let handle = {
             let mut guard = self.inner.borrow_mut();
             let i = &mut *guard;
-            let mut socket = tcp_socket(i.tcp_buffer);
+            let mut socket = i.sockets.tcp_socket(i.tcp_buffer);
             socket.set_timeout(Some(TCP_TIMEOUT));
             let port = i.ephemeral_port();
             socket

@@ -27,12 +27,20 @@ pub(crate) const BACKLOG: usize = 16;
 /// sockets and a client that completes its handshake still gets in.
 pub(crate) const HALF_OPEN: usize = 64;
 
-/// A TCP socket with `buffer` bytes each way, tuned for the tap.
+/// A TCP socket with `buffer` bytes each way, tuned for the tap (its
+/// buffers zeroed: [`Table::tcp_socket`] reuses a closed one instead).
 pub(crate) fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
     let mut socket = tcp::Socket::new(
         tcp::SocketBuffer::new(vec![0; buffer]),
         tcp::SocketBuffer::new(vec![0; buffer]),
     );
+    tune(&mut socket);
+    socket
+}
+
+/// The options every TCP socket of the stack starts with.
+pub(crate) fn tune(socket: &mut tcp::Socket<'static>) {
+    socket.set_timeout(None);
     // Acknowledge every segment: smoltcp's 10 ms delayed ACK holds the
     // sender's window back (bench/network.sh: 381 -> 450-510 MB/s on spt).
     socket.set_ack_delay(None);
@@ -42,11 +50,10 @@ pub(crate) fn tcp_socket(buffer: usize) -> tcp::Socket<'static> {
     socket.set_nagle_enabled(false);
     // Idle connections live while their peer answers (see TCP_TIMEOUT).
     socket.set_keep_alive(Some(TCP_KEEP_ALIVE));
-    socket
 }
 
 fn listening_socket(sockets: &mut Table, port: u16, buffer: usize) -> Result<SocketHandle, String> {
-    let mut socket = tcp_socket(buffer);
+    let mut socket = sockets.tcp_socket(buffer);
     // A SYN never acknowledged (a SYN flood) frees its socket in time.
     socket.set_timeout(Some(TCP_TIMEOUT));
     socket

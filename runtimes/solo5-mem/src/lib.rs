@@ -107,13 +107,29 @@ unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
-/// Fills `n` bytes with the low byte of `c`.
+/// Fills `n` bytes with the low byte of `c`: 64 bytes at a time in SSE2
+/// stores, then words, then bytes. Every TCP socket zeroes its two buffers
+/// (2 x 256 KiB by default) when made, one per accepted connection: a word
+/// at a time, that was 30% of the tender's samples for short connections.
 ///
 /// # Safety
 /// `dst` is valid for `n` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    use core::arch::x86_64::{_mm_set1_epi8, _mm_storeu_si128};
     let mut i = 0;
+    let wide = _mm_set1_epi8(c as i8);
+    while i + 64 <= n {
+        // SAFETY: i + 64 <= n (caller's contract).
+        unsafe {
+            let to = |k: usize| dst.add(i + k).cast();
+            _mm_storeu_si128(to(0), wide);
+            _mm_storeu_si128(to(16), wide);
+            _mm_storeu_si128(to(32), wide);
+            _mm_storeu_si128(to(48), wide);
+        }
+        i += 64;
+    }
     let word = u64::from_ne_bytes([c as u8; 8]);
     while i + 8 <= n {
         // SAFETY: i + 8 <= n (caller's contract).

@@ -193,10 +193,15 @@ impl Toolchain {
         self.lds.join(format!("solo5_{target}.lds"))
     }
 
-    /// Solo5's own C `test_hello` for `target`, built from the same sources.
-    pub fn test_hello(&self, target: &str) -> PathBuf {
-        self.dir
-            .join(format!("tests/test_hello/test_hello.{target}"))
+    /// Its directory: the built sources, tenders and Solo5's own tests.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Solo5's own C test program `name` (`test_hello`, `test_net`, ...)
+    /// for `target`, built from the same (patched) sources.
+    pub fn test_program(&self, name: &str, target: &str) -> PathBuf {
+        self.dir.join(format!("tests/{name}/{name}.{target}"))
     }
 
     /// The upstream linker script of `target`, as pinned.
