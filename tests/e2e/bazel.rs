@@ -44,60 +44,99 @@ fn sha256(path: &Path) -> String {
     crate::support::sha256(&bytes)
 }
 
-/// Builds `//PACKAGE:NAME_TARGET` with Bazel (`flags` set keys) and
-/// `//PACKAGE:NAME` with the CLI (`keys`) in a copy of the checkout: same
-/// main.rs, same image bytes.
-fn engines_agree(package: &str, name: &str, target: &str, flags: &[&str], keys: &[&str]) {
-    let image = if target == "unix" {
-        name.to_owned()
-    } else {
-        format!("{name}.{target}")
-    };
-    let mut args = vec!["build"];
-    args.extend(flags);
-    let bazel_target = format!("//{package}:{name}_{target}");
-    args.push(&bazel_target);
-    bazel_ok(&args);
-    let out: PathBuf = repo()
-        .join("bazel-bin")
-        .join(package)
-        .join(format!("{name}_{target}.out"));
+/// A unikernel's image for one target: `//PACKAGE:NAME` for TARGET.
+struct Image {
+    package: &'static str,
+    name: &'static str,
+    target: &'static str,
+}
 
-    // The CLI in a copy of the checkout: another directory, and no clash
-    // with the other tests' builds of the same example.
+impl Image {
+    /// The image's file name in `dist/`.
+    fn file(&self) -> String {
+        if self.target == "unix" {
+            self.name.to_owned()
+        } else {
+            format!("{}.{}", self.name, self.target)
+        }
+    }
+
+    /// Its main.rs and its image's digest, from the output directory `out`.
+    fn read(&self, out: &Path) -> (String, String) {
+        let main_rs = std::fs::read_to_string(out.join("main.rs"))
+            .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        (main_rs, sha256(&out.join("dist").join(self.file())))
+    }
+}
+
+/// Builds `images` with Bazel (`flags` set keys), then with the CLI
+/// (`keys`) in one copy of the checkout (another directory, and no clash
+/// with other tests' builds of the same examples): same main.rs, same
+/// image bytes. Bazel's outputs are read in its turn, which the CLI's
+/// builds do not hold.
+fn engines_agree(images: &[Image], flags: &[&str], keys: &[&str]) {
+    let bazel_built: Vec<(String, String)> = {
+        let _turn = turn();
+        let targets: Vec<String> = images
+            .iter()
+            .map(|i| format!("//{}:{}_{}", i.package, i.name, i.target))
+            .collect();
+        let mut args = vec!["build"];
+        args.extend(flags);
+        args.extend(targets.iter().map(String::as_str));
+        bazel_ok(&args);
+        images
+            .iter()
+            .map(|i| {
+                i.read(
+                    &repo()
+                        .join("bazel-bin")
+                        .join(i.package)
+                        .join(format!("{}_{}.out", i.name, i.target)),
+                )
+            })
+            .collect()
+    };
+
     let copy = tempfile::tempdir().unwrap();
     crate::support::copy_checkout(copy.path());
     let home = copy.path().display().to_string();
-    let label = format!("//{package}:{name}");
-    let mut cli = vec!["--rules-mirage", &home, "build", "-t", target, &label];
-    cli.extend(keys);
-    mirage_ok(copy.path(), &cli);
-    let dir = copy
-        .path()
-        .join("mirage-out")
-        .join(package)
-        .join(name)
-        .join(target);
-
-    let bazel_main = std::fs::read_to_string(out.join("main.rs")).unwrap();
-    let cli_main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
-    assert_eq!(bazel_main, cli_main, "main.rs of {label} for {target}");
-    assert_eq!(
-        sha256(&out.join("dist").join(&image)),
-        sha256(&dir.join("dist").join(&image)),
-        "image of {label} for {target}"
-    );
+    for (image, (bazel_main, bazel_image)) in images.iter().zip(bazel_built) {
+        let label = format!("//{}:{}", image.package, image.name);
+        let mut cli = vec!["--rules-mirage", &home, "build", "-t", image.target, &label];
+        cli.extend(keys);
+        mirage_ok(copy.path(), &cli);
+        let out = copy
+            .path()
+            .join("mirage-out")
+            .join(image.package)
+            .join(image.name)
+            .join(image.target);
+        let (cli_main, cli_image) = image.read(&out);
+        assert_eq!(
+            bazel_main, cli_main,
+            "main.rs of {label} for {}",
+            image.target
+        );
+        assert_eq!(
+            bazel_image, cli_image,
+            "image of {label} for {}",
+            image.target
+        );
+    }
 }
 
 #[test]
 fn engines_agree_on_main_rs_and_image_bytes() {
-    let _turn = turn();
-    engines_agree("examples/hello", "hello", "spt", &[], &[]);
+    let image = |package, name| Image {
+        package,
+        name,
+        target: "spt",
+    };
+    engines_agree(&[image("examples/hello", "hello")], &[], &[]);
     // A configure key, as a Bazel build setting and as a CLI flag.
     engines_agree(
-        "examples/choice",
-        "choice",
-        "spt",
+        &[image("examples/choice", "choice")],
         &["--//examples/choice:reporter=none"],
         &["--reporter=none"],
     );
@@ -124,14 +163,23 @@ const EXAMPLES: &[(&str, &str)] = &[
 /// equal the CLI's.
 #[test]
 fn every_example_agrees_across_engines_on_spt_and_unix() {
-    let _turn = turn();
-    for (package, name) in EXAMPLES {
-        for target in ["spt", "unix"] {
-            engines_agree(package, name, target, &[], &[]);
-        }
-    }
+    let mut images: Vec<Image> = EXAMPLES
+        .iter()
+        .flat_map(|&(package, name)| {
+            ["spt", "unix"].map(|target| Image {
+                package,
+                name,
+                target,
+            })
+        })
+        .collect();
     // Declared for spt alone: its tar archive is an output of the action.
-    engines_agree("examples/kv_ro", "kv_ro_tar", "spt", &[], &[]);
+    images.push(Image {
+        package: "examples/kv_ro",
+        name: "kv_ro_tar",
+        target: "spt",
+    });
+    engines_agree(&images, &[], &[]);
 }
 
 /// `bazel build //examples/hello:release` and `mirage release
@@ -141,9 +189,20 @@ fn every_example_agrees_across_engines_on_spt_and_unix() {
 /// by the engine they name.
 #[test]
 fn release_is_the_same_bytes_from_both_engines() {
-    let _turn = turn();
-    bazel_ok(&["build", "//examples/hello:release"]);
-    let bin = repo().join("bazel-bin/examples/hello");
+    let statement = |file: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    // Bazel's outputs, read in its turn; the CLI's releases do not hold it.
+    let (release, debug, bazel) = {
+        let _turn = turn();
+        bazel_ok(&["build", "//examples/hello:release"]);
+        let bin = repo().join("bazel-bin/examples/hello");
+        (
+            sha256(&bin.join("release.tar.gz")),
+            sha256(&bin.join("release-debug.tar.gz")),
+            statement(&bin.join("release.intoto.json")),
+        )
+    };
 
     let copy = tempfile::tempdir().unwrap();
     crate::support::copy_checkout_with_git(copy.path());
@@ -164,13 +223,13 @@ fn release_is_the_same_bytes_from_both_engines() {
         let path = out.stdout.trim().to_owned();
         assert_eq!(path, "mirage-out/releases/hello-0.1.0.tar.gz");
         assert_eq!(
-            sha256(&bin.join("release.tar.gz")),
+            release,
             sha256(&copy.path().join(&path)),
             "mirage {command:?} and bazel build //examples/hello:release differ"
         );
         // The debug files too: the release's SHA256SUMS lists them.
         assert_eq!(
-            sha256(&bin.join("release-debug.tar.gz")),
+            debug,
             sha256(
                 &copy
                     .path()
@@ -180,20 +239,13 @@ fn release_is_the_same_bytes_from_both_engines() {
         );
     }
 
-    let statement = |file: &Path| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-    };
-    let bazel = statement(&bin.join("release.intoto.json"));
     let cli = statement(
         &copy
             .path()
             .join("mirage-out/releases/hello-0.1.0.intoto.json"),
     );
     assert_eq!(bazel["subject"], cli["subject"]);
-    assert_eq!(
-        bazel["subject"][0]["digest"]["sha256"],
-        sha256(&bin.join("release.tar.gz")).as_str()
-    );
+    assert_eq!(bazel["subject"][0]["digest"]["sha256"], release.as_str());
     let engine = |s: &serde_json::Value| {
         s["predicate"]["buildDefinition"]["internalParameters"]["engine"].clone()
     };

@@ -1,8 +1,9 @@
 //! Bazel executes mirage.plan.json crate by crate: an edit to one
 //! example's sources reruns that crate's compile and its images' actions,
-//! nothing else; an edit to the generator reruns no crate's compile; a stale plan stops Bazel and `mirage pin --check` with
-//! one message; and `mirage pin` writes the same plan, free of this
-//! machine's paths, in any checkout.
+//! nothing else; an edit to the generator reruns no crate's compile; a
+//! stale plan stops Bazel and `mirage pin --check` with one message; and
+//! `mirage pin` writes the same plan, free of this machine's paths, in any
+//! checkout.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -50,26 +51,39 @@ fn nonce() -> u128 {
         .as_nanos()
 }
 
-#[test]
-fn editing_one_example_reruns_only_its_crate_and_its_images() {
-    let checkout = Checkout::new();
-    let images = ["//examples/echo:echo_spt", "//examples/echo:echo_unix"];
-    let mut build = vec!["build"];
-    build.extend(images);
-    bazel_ok(&checkout, &build);
+/// The images the edits below rebuild.
+const ECHO: [&str; 2] = ["//examples/echo:echo_spt", "//examples/echo:echo_unix"];
+const HELLO: [&str; 2] = ["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
 
+/// One checkout for the three edits: its copy, Bazel server and first
+/// analysis are most of what each costs, and each edit touches what the
+/// ones before it did not build again.
+#[test]
+fn edits_rerun_only_what_they_touch_and_a_stale_plan_stops_the_image() {
+    let checkout = Checkout::new();
+    bazel_ok(&checkout, &[&["build"][..], &ECHO, &HELLO].concat());
+    editing_one_example_reruns_only_its_crate_and_its_images(&checkout);
+    editing_the_generator_reruns_no_unit(&checkout);
+    a_stale_plan_stops_the_image_with_one_message(&checkout);
+}
+
+/// `bazel build IMAGES` again, logging its spawns: the executed ones, by
+/// mnemonic.
+fn rebuild(checkout: &Checkout, images: &[&str]) -> BTreeMap<String, usize> {
+    let log = checkout.path().join("exec.json");
+    let flag = format!("--execution_log_json_file={}", log.display());
+    bazel_ok(checkout, &[&["build", flag.as_str()][..], images].concat());
+    executed(&log)
+}
+
+fn editing_one_example_reruns_only_its_crate_and_its_images(checkout: &Checkout) {
     // A comment no cache has seen: the crate's compile must run.
     append(
-        &checkout,
+        checkout,
         "examples/echo/src/lib.rs",
         &format!("// edited by a test: {}\n", nonce()),
     );
-    let log = checkout.path().join("exec.json");
-    let flag = format!("--execution_log_json_file={}", log.display());
-    let mut again = vec!["build", flag.as_str()];
-    again.extend(images);
-    bazel_ok(&checkout, &again);
-    let counts = executed(&log);
+    let counts = rebuild(checkout, &ECHO);
     let expected = BTreeMap::from([("MirageBuild".to_owned(), 2), ("Rustc".to_owned(), 1)]);
     assert_eq!(
         counts, expected,
@@ -77,14 +91,7 @@ fn editing_one_example_reruns_only_its_crate_and_its_images() {
     );
 }
 
-#[test]
-fn editing_the_generator_reruns_no_unit() {
-    let checkout = Checkout::new();
-    let images = ["//examples/hello:hello_spt", "//examples/hello:hello_unix"];
-    let mut build = vec!["build"];
-    build.extend(images);
-    bazel_ok(&checkout, &build);
-
+fn editing_the_generator_reruns_no_unit(checkout: &Checkout) {
     // Rendering code changes (a line on top moves every panic location
     // below it, so the generator's bytes change): the generator and the
     // images are built again, the unit runner (its own crate) to the same
@@ -92,12 +99,7 @@ fn editing_the_generator_reruns_no_unit() {
     let render = checkout.path().join("generator/src/render/mod.rs");
     let text = std::fs::read_to_string(&render).unwrap();
     std::fs::write(&render, format!("// edited by a test: {}\n{text}", nonce())).unwrap();
-    let log = checkout.path().join("exec.json");
-    let flag = format!("--execution_log_json_file={}", log.display());
-    let mut again = vec!["build", flag.as_str()];
-    again.extend(images);
-    bazel_ok(&checkout, &again);
-    let counts = executed(&log);
+    let counts = rebuild(checkout, &HELLO);
     assert_eq!(
         counts.get("MirageBuild"),
         Some(&2),
@@ -112,18 +114,16 @@ fn editing_the_generator_reruns_no_unit() {
     }
 }
 
-#[test]
-fn a_stale_plan_stops_the_image_with_one_message() {
-    let checkout = Checkout::new();
+fn a_stale_plan_stops_the_image_with_one_message(checkout: &Checkout) {
     append(
-        &checkout,
+        checkout,
         "examples/hello/Cargo.toml",
         "# edited by a test: the plan pinned the manifest before\n",
     );
     let message = "mirage.plan.json is stale (examples/hello/Cargo.toml changed): \
                    run `mirage pin` to record it again";
 
-    let (code, text) = checkout.bazel(&["build", "//examples/hello:hello_spt"]);
+    let (code, text) = checkout.bazel(&["build", HELLO[0]]);
     assert_ne!(code, 0, "{text}");
     assert!(text.contains(message), "{text}");
     let check = mirage_in_checkout(checkout.path(), &["pin", "--check"]);
