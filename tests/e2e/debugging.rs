@@ -186,7 +186,10 @@ fn under_gdb(ws: &Path, target: &str, label: &str, commands: &str) -> String {
     cmd.args(["run", "-t", target, "--gdb", label])
         .current_dir(ws)
         .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", crate::support::unikernel_target_dir());
+        .env(
+            "CARGO_TARGET_DIR",
+            crate::support::unikernel_target_dir(target),
+        );
     gdb_session(cmd, commands)
 }
 

@@ -49,7 +49,10 @@ fn mirage(bin: &Path, dir: &Path, args: &[&str]) -> String {
             .args(args)
             .current_dir(dir)
             .env_remove("MIRAGE_HOME")
-            .env("CARGO_TARGET_DIR", unikernel_target_dir()),
+            .env(
+                "CARGO_TARGET_DIR",
+                unikernel_target_dir(crate::support::named_target(args)),
+            ),
     )
 }
 
@@ -202,7 +205,10 @@ fn cargo_ok(dir: &Path, args: &[&str]) -> String {
             .arg("--offline")
             .args(&args[1..])
             .current_dir(dir)
-            .env("CARGO_TARGET_DIR", unikernel_target_dir().join("scaffold")),
+            .env(
+                "CARGO_TARGET_DIR",
+                unikernel_target_dir("unix").join("scaffold"),
+            ),
     )
 }
 
@@ -281,7 +287,10 @@ fn a_scaffolded_app_checks_lints_and_tests_with_plain_cargo() {
     let out = Command::new(env!("CARGO"))
         .args(["check", "--offline"])
         .current_dir(&app)
-        .env("CARGO_TARGET_DIR", unikernel_target_dir().join("scaffold"))
+        .env(
+            "CARGO_TARGET_DIR",
+            unikernel_target_dir("unix").join("scaffold"),
+        )
         .output()
         .unwrap();
     assert!(!out.status.success(), "cargo check without the link");

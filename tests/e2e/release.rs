@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::{
-    copy_checkout, mirage_in_checkout, mirage_in_checkout_ok, mirage_with_env, sha256,
-    unikernel_target_dir,
+    cargo_target_dir, copy_checkout, mirage_in_checkout, mirage_in_checkout_ok, mirage_with_env,
+    sha256, unikernel_target_dir,
 };
 
 /// Where `mirage release` writes hello's release by default.
@@ -388,11 +388,11 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
     // rustc act as a nightly one (it changed hello's bytes before the CLI
     // removed it from cargo's environment).
     let sides = [
-        (a.path(), home.clone(), unikernel_target_dir(), ""),
+        (a.path(), home.clone(), None, ""),
         (
             b.path(),
             cargo_home_b.path().to_path_buf(),
-            unikernel_target_dir().with_file_name("e2e-unikernels-b"),
+            Some(cargo_target_dir().join("e2e-unikernels-b")),
             "1",
         ),
     ];
@@ -402,6 +402,10 @@ fn images_are_identical_across_checkouts_cargo_homes_and_target_dirs() {
     for (label, target) in cases {
         let mut sums = Vec::new();
         for (dir, cargo_home, target_dir, bootstrap) in &sides {
+            // A: the tests' own directory; B: one of its own.
+            let target_dir = target_dir
+                .clone()
+                .unwrap_or_else(|| unikernel_target_dir(target));
             let out = mirage_with_env(
                 dir,
                 &["build", "-t", target, label],

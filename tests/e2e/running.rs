@@ -75,7 +75,7 @@ impl Running {
             .args(args)
             .current_dir(repo())
             .env("MIRAGE_HOME", repo())
-            .env("CARGO_TARGET_DIR", unikernel_target_dir());
+            .env("CARGO_TARGET_DIR", unikernel_target_dir(target));
         Running::spawn(cmd, log, turn, ready)
     }
 

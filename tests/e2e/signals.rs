@@ -55,7 +55,7 @@ fn signal_leaves_no_orphan(target: &str, sig: libc::c_int) {
     cmd.args(["run", "-t", target, label])
         .current_dir(repo())
         .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir(target))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     // As from an interactive shell: a test run started in the background

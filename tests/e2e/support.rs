@@ -24,10 +24,31 @@ pub fn cargo_target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Cargo target directory for unikernels built by the tests, beside
-/// [`cargo_target_dir`].
-pub fn unikernel_target_dir() -> PathBuf {
-    cargo_target_dir().join("e2e-unikernels")
+/// Cargo target directory for the tests' unikernels of `target`, beside
+/// [`cargo_target_dir`]: one for unix, one for the Solo5 targets. Cargo
+/// holds a target directory locked for a whole build, and an image's
+/// final compile (fat LTO, one codegen unit) keeps one core busy: two
+/// directories let a unix and a Solo5 build run at once. Any directory
+/// gives the same images; these are caches.
+pub fn unikernel_target_dir(target: &str) -> PathBuf {
+    let family = if target == "unix" { "unix" } else { "solo5" };
+    cargo_target_dir().join(format!("e2e-unikernels-{family}"))
+}
+
+/// The target a `mirage` command line names (`-t T`, `--target T` or
+/// `--target=T`; the first), else unix (what a label without a recorded
+/// configuration builds for).
+pub fn named_target<'a>(args: &[&'a str]) -> &'a str {
+    let mut words = args.iter().take_while(|a| **a != "--");
+    while let Some(word) = words.next() {
+        if let Some(t) = word.strip_prefix("--target=") {
+            return t;
+        }
+        if matches!(*word, "-t" | "--target") {
+            return words.next().copied().unwrap_or("unix");
+        }
+    }
+    "unix"
 }
 
 /// The sha256 of `bytes`, in hex.
@@ -79,7 +100,7 @@ pub fn mirage_with_env(cwd: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Out
         .args(args)
         .current_dir(cwd)
         .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir())
+        .env("CARGO_TARGET_DIR", unikernel_target_dir(named_target(args)))
         .envs(env.iter().copied())
         .output()
         .expect("run mirage");
