@@ -241,6 +241,7 @@ async fn drive<N: Net>(inner: Rc<RefCell<Inner>>, net: N) {
             }
             dhcp::configure(i);
             let aborted = flow::free_closed(i);
+            i.sockets.trim(now());
             // Before new connections are accepted: no handle in flight.
             table::compact(i);
             let mut work: Vec<Work> = i

@@ -152,7 +152,6 @@ impl DerefMut for Table {
 /// Rebuilds the socket table after a burst, renaming every handle the
 /// stack keeps; the driver calls it when no handle is in flight.
 pub(crate) fn compact(i: &mut Inner) {
-    i.sockets.trim(crate::now());
     let Some(renaming) = i.sockets.compact() else {
         return;
     };
