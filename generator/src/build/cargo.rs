@@ -31,10 +31,23 @@ pub fn crate_source_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// The flags of every rustc invocation (cargo's encoded form: 0x1f
-/// between flags): the path remapping, no build id from the linker, and
-/// frame pointers.
-pub fn rustflags(ws: &Workspace) -> String {
+/// The flags of every rustc invocation, in order: the checkout's remaps
+/// ([`checkout_remaps`]), then cargo's [`rustflags`].
+pub fn all_rustflags(ws: &Workspace) -> Vec<String> {
+    let mut flags = checkout_remaps(ws);
+    flags.extend(rustflags().split('\x1f').map(str::to_owned));
+    flags
+}
+
+/// The workspace remapped to `.`, and rules_mirage's home to
+/// `@rules_mirage` when the workspace is another. The rustc wrapper adds
+/// them (before cargo's rustflags, see [`REMAPS_ENV`]): cargo fingerprints
+/// its rustflags, so flags naming the checkout would have every copy of it
+/// recompile the registry crates, which these remaps leave alone, and
+/// evict what another copy compiled into a shared target directory.
+///
+/// [`REMAPS_ENV`]: crate::build::rustc_wrapper::REMAPS_ENV
+pub fn checkout_remaps(ws: &Workspace) -> Vec<String> {
     let mut flags = vec![format!("--remap-path-prefix={}=.", ws.root.display())];
     if !ws.home_is_root() {
         flags.push(format!(
@@ -42,11 +55,18 @@ pub fn rustflags(ws: &Workspace) -> String {
             ws.home.display()
         ));
     }
-    // After the workspace's: the last matching prefix wins, and a vendored
-    // copy may live inside the workspace.
-    for dir in crate_source_dirs() {
-        flags.push(format!("--remap-path-prefix={}=crates", dir.display()));
-    }
+    flags
+}
+
+/// Cargo's rustflags (its encoded form: 0x1f between flags): crate
+/// sources' remaps, no build id from the linker, and frame pointers.
+pub fn rustflags() -> String {
+    // After the checkout's remaps: the last matching prefix wins, and a
+    // vendored copy may live inside the workspace.
+    let mut flags: Vec<String> = crate_source_dirs()
+        .iter()
+        .map(|dir| format!("--remap-path-prefix={}=crates", dir.display()))
+        .collect();
     // The build id is the stripped image's digest (debug_file.rs).
     flags.push("-Clink-arg=-Wl,--build-id=none".to_owned());
     // A panic walks the frame-pointer chain (mirage_runtime::backtrace).

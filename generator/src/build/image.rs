@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build::cargo::{rustflags, target_dir};
+use crate::build::cargo::{checkout_remaps, rustflags, target_dir};
 use crate::build::step::{self, BuildCx, Cmd, Step};
 use crate::error::{Error, Result};
 use crate::resolve::Resolved;
@@ -35,7 +35,11 @@ pub fn plan(ws: &Workspace, r: &Resolved, dir: &Path) -> Result<(Vec<Step>, Path
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(ws))
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags())
+        .env(
+            crate::build::rustc_wrapper::REMAPS_ENV,
+            checkout_remaps(ws).join("\x1f"),
+        )
         .env_remove("RUSTFLAGS")
         // A stable rustc that believes it is nightly changes the image's
         // bytes (build scripts probe for nightly features); Bazel's actions

@@ -45,8 +45,8 @@ pub fn plan_json(ws: &Workspace, r: &Resolved, plan: &Plan) -> Result<String> {
         .file("Cargo.toml")
         .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
         .unwrap_or_default();
-    let rustflags: Vec<String> = crate::build::cargo::rustflags(ws)
-        .split('\x1f')
+    let rustflags: Vec<String> = crate::build::cargo::all_rustflags(ws)
+        .iter()
         .map(|f| names.hide(f))
         .collect();
     let out = json!({

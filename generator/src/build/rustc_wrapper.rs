@@ -9,7 +9,8 @@
 //! that runs rustc with the same flags, cargo or one action per crate,
 //! gives the same bytes.
 //!
-//! Paths are remapped further (see [`main`]): directories reached through
+//! Paths are remapped further (see [`main`]): the checkout (given by
+//! [`REMAPS_ENV`], outside cargo's fingerprints), directories reached through
 //! links, and the generated crate's directory to `.`; everything else
 //! passes through unchanged. `rustc -vV` gains one line,
 //! [`IDENTITY`], so cargo, which fingerprints that output, rebuilds crates
@@ -23,6 +24,14 @@ use sha2::{Digest, Sha256};
 /// Set (to the user's own wrapper, or empty) in cargo's environment: the
 /// generator then runs as the rustc wrapper.
 pub const WRAPPER_ENV: &str = "MIRAGE_RUSTC_WRAPPER";
+
+/// Set in cargo's environment to the checkout's remaps (0x1f between
+/// them, see [`checkout_remaps`]), which the wrapper puts just before
+/// cargo's rustflags: the compile's arguments are as if cargo had them,
+/// while cargo's fingerprints name no checkout.
+///
+/// [`checkout_remaps`]: crate::build::cargo::checkout_remaps
+pub const REMAPS_ENV: &str = "MIRAGE_CHECKOUT_REMAPS";
 
 /// The line `rustc -vV` gains, naming how crates get their metadata and
 /// their compile directory.
@@ -100,6 +109,24 @@ fn with_metadata(package: &str, version: &str, args: &[String]) -> Vec<String> {
     out
 }
 
+/// `args` with `remaps` inserted before `rustflags` where `args` ends with
+/// them (a compile for the host, when cargo builds for another target,
+/// gets no rustflags and no remaps, as it would from cargo).
+fn with_checkout_remaps(mut args: Vec<String>, remaps: &str, rustflags: &str) -> Vec<String> {
+    let tail: Vec<String> = rustflags
+        .split('\x1f')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if tail.is_empty() || !args.ends_with(&tail) {
+        return args;
+    }
+    let remaps = remaps.split('\x1f').filter(|f| !f.is_empty());
+    let at = args.len() - tail.len();
+    args.splice(at..at, remaps.map(str::to_owned));
+    args
+}
+
 /// Runs as the wrapper: `argv` is `[wrapper, rustc, args...]`. Returns
 /// the exit code.
 pub fn main(argv: &[String]) -> i32 {
@@ -109,7 +136,11 @@ pub fn main(argv: &[String]) -> i32 {
     };
     let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
-    let args = with_metadata(&package, &version, args);
+    let args = with_checkout_remaps(
+        with_metadata(&package, &version, args),
+        &std::env::var(REMAPS_ENV).unwrap_or_default(),
+        &std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default(),
+    );
     let next = std::env::var(WRAPPER_ENV).unwrap_or_default();
     let mut cmd = if next.is_empty() {
         Command::new(rustc)
@@ -190,6 +221,26 @@ mod tests {
             metadata("log", "0.4.1", &a),
             metadata("log", "0.4.1", &debug)
         );
+    }
+
+    #[test]
+    fn checkout_remaps_go_before_cargos_rustflags_when_it_gave_them() {
+        let flags = "--remap-path-prefix=/reg=crates\x1f-Cforce-frame-pointers=yes";
+        let remaps = "--remap-path-prefix=/ws=.\x1f--remap-path-prefix=/home=@rules_mirage";
+        let target = args(
+            "--crate-name m src/lib.rs --target x --remap-path-prefix=/reg=crates -Cforce-frame-pointers=yes",
+        );
+        assert_eq!(
+            with_checkout_remaps(target, remaps, flags),
+            args(
+                "--crate-name m src/lib.rs --target x --remap-path-prefix=/ws=. \
+                 --remap-path-prefix=/home=@rules_mirage --remap-path-prefix=/reg=crates \
+                 -Cforce-frame-pointers=yes"
+            )
+        );
+        let host = args("--crate-name build_script_build build.rs");
+        assert_eq!(with_checkout_remaps(host.clone(), remaps, flags), host);
+        assert_eq!(with_checkout_remaps(host.clone(), remaps, ""), host);
     }
 
     #[test]
