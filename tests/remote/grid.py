@@ -2,7 +2,7 @@
 """A test fixture, never part of what rules_mirage users run.
 
 Runs a remote execution service on 127.0.0.1 for the tests
-(tests/e2e/remote.rs) and the benchmarks (bench/bazel.sh): PostgreSQL
+(tests/e2e/bazel_remote.rs) and the benchmarks (bench/bazel.sh): PostgreSQL
 (Debian; BuildGrid's scheduler needs it), BuildGrid (buildgrid.yml) and the
 test worker (worker.py), each in a process group of its own.
 
