@@ -184,3 +184,44 @@ fn every_image_waits_for_delay_before_connecting() {
         "{out:?}"
     );
 }
+
+/// Two checkouts whose hello differs, building into one target directory
+/// (the tests' own): the second runs its own code. Cargo names a
+/// checkout's crates by their path inside the generated crate, the same
+/// in both, and B's edit is older than A's compile, so only the
+/// checkout in the compile's fingerprint (rustc_wrapper.rs) tells them
+/// apart; registry crates are still shared.
+#[test]
+fn checkouts_sharing_a_target_directory_run_their_own_code() {
+    let (a, b) = (
+        tempfile::Builder::new()
+            .prefix("mirage-own-a-")
+            .tempdir()
+            .unwrap(),
+        tempfile::Builder::new()
+            .prefix("mirage-own-b-")
+            .tempdir()
+            .unwrap(),
+    );
+    crate::support::copy_checkout(a.path());
+    crate::support::copy_checkout(b.path());
+    let lib = b.path().join("examples/hello/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    assert!(source.contains("log::info!(\"hello\")"), "{source}");
+    std::fs::write(
+        &lib,
+        source.replace("log::info!(\"hello\")", "log::info!(\"howdy\")"),
+    )
+    .unwrap();
+    let hello = ["run", "-t", "unix", "//examples/hello:hello"];
+    for (dir, said) in [(a.path(), "hello"), (b.path(), "howdy")] {
+        let out = crate::support::mirage_in_checkout_ok(dir, &hello);
+        assert_eq!(
+            log_messages(&out.stdout, "INFO", "application"),
+            vec![said; 4],
+            "{}: {}",
+            dir.display(),
+            out.stdout
+        );
+    }
+}

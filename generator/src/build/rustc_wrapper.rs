@@ -17,6 +17,7 @@
 //! compiled without the wrapper. A wrapper of the user's own
 //! (`RUSTC_WRAPPER` when mirage started) still runs, after this one.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
@@ -28,7 +29,13 @@ pub const WRAPPER_ENV: &str = "MIRAGE_RUSTC_WRAPPER";
 /// Set in cargo's environment to the checkout's remaps (0x1f between
 /// them, see [`checkout_remaps`]), which the wrapper puts just before
 /// cargo's rustflags: the compile's arguments are as if cargo had them,
-/// while cargo's fingerprints name no checkout.
+/// while cargo's fingerprints name no checkout, so a registry crate one
+/// checkout compiled serves another. A crate of the checkout itself is
+/// another matter: cargo names it by its path inside the generated crate
+/// (`workspace/...`), the same in every checkout, and would take one
+/// checkout's compile for another's whose files are older. Its dep-info
+/// therefore says it read this variable ([`mark_dep_info`]), and cargo,
+/// which compares such values, compiles it again in another checkout.
 ///
 /// [`checkout_remaps`]: crate::build::cargo::checkout_remaps
 pub const REMAPS_ENV: &str = "MIRAGE_CHECKOUT_REMAPS";
@@ -127,6 +134,55 @@ fn with_checkout_remaps(mut args: Vec<String>, remaps: &str, rustflags: &str) ->
     args
 }
 
+/// The dep-info file of a compile whose crate lies in one of the
+/// checkout's directories (a `--remap-path-prefix=DIR=..` of `remaps`),
+/// relative to `cwd`: `None` for a crate from elsewhere (a registry) or a
+/// compile that writes no dep-info.
+fn checkout_dep_info(args: &[String], remaps: &str, cwd: &Path) -> Option<PathBuf> {
+    let value = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        args.get(at + 1).map(String::as_str)
+    };
+    let source = cwd.join(
+        args.iter()
+            .find(|a| !a.starts_with('-') && a.ends_with(".rs"))?,
+    );
+    let real = std::fs::canonicalize(&source).unwrap_or_else(|_| source.clone());
+    let inside = remaps
+        .split('\x1f')
+        .filter_map(|r| r.strip_prefix("--remap-path-prefix=")?.split_once('='))
+        .any(|(dir, _)| {
+            let dir = Path::new(dir);
+            source.starts_with(dir) || std::fs::canonicalize(dir).is_ok_and(|d| real.starts_with(d))
+        });
+    let emits_dep_info = args
+        .iter()
+        .any(|a| a.starts_with("--emit=") && a.contains("dep-info"));
+    if !inside || !emits_dep_info {
+        return None;
+    }
+    let extra = args.iter().enumerate().find_map(|(i, a)| {
+        let option = if a == "-C" {
+            args.get(i + 1)?
+        } else {
+            a.strip_prefix("-C")?
+        };
+        option.strip_prefix("extra-filename=")
+    });
+    let name = format!("{}{}.d", value("--crate-name")?, extra.unwrap_or(""));
+    Some(Path::new(value("--out-dir")?).join(name))
+}
+
+/// Adds to the dep-info file `path` that the compile read [`REMAPS_ENV`]
+/// as `remaps` (rustc's `# env-dep:` line, which cargo keeps with its
+/// fingerprint and compares with its own environment next time).
+fn mark_dep_info(path: &Path, remaps: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let value = remaps.replace('\\', "\\\\").replace('\n', "\\n");
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    writeln!(file, "# env-dep:{REMAPS_ENV}={value}")
+}
+
 /// Runs as the wrapper: `argv` is `[wrapper, rustc, args...]`. Returns
 /// the exit code.
 pub fn main(argv: &[String]) -> i32 {
@@ -175,16 +231,33 @@ pub fn main(argv: &[String]) -> i32 {
     // directory of the first, which must not show in the others' debug
     // files.
     cmd.args(args.iter().filter_map(|a| mirage_unit::resolved_remap(a)));
-    if let Ok(cwd) = std::env::current_dir() {
-        cmd.args(mirage_unit::own_directory_remaps(&cwd));
+    let cwd = std::env::current_dir().unwrap_or_default();
+    cmd.args(mirage_unit::own_directory_remaps(&cwd));
+    let remaps = std::env::var(REMAPS_ENV).unwrap_or_default();
+    let dep_info = checkout_dep_info(&args, &remaps, &cwd);
+    let code = if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
+        crate::build::record::compile(Path::new(&dir), cmd, &args)
+    } else if dep_info.is_none() {
+        use std::os::unix::process::CommandExt;
+        let e = cmd.exec();
+        eprintln!("mirage: error: run {rustc}: {e}");
+        return 1;
+    } else {
+        match cmd.status() {
+            Ok(s) => s.code().unwrap_or(1),
+            Err(e) => {
+                eprintln!("mirage: error: run {rustc}: {e}");
+                return 1;
+            }
+        }
+    };
+    if let (0, Some(path)) = (code, dep_info) {
+        if let Err(e) = mark_dep_info(&path, &remaps) {
+            eprintln!("mirage: error: {}: {e}", path.display());
+            return 1;
+        }
     }
-    if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
-        return crate::build::record::compile(std::path::Path::new(&dir), cmd, &args);
-    }
-    use std::os::unix::process::CommandExt;
-    let e = cmd.exec();
-    eprintln!("mirage: error: run {rustc}: {e}");
-    1
+    code
 }
 
 #[cfg(test)]
@@ -241,6 +314,37 @@ mod tests {
         let host = args("--crate-name build_script_build build.rs");
         assert_eq!(with_checkout_remaps(host.clone(), remaps, flags), host);
         assert_eq!(with_checkout_remaps(host.clone(), remaps, ""), host);
+    }
+
+    #[test]
+    fn only_the_checkouts_crates_are_marked_in_their_dep_info() {
+        let ws = tempfile::tempdir().unwrap();
+        let cwd = ws.path().join("mirage-out/hello/hello/unix");
+        std::fs::create_dir_all(&cwd).unwrap();
+        std::os::unix::fs::symlink(ws.path(), cwd.join("workspace")).unwrap();
+        let remaps = format!("--remap-path-prefix={}=.", ws.path().display());
+        let compile = |source: &str| {
+            args(&format!(
+                "--crate-name hello --edition=2021 {source} --emit=dep-info,link \
+                 -C extra-filename=-abc --out-dir /t/deps"
+            ))
+        };
+        let own = compile("workspace/examples/hello/src/lib.rs");
+        assert_eq!(
+            checkout_dep_info(&own, &remaps, &cwd),
+            Some(PathBuf::from("/t/deps/hello-abc.d"))
+        );
+        let registry = compile("/reg/log-0.4/src/lib.rs");
+        assert_eq!(checkout_dep_info(&registry, &remaps, &cwd), None);
+        assert_eq!(checkout_dep_info(&own, "", &cwd), None);
+
+        let d = ws.path().join("hello.d");
+        std::fs::write(&d, "hello.d: src/lib.rs\n").unwrap();
+        mark_dep_info(&d, &remaps).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&d).unwrap(),
+            format!("hello.d: src/lib.rs\n# env-dep:{REMAPS_ENV}={remaps}\n")
+        );
     }
 
     #[test]
