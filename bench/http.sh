@@ -7,9 +7,11 @@
 # the small page over HTTP with `Connection: close`, so each request opens
 # a connection (wrk reconnects). Prints requests/s, MB/s, p50/p99 latency
 # and the unikernel/nginx ratios.
-# Goals (issue 13): at least 50% of nginx's requests/s on the small page
-# over HTTP, at least 35% over HTTPS; (issue 27) connections/s at least
-# 0.9x nginx's.
+# Each case runs MIRAGE_BENCH_ROUNDS times (default 3), the unikernel and
+# nginx in turn; it prints medians, the spread of the paired ratios, and
+# each server's own CPU time per MB and per request (its processes'
+# rusage, from /proc). Goals (issue 27): small pages and connections/s at
+# least 0.9x nginx, 1 MiB bodies at least 0.5x.
 # The 1 MiB file is added to a copy of the checkout, not to the example.
 # Only namespaces and processes made here are used, stopped by PID.
 # MIRAGE_BENCH_PROFILE=DIR runs the unikernel under `mirage run --profile`
@@ -85,14 +87,27 @@ ip netns exec $B nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
 sleep 1
 
-# wrk against URL from namespace NS, with more wrk ARGS: "req/s MB/s p50
-# p99 socket-errors".
+# CPU clock ticks (user + system) the processes named COMM in namespace
+# NS have used so far (the tender, or nginx's master and worker).
+ticks() {
+    local ns=$1 comm=$2 total=0 pid
+    for pid in $(ip netns pids "$ns"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || continue
+        read -r -a stat <"/proc/$pid/stat"
+        total=$((total + stat[13] + stat[14]))
+    done
+    echo "$total"
+}
+
+# wrk against URL from namespace NS, whose server is COMM, with more wrk
+# ARGS: "req/s MB/s p50 p99 socket-errors server-CPU-seconds".
 measure() {
-    local ns=$1 url=$2
-    shift 2
+    local ns=$1 comm=$2 url=$3 before
+    shift 3
+    before=$(ticks "$ns" "$comm")
     ip netns exec "$ns" wrk -t1 -c32 -d10s --latency "$@" "$url" > "$work/wrk.txt"
     if grep -q "Non-2xx" "$work/wrk.txt"; then echo "bench: errors from $url" >&2; cat "$work/wrk.txt" >&2; return 1; fi
-    python3 - "$work/wrk.txt" <<'PY'
+    python3 - "$work/wrk.txt" "$(( $(ticks "$ns" "$comm") - before ))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -100,27 +115,50 @@ num, unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", text).groups()
 mb = float(num) * {"B": 1 / 2**20, "KB": 1 / 1024, "MB": 1, "GB": 1024}[unit]
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
 errors = sum(map(int, re.findall(r"(?:connect|read|write|timeout) (\d+)", text)))
-print(f"{rps:.0f} {mb:.1f} {lat.get('50', '?')} {lat.get('99', '?')} {errors}")
+cpu = int(sys.argv[2]) / int(sys.argv[3])
+print(f"{rps:.0f} {mb:.2f} {lat.get('50', '?')} {lat.get('99', '?')} {errors} {cpu:.2f}")
 PY
 }
+rounds=${MIRAGE_BENCH_ROUNDS:-3}
 echo "wrk -t1 -c32 -d10s, keep-alive but for 'connections'; unikernel: spt, smoltcp over a tap; nginx: 1 worker, veth"
-for case in "http small:http:8080:/" "https small:https:8443:/" "http 1MiB:http:8080:/1M.bin" "https 1MiB:https:8443:/1M.bin" "connections (http small, one per request):http:8080:/"; do
-    IFS=: read -r name scheme port path <<<"$case"
-    more=()
-    [[ $name == connections* ]] && more=(-H "Connection: close")
-    u=$(measure $U "$scheme://10.0.0.2:$port$path" "${more[@]}")
-    n=$(measure $A "$scheme://10.0.1.2:$port$path" "${more[@]}")
-    read -r u_rps u_mb u_p50 u_p99 u_err <<<"$u"
-    read -r n_rps n_mb n_p50 n_p99 n_err <<<"$n"
-    goal=""
-    [ "$name" = "http small" ] && goal=" (goal >= 0.50)"
-    [ "$name" = "https small" ] && goal=" (goal >= 0.35)"
-    [[ $name == connections* ]] && goal=" = connections/s (goal >= 0.90)"
-    echo "$name:"
-    echo "  unikernel: $u_rps req/s  $u_mb MB/s  p50 $u_p50  p99 $u_p99  socket errors $u_err"
-    echo "  nginx:     $n_rps req/s  $n_mb MB/s  p50 $n_p50  p99 $n_p99  socket errors $n_err"
-    python3 -c "print(f'  ratio unikernel / nginx: {$u_rps / $n_rps:.2f} req/s$goal')"
+echo "$rounds rounds, each case unikernel then nginx in turn: medians, and the spread of the paired ratios (the machine is shared and noisy)"
+cases=("http small:http:8080:/" "https small:https:8443:/" "http 1MiB:http:8080:/1M.bin" "https 1MiB:https:8443:/1M.bin" "connections (http small, one per request):http:8080:/")
+for round in $(seq "$rounds"); do
+    for case in "${cases[@]}"; do
+        IFS=: read -r name scheme port path <<<"$case"
+        more=()
+        [[ $name == connections* ]] && more=(-H "Connection: close")
+        echo "$name|unikernel|$(measure $U solo5-spt "$scheme://10.0.0.2:$port$path" "${more[@]}")" >> "$work/results"
+        echo "$name|nginx|$(measure $B nginx "$scheme://10.0.1.2:$port$path" "${more[@]}")" >> "$work/results"
+    done
 done
+# Goals: issue 27 (small pages and connections/s at least 0.9x nginx; 1 MiB
+# bodies at least 0.5x).
+python3 - "$work/results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, side, fields = line.rstrip("\n").split("|")
+    runs.setdefault(name, {}).setdefault(side, []).append(fields.split())
+goals = {"http small": 0.9, "https small": 0.9, "http 1MiB": 0.5, "https 1MiB": 0.5}
+for name, sides in runs.items():
+    print(f"{name}:")
+    for side in ("unikernel", "nginx"):
+        rs = sides[side]
+        med = lambda i: statistics.median(float(r[i]) for r in rs)
+        rps, mb, cpu = med(0), med(1), med(5)
+        mid = sorted(rs, key=lambda r: float(r[0]))[len(rs) // 2]
+        per_mb = 1e3 * cpu / (mb * 10) if mb else float("nan")
+        per_req = 1e6 * cpu / (rps * 10) if rps else float("nan")
+        errors = sum(int(r[4]) for r in rs)
+        print(f"  {side + ':':10} {rps:8.0f} req/s  {mb:8.1f} MB/s  p50 {mid[2]}  p99 {mid[3]}"
+              f"  CPU {per_mb:6.1f} ms/MB {per_req:6.1f} us/req  socket errors {errors}")
+    ratios = sorted(float(u[0]) / float(n[0]) for u, n in zip(sides["unikernel"], sides["nginx"]))
+    goal = goals.get(name, 0.9)
+    what = " = connections/s" if name.startswith("connections") else ""
+    print(f"  ratio unikernel / nginx: {statistics.median(ratios):.2f} req/s{what} (goal >= {goal})"
+          f", runs {min(ratios):.2f}-{max(ratios):.2f}")
+PY
 if ((${#profile[@]})); then
     # mirage writes the profile once the image has ended.
     kill "$unikernel"; wait "$unikernel" || true
