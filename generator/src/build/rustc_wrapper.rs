@@ -192,9 +192,10 @@ pub fn main(argv: &[String]) -> i32 {
     };
     let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let remaps = std::env::var(REMAPS_ENV).unwrap_or_default();
     let args = with_checkout_remaps(
         with_metadata(&package, &version, args),
-        &std::env::var(REMAPS_ENV).unwrap_or_default(),
+        &remaps,
         &std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default(),
     );
     let next = std::env::var(WRAPPER_ENV).unwrap_or_default();
@@ -231,10 +232,11 @@ pub fn main(argv: &[String]) -> i32 {
     // directory of the first, which must not show in the others' debug
     // files.
     cmd.args(args.iter().filter_map(|a| mirage_unit::resolved_remap(a)));
-    let cwd = std::env::current_dir().unwrap_or_default();
-    cmd.args(mirage_unit::own_directory_remaps(&cwd));
-    let remaps = std::env::var(REMAPS_ENV).unwrap_or_default();
-    let dep_info = checkout_dep_info(&args, &remaps, &cwd);
+    let cwd = std::env::current_dir().ok();
+    if let Some(cwd) = &cwd {
+        cmd.args(mirage_unit::own_directory_remaps(cwd));
+    }
+    let dep_info = cwd.and_then(|cwd| checkout_dep_info(&args, &remaps, &cwd));
     let code = if let Some(dir) = std::env::var_os(crate::build::record::RECORD_ENV) {
         crate::build::record::compile(Path::new(&dir), cmd, &args)
     } else if dep_info.is_none() {
