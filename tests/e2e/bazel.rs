@@ -70,10 +70,15 @@ impl Image {
 }
 
 /// Builds `images` with Bazel (`flags` set keys), then with the CLI
-/// (`keys`) in one copy of the checkout (another directory, and no clash
-/// with other tests' builds of the same examples): same main.rs, same
-/// image bytes. Bazel's outputs are read in its turn, which the CLI's
-/// builds do not hold.
+/// (`keys`) in the checkout: same main.rs, same image bytes. Bazel builds
+/// in its execution root, so the two also build in two directories. Each
+/// CLI build and its reading take the image's turn, which tests that build
+/// the same image with other keys take too; Bazel's outputs are read in
+/// Bazel's turn. The CLI builds where the other tests do, so it reuses
+/// their compiles: a copy of the checkout compiled every runtime crate
+/// again, under the names of the checkout's (cargo names path crates by
+/// their place in the generated crate), and the next test in the checkout
+/// compiled them back.
 fn engines_agree(images: &[Image], flags: &[&str], keys: &[&str]) {
     let bazel_built: Vec<(String, String)> = {
         let _turn = turn();
@@ -98,16 +103,13 @@ fn engines_agree(images: &[Image], flags: &[&str], keys: &[&str]) {
             .collect()
     };
 
-    let copy = tempfile::tempdir().unwrap();
-    crate::support::copy_checkout(copy.path());
-    let home = copy.path().display().to_string();
     for (image, (bazel_main, bazel_image)) in images.iter().zip(bazel_built) {
         let label = format!("//{}:{}", image.package, image.name);
-        let mut cli = vec!["--rules-mirage", &home, "build", "-t", image.target, &label];
+        let _turn = crate::running::turn(&label, image.target);
+        let mut cli = vec!["build", "-t", image.target, &label];
         cli.extend(keys);
-        mirage_ok(copy.path(), &cli);
-        let out = copy
-            .path()
+        mirage_ok(&repo(), &cli);
+        let out = repo()
             .join("mirage-out")
             .join(image.package)
             .join(image.name)

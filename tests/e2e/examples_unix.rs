@@ -110,6 +110,10 @@ fn hello_key_says_the_runtime_argument() {
 #[test]
 fn choice_follows_the_reporter_key_and_remembers_it() {
     let label = "//examples/choice:choice";
+    // The configuration is recorded per label: no build of choice for any
+    // target may come in between.
+    let _unix = crate::running::turn(label, "unix");
+    let _spt = crate::running::turn(label, "spt");
     let on = mirage_ok(&repo(), &["run", "-t", "unix", label]);
     assert_eq!(
         log_messages(&on.stdout, "INFO", "application"),

@@ -48,6 +48,7 @@ fn boot(ns: &Netns, stack: Stack, format: bool) -> Running {
 
 /// Builds `label` for `stack` and zeroes `disk`, the disk its build made.
 pub(crate) fn build_on_a_blank_disk(stack: Stack, label: &str, disk: PathBuf) {
+    let _turn = crate::running::turn(label, stack.target());
     let mut build = vec!["build", "-t", stack.target(), label];
     build.extend(stack.keys());
     mirage_ok(&repo(), &build);

@@ -65,16 +65,20 @@ fn block_example_passes_on_virtio() {
 /// build made, a tar store's archive, or a file given as `--block:NAME=`.
 #[test]
 fn run_sh_attaches_block_devices_like_mirage_run() {
+    // The script, and the image's turn until it has booted: a build of the
+    // same image with other keys would replace what the script runs.
     let run_sh = |target: &str, label: &str, keys: &[&str]| {
+        let turn = crate::running::turn(label, target);
         let mut args = vec!["build", "-t", target, label];
         args.extend(keys);
         let image = mirage_ok(&repo(), &args).stdout;
-        std::path::Path::new(image.trim_end())
+        let script = std::path::Path::new(image.trim_end())
             .parent()
             .unwrap()
             .parent()
             .unwrap()
-            .join("run.sh")
+            .join("run.sh");
+        (script, turn)
     };
     let boot = |script: &std::path::Path, args: &[&str], expect: &str| {
         // From another directory: the script finds everything itself.
@@ -93,20 +97,21 @@ fn run_sh_attaches_block_devices_like_mirage_run() {
         assert!(stdout.contains(expect), "{}: {stdout}", script.display());
     };
     for target in ["spt", "virtio", "unix"] {
-        let script = run_sh(target, "//examples/block:block", &[]);
+        let (script, _turn) = run_sh(target, "//examples/block:block", &[]);
         boot(&script, &[], "[INFO] [application] block test passed");
     }
-    let script = run_sh("spt", "//examples/kv_ro:kv_ro", &["--kv_ro=tar"]);
+    let (script, turn) = run_sh("spt", "//examples/kv_ro:kv_ro", &["--kv_ro=tar"]);
     boot(
         &script,
         &[],
         "Contents of extremely secret vital storage confirmed!",
     );
+    drop(turn);
     // Another file, given to run.sh: a 4 KiB disk has 8 sectors.
     let tmp = tempfile::tempdir().unwrap();
     let disk = tmp.path().join("small.img");
     std::fs::File::create(&disk).unwrap().set_len(4096).unwrap();
-    let script = run_sh("spt", "//examples/block:block", &[]);
+    let (script, _turn) = run_sh("spt", "//examples/block:block", &[]);
     let option = format!("--block:disk={}", disk.display());
     boot(&script, &[&option], "wrote and read back 8 sectors");
 }
