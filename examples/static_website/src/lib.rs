@@ -53,8 +53,19 @@ fn key_of(path: &str) -> Option<String> {
     Some(key)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The strong entity tag of a file of SHA-256 `digest`: its hex, quoted.
+/// Written digit by digit: a `format!` per byte was a sixth of the
+/// image's CPU time serving a small page (bench/http.sh's profile).
+fn entity_tag(digest: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = String::with_capacity(2 * digest.len() + 2);
+    tag.push('"');
+    for b in digest {
+        tag.push(char::from(DIGITS[usize::from(b >> 4)]));
+        tag.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    tag.push('"');
+    tag
 }
 
 /// Serves the store.
@@ -69,7 +80,7 @@ impl<K: KvRo> Site<K> {
             Some(KvKind::Dictionary) => format!("{key}/index.html"),
             _ => String::from(key),
         };
-        let etag = format!("\"{}\"", hex(&self.files.digest(&key).await?));
+        let etag = entity_tag(&self.files.digest(&key).await?);
         let fresh = request.header("if-none-match").is_some_and(|tags| {
             tags.split(|&b| b == b',')
                 .any(|t| t.trim_ascii() == etag.as_bytes() || t.trim_ascii() == b"*")
@@ -214,5 +225,17 @@ mod tests {
         assert_eq!(host_of("example.org:8080"), "example.org");
         assert_eq!(host_of("[::1]:80"), "[::1]");
         assert_eq!(host_of("[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn entity_tags_are_the_quoted_lowercase_hex_of_the_digest() {
+        let mut digest = [0u8; 32];
+        digest[0] = 0x0f;
+        digest[1] = 0xa0;
+        digest[31] = 0xff;
+        let tag = entity_tag(&digest);
+        assert_eq!(tag.len(), 66);
+        assert!(tag.starts_with("\"0fa00000"), "{tag}");
+        assert!(tag.ends_with("00ff\""), "{tag}");
     }
 }

@@ -69,6 +69,11 @@ pub async fn within<T: mirage_types::Time, F: Future>(
     fut: F,
 ) -> Option<F::Output> {
     let mut fut = pin!(fut);
+    // A future ready at once (a write the socket takes whole) needs no
+    // timer: the sleep, which reads the clock, starts only if it waits.
+    if let Poll::Ready(v) = core::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return Some(v);
+    }
     let mut sleep = pin!(time.sleep_ns(ns));
     core::future::poll_fn(|cx| {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {

@@ -138,18 +138,23 @@ async fn next_request<F: TcpFlow, T: Time, M: MonotonicClock, P>(
     buf: &mut Vec<u8>,
     cfg: &Config<T, M, P>,
 ) -> Result<(Request, bool), Result<Reject, Stop>> {
-    let mut deadline = cfg.deadline();
+    // Set when first waited for (a clock read is a system call on Solo5).
+    let mut deadline = None;
     let head = loop {
-        if buf.is_empty() {
-            // Idle: the request's own time starts with its first byte.
-            deadline = cfg.deadline();
-        }
         match parse_head(buf, &cfg.limits) {
             Err(reject) => return Err(Ok(reject)),
             Ok(Some(head)) => break head,
-            Ok(None) => fill(flow, buf, cfg, deadline).await.map_err(Err)?,
+            Ok(None) => {
+                if buf.is_empty() || deadline.is_none() {
+                    // Idle: the request's own time starts with its first byte.
+                    deadline = Some(cfg.deadline());
+                }
+                let by = deadline.unwrap_or_default();
+                fill(flow, buf, cfg, by).await.map_err(Err)?
+            }
         }
     };
+    let deadline = deadline.unwrap_or_else(|| cfg.deadline());
     buf.drain(..head.len);
     let mut request = head.request;
     match head.framing {
