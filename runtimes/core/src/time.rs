@@ -69,17 +69,21 @@ pub async fn within<T: mirage_types::Time, F: Future>(
     fut: F,
 ) -> Option<F::Output> {
     let mut fut = pin!(fut);
-    // A future ready at once (a write the socket takes whole) needs no
-    // timer: the sleep, which reads the clock, starts only if it waits.
-    if let Poll::Ready(v) = core::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-        return Some(v);
-    }
-    let mut sleep = pin!(time.sleep_ns(ns));
+    // The sleep, which reads the clock, starts only once the future waits:
+    // one ready at once (a write the socket takes whole) needs no timer.
+    let mut sleep = pin!(None);
     core::future::poll_fn(|cx| {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
             return Poll::Ready(Some(v));
         }
-        if sleep.as_mut().poll(cx).is_ready() {
+        if sleep.is_none() {
+            sleep.set(Some(time.sleep_ns(ns)));
+        }
+        if sleep
+            .as_mut()
+            .as_pin_mut()
+            .is_some_and(|s| s.poll(cx).is_ready())
+        {
             return Poll::Ready(None);
         }
         Poll::Pending

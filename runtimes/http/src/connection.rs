@@ -145,11 +145,11 @@ async fn next_request<F: TcpFlow, T: Time, M: MonotonicClock, P>(
             Err(reject) => return Err(Ok(reject)),
             Ok(Some(head)) => break head,
             Ok(None) => {
-                if buf.is_empty() || deadline.is_none() {
+                let by = match deadline {
+                    Some(by) if !buf.is_empty() => by,
                     // Idle: the request's own time starts with its first byte.
-                    deadline = Some(cfg.deadline());
-                }
-                let by = deadline.unwrap_or_default();
+                    _ => *deadline.insert(cfg.deadline()),
+                };
                 fill(flow, buf, cfg, by).await.map_err(Err)?
             }
         }
