@@ -9,6 +9,7 @@ mod bazel_hermetic;
 // order, so under this name it starts early, not last and alone.
 mod bazel_remote;
 mod bazel_units;
+mod browser;
 mod cases;
 mod debugging;
 mod describe;
