@@ -280,7 +280,12 @@ impl Backend for Solo5 {
                         "tap,id=n0,ifname={},script=no,downscript=no",
                         a.path.display()
                     ))
-                    .args(["-device", "virtio-net-pci,netdev=n0"]);
+                    .arg("-device")
+                    // csum=off withdraws every offload the device offers.
+                    .arg(match a.offload {
+                        true => "virtio-net-pci,netdev=n0",
+                        false => "virtio-net-pci,netdev=n0,csum=off",
+                    });
             }
             return Ok(Launch {
                 cmd: cmd

@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// Our changes to the pinned sources, applied in order with `patch -p1`;
 /// each file opens with its reason (`patches/`).
-pub const PATCHES: [(&str, &str); 3] = [
+pub const PATCHES: [(&str, &str); 4] = [
     (
         "0001-block-flush.patch",
         include_str!("../patches/0001-block-flush.patch"),
@@ -20,6 +20,10 @@ pub const PATCHES: [(&str, &str); 3] = [
     (
         "0003-spt-fault-backtrace.patch",
         include_str!("../patches/0003-spt-fault-backtrace.patch"),
+    ),
+    (
+        "0004-virtio-net-offload.patch",
+        include_str!("../patches/0004-virtio-net-offload.patch"),
     ),
 ];
 
