@@ -6,9 +6,8 @@
 # virtio-net-pci with csum=off), in turn, the same Python peers as
 # bench/network.sh:
 # - unikernel -> host: GET /1M.bin again and again on one keep-alive HTTP
-#   connection for 5 s (the side the patch offloads);
-# - host -> unikernel: 200 MB of 1 MiB writes into the network example
-#   (received frames stay wire-sized either way).
+#   connection for 5 s;
+# - host -> unikernel: 200 MB of 1 MiB writes into the network example.
 # QEMU emulates the CPU here (TCG): read the ratio, and QEMU's own CPU
 # time per MB beside each figure, not the MB/s.
 # Only namespaces and processes made here are used, stopped by PID.
