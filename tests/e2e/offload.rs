@@ -150,11 +150,25 @@ fn sixty_four_mib_each_way_with_offload_on_virtio() {
 }
 
 /// virtio with the device's offloads withdrawn (`mirage run --no-offload`
-/// starts QEMU's virtio-net-pci with `csum=off`): plain frames, as Solo5's
-/// own driver passes them.
+/// and `run.sh --net-offload:NAME=off` start QEMU's virtio-net-pci with
+/// `csum=off`): plain frames, as Solo5's own driver passes them.
 #[test]
 fn sixty_four_mib_each_way_without_offload_on_virtio() {
     plain("no-offload-virtio", Stack::Virtio);
+    // The run.sh beside the image turns the option into csum=off.
+    let ns = Netns::for_stack("no-offload-run-sh-virtio", Stack::Virtio);
+    let echo = Running::start_built(
+        &ns,
+        Stack::Virtio,
+        "//examples/echo:echo",
+        &["--net-offload:service=off"],
+        "echo: listening on port 7",
+    );
+    assert!(
+        echo.output().contains("wire MTU 1500, no offload"),
+        "{}",
+        echo.output()
+    );
 }
 
 /// Jumbo frames: the tender reads the tap's MTU (0002-net-offload.patch),

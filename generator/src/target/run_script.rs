@@ -6,9 +6,9 @@
 //! names are ASCII alphanumeric) holding its default: the file its BUILD
 //! declaration names (under `$root`, the workspace), or the disk the
 //! generator made (under `$here/disks`). Leading `--block:NAME=PATH` and
-//! `--net:NAME=TAP` arguments replace them, and a tender's
-//! `--net-offload:NAME=off` is passed on (`mirage run --no-offload`); the
-//! rest are runtime args.
+//! `--net:NAME=TAP` arguments replace them, and `--net-offload:NAME=off`
+//! (`mirage run --no-offload`) is passed on to the tender, or on virtio
+//! becomes QEMU's `csum=off` on the device; the rest are runtime args.
 
 use std::fmt::Write as _;
 
@@ -63,7 +63,7 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
             "        {option}*) {}=\"${{1#{option}}}\"; shift ;;",
             var(d)
         );
-        if d.kind == Solo5Kind::Net && !virtio {
+        if d.kind == Solo5Kind::Net {
             let _ = writeln!(
                 setup,
                 "        --net-offload:{0}=*) offload_{0}=\"${{1#--net-offload:{0}=}}\"; shift ;;",
@@ -99,9 +99,11 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
             (true, Solo5Kind::Block) => {
                 format!(" ${{{v}:+-drive \"file=${v},if=virtio,format=raw\"}}")
             }
+            // QEMU's csum property takes on and off, as the option does.
             (true, Solo5Kind::Net) => format!(
                 " ${{{v}:+-netdev \"tap,id=n0,ifname=${v},script=no,downscript=no\" \
-                 -device virtio-net-pci,netdev=n0}}"
+                 -device \"virtio-net-pci,netdev=n0${{offload_{0}:+,csum=$offload_{0}}}\"}}",
+                d.name
             ),
         };
         args.push_str(&arg);
