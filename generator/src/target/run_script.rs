@@ -24,6 +24,18 @@ pub struct Script {
     pub args: String,
 }
 
+/// QEMU's tap backend for the virtio network device, on tap `ifname`
+/// (also what `mirage run` passes).
+pub fn qemu_netdev(ifname: &str) -> String {
+    format!("tap,id=n0,ifname={ifname},script=no,downscript=no")
+}
+
+/// QEMU's virtio-net device on that backend, `options` after it: `csum=off`
+/// withdraws every offload the device offers.
+pub fn qemu_net_device(options: &str) -> String {
+    format!("virtio-net-pci,netdev=n0{options}")
+}
+
 fn var(d: &Solo5Device) -> String {
     format!("{}_{}", d.kind.word(), d.name)
 }
@@ -101,9 +113,9 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
             }
             // QEMU's csum property takes on and off, as the option does.
             (true, Solo5Kind::Net) => format!(
-                " ${{{v}:+-netdev \"tap,id=n0,ifname=${v},script=no,downscript=no\" \
-                 -device \"virtio-net-pci,netdev=n0${{offload_{0}:+,csum=$offload_{0}}}\"}}",
-                d.name
+                " ${{{v}:+-netdev \"{}\" -device \"{}\"}}",
+                qemu_netdev(&format!("${v}")),
+                qemu_net_device(&format!("${{offload_{0}:+,csum=$offload_{0}}}", d.name))
             ),
         };
         args.push_str(&arg);

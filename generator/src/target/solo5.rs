@@ -276,16 +276,12 @@ impl Backend for Solo5 {
             for a in nets {
                 cmd = cmd
                     .arg("-netdev")
-                    .arg(format!(
-                        "tap,id=n0,ifname={},script=no,downscript=no",
-                        a.path.display()
-                    ))
+                    .arg(run_script::qemu_netdev(&a.path.display().to_string()))
                     .arg("-device")
-                    // csum=off withdraws every offload the device offers.
-                    .arg(match a.offload {
-                        true => "virtio-net-pci,netdev=n0",
-                        false => "virtio-net-pci,netdev=n0,csum=off",
-                    });
+                    .arg(run_script::qemu_net_device(match a.offload {
+                        true => "",
+                        false => ",csum=off",
+                    }));
             }
             return Ok(Launch {
                 cmd: cmd
