@@ -1,8 +1,8 @@
 """The Solo5 toolchain, built by Bazel from the sources Cargo.lock pins.
 
-One action runs `mirage toolchain` with MIRAGE_CACHE in its output tree:
-the same code that builds the CLI's cached toolchain, from the vendored
-solo5-sys crate. A built tree holds no absolute path (relative links; the
+One action runs `mirage-toolchain-solo5` (toolchains/solo5/src/main.rs)
+with MIRAGE_CACHE in its output tree: the same code that builds the CLI's
+cached toolchain, from the vendored solo5-sys crate. A built tree holds no absolute path (relative links; the
 compiler wrapper finds its directory when it runs), so the action is an
 ordinary sandboxed one and its output may move: to the execution root, to
 another machine, to a remote executor.
@@ -20,15 +20,15 @@ def _solo5_toolchain_impl(ctx):
     cache = ctx.actions.declare_directory(ctx.label.name)
     inputs, env = cargo_env(ctx)
     ctx.actions.run_shell(
-        inputs = inputs + ctx.files.srcs + ctx.files._home + [ctx.executable._mirage],
+        inputs = inputs + ctx.files.srcs + ctx.files._home + [ctx.executable._builder],
         outputs = [cache],
-        command = CARGO_ENV + stub_members(ctx.label.workspace_root, ["examples"]) + """
+        command = CARGO_ENV + stub_members(ctx.label.workspace_root, ["examples", "generator"]) + """
 export MIRAGE_CACHE="$ROOT/{cache}"
-"$ROOT/{mirage}" --rules-mirage "$ROOT/{home}" toolchain >/dev/null
+"$ROOT/{builder}" "$ROOT/{home}" >/dev/null
 rm -f "$MIRAGE_CACHE"/*.lock
 """.format(
             cache = cache.path,
-            mirage = ctx.executable._mirage.path,
+            builder = ctx.executable._builder.path,
             home = ctx.label.workspace_root or ".",
         ),
         arguments = [ctx.files._vendor[0].path],
@@ -42,9 +42,9 @@ solo5_toolchain = rule(
     implementation = _solo5_toolchain_impl,
     attrs = {
         "srcs": attr.label_list(allow_files = True, doc = "The cargo workspace (for `cargo metadata`)."),
-        # What marks a rules_mirage checkout for the generator.
+        "_builder": attr.label(default = "//toolchains/solo5:builder", executable = True, cfg = "exec"),
+        # What marks a rules_mirage checkout.
         "_home": attr.label(default = "//rules_mirage:defs.bzl", allow_single_file = True),
-        "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },
     toolchains = [RUST_TOOLCHAIN],

@@ -1,6 +1,7 @@
 //! Bazel executes mirage.plan.json crate by crate: an edit to one
 //! example's sources reruns that crate's compile and its images' actions,
-//! nothing else; an edit to the generator reruns no crate's compile; a
+//! nothing else; an edit to the generator compiles its own crate and
+//! reruns no other crate's compile (a unit's or a dependency's); a
 //! stale plan stops Bazel and `mirage pin --check` with one message; and
 //! `mirage pin` writes the same plan, free of this machine's paths, in any
 //! checkout.
@@ -93,9 +94,9 @@ fn editing_one_example_reruns_only_its_crate_and_its_images(checkout: &Checkout)
 
 fn editing_the_generator_reruns_no_unit(checkout: &Checkout) {
     // Rendering code changes (a line on top moves every panic location
-    // below it, so the generator's bytes change): the generator and the
-    // images are built again, the unit runner (its own crate) to the same
-    // bytes, so every unit is cached.
+    // below it, so the generator's bytes change): the generator's crate
+    // (not its dependencies) and the images are built again, the unit
+    // runner (its own crate) to the same bytes, so every unit is cached.
     let render = checkout.path().join("generator/src/render/mod.rs");
     let text = std::fs::read_to_string(&render).unwrap();
     std::fs::write(&render, format!("// edited by a test: {}\n{text}", nonce())).unwrap();
@@ -105,11 +106,16 @@ fn editing_the_generator_reruns_no_unit(checkout: &Checkout) {
         Some(&2),
         "the edited generator built both images again: {counts:?}"
     );
-    for unit in ["Rustc", "BuildScriptRun"] {
+    assert_eq!(
+        counts.get("CargoBuild"),
+        Some(&1),
+        "the generator's crate compiled again: {counts:?}"
+    );
+    for unit in ["Rustc", "BuildScriptRun", "CargoDeps"] {
         assert_eq!(
             counts.get(unit),
             None,
-            "units run after editing generator/src/render/mod.rs: {counts:?}"
+            "units or the generator's dependencies run after editing generator/src/render/mod.rs: {counts:?}"
         );
     }
 }
