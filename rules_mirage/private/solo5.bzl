@@ -42,7 +42,7 @@ solo5_toolchain = rule(
     implementation = _solo5_toolchain_impl,
     attrs = {
         "srcs": attr.label_list(allow_files = True, doc = "The cargo workspace (for `cargo metadata`)."),
-        "_builder": attr.label(default = "//toolchains/solo5:builder", executable = True, cfg = "exec"),
+        "_builder": attr.label(default = "//generator:solo5_builder", executable = True, cfg = "exec"),
         # What marks a rules_mirage checkout.
         "_home": attr.label(default = "//rules_mirage:defs.bzl", allow_single_file = True),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),

@@ -3,8 +3,9 @@
 //! (`tests/remote/worker.py`) run on 127.0.0.1, started and stopped by PID
 //! by `tests/remote/grid.py`. In a copy of the checkout with an empty
 //! output base, Bazel executes every action of hello's spt image remotely
-//! but the generator's build (taken from the local disk cache), with no
-//! local fallback, and gets the local build's bytes; a second copy with
+//! but the generator's and the unit runner's builds (taken from the local
+//! disk cache), with no local fallback, and gets the local build's bytes;
+//! a second copy with
 //! another empty output base gets everything from the remote cache and
 //! executes nothing. The same holds with a plain HTTP cache: nginx
 //! accepting WebDAV PUT (for the unit runner's build).
@@ -24,17 +25,19 @@ struct Build {
     seeded: &'static [&'static str],
 }
 
-/// hello's spt image: the unit runner, the Solo5 toolchain, its units and
-/// the image's link are each an action (the unix image adds only more of
-/// the same kind, so it is left out). The generator comes from the local
-/// disk cache: it is the suite's costliest action (about 270 CPU-seconds
-/// from nothing), the unit runner is built remotely by the same rule
+/// hello's spt image: the Solo5 toolchain's builder and the toolchain,
+/// its units and the image's link are each an action executed remotely.
+/// The generator and the unit runner come from the local disk cache, as
+/// tools of hello's unix image (its units and link are cached with them,
+/// and none of them is an action of the spt image): the generator's
+/// dependencies are the suite's costliest action (about 270 CPU-seconds
+/// from nothing), the builder is built remotely by the same rule
 /// (`cargo_binary`), and `bench/bazel.sh remote` executes every action of
 /// every example remotely, the generator's too.
 const HELLO: Build = Build {
     targets: &["//examples/hello:hello_spt"],
     outputs: &["examples/hello/hello_spt.out/dist/hello.spt"],
-    seeded: &["//generator:mirage"],
+    seeded: &["//examples/hello:hello_unix"],
 };
 
 /// One of those actions, the unit runner's cargo build: the plain HTTP
@@ -110,9 +113,11 @@ impl Drop for Grid {
 /// output bases of their own).
 fn local_outputs(build: &Build) -> Vec<String> {
     let _turn = crate::bazel::turn();
+    // The seeded targets too: so they are in the disk cache.
     let local = Command::new("bazel")
         .arg("build")
         .args(build.targets)
+        .args(build.seeded)
         .current_dir(repo())
         .output()
         .unwrap();
@@ -130,7 +135,7 @@ fn local_outputs(build: &Build) -> Vec<String> {
 
 /// A copy of the checkout with `build`'s seeded targets in its output
 /// base, from the local disk cache that [`local_outputs`] filled (or
-/// built here, locally, if it did not hold them: said on stderr).
+/// built here, locally, if there is none: said on stderr).
 fn checkout(build: &Build) -> Checkout {
     let checkout = Checkout::new();
     if build.seeded.is_empty() {
@@ -174,8 +179,8 @@ fn bazel_executes_remotely_on_buildgrid_and_a_second_checkout_hits_its_cache() {
     let grid = Grid::up();
     let endpoint = &grid.endpoint;
 
-    // Every action remote (the generator seeded): the unit runner, the
-    // Solo5 toolchain, the units, the image.
+    // Every action remote (the generator and unit runner seeded): the
+    // Solo5 toolchain's builder and the toolchain, the units, the image.
     let a = checkout(&HELLO);
     let executor = format!("--remote_executor={endpoint}");
     let summary = a.build(
