@@ -7,13 +7,17 @@ toolchain's cargo and rustc by path (PATH is Bazel's fixed one).
 
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 
-# Prelude of every cargo action's script: $1 is the vendor directory.
-CARGO_ENV = """set -eu
+# Prelude of every script that runs cargo or rustc: the execution root,
+# and a scratch CARGO_HOME.
+SCRATCH_HOME = """set -eu
 export ROOT="$PWD"
 export CARGO_HOME="$(mktemp -d)"
 # Its target directory is hundreds of megabytes: gone with the action.
 trap 'rm -rf "$CARGO_HOME"' EXIT
-export HOME="$CARGO_HOME"
+"""
+
+# Prelude of every cargo action's script: $1 is the vendor directory.
+CARGO_ENV = SCRATCH_HOME + """export HOME="$CARGO_HOME"
 export CARGO="$ROOT/$CARGO" RUSTC="$ROOT/$RUSTC"
 printf '[source.crates-io]\\nreplace-with = "vendored"\\n[source.vendored]\\ndirectory = "%s"\\n[net]\\noffline = true\\n' "$ROOT/$1" > "$CARGO_HOME/config.toml"
 """
@@ -171,27 +175,21 @@ for record in "$ROOT/$DEPS/commands/1-lib" "$ROOT/$DEPS/commands/2-bin"; do
 done
 """
 
-def _crate_dir(ctx, prefix):
-    """The directory of the crate's Cargo.toml, relative to the cargo workspace."""
-    for f in ctx.files.crate:
-        if f.basename == "Cargo.toml":
-            return f.dirname[len(prefix):]
-    fail("cargo_binary: `crate` has no Cargo.toml")
-
 def _stubs(ctx, prefix, crate_dir):
     """Shell giving the crate in $WS an empty target for each of its own."""
     lines = []
     for f in ctx.files.crate:
         rel = f.path[len(prefix + crate_dir) + 1:]
         parts = rel.split("/")
-        if rel == "src/lib.rs":
+        if f.extension != "rs":
+            continue
+        elif rel == "src/lib.rs":
             body = ""
         elif rel == "src/main.rs" or (len(parts) == 2 and parts[0] in ("benches", "examples", "tests")) or parts[:2] == ["src", "bin"]:
             body = "fn main() {}"
         else:
             continue
-        if rel.endswith(".rs"):
-            lines.append('mkdir -p "$(dirname "$WS/{p}")"; echo "{b}" > "$WS/{p}"'.format(p = crate_dir + "/" + rel, b = body))
+        lines.append('mkdir -p "$(dirname "$WS/{p}")"; echo "{b}" > "$WS/{p}"'.format(p = crate_dir + "/" + rel, b = body))
     return "\n" + "\n".join(lines) + "\n"
 
 def _cargo_binary_impl(ctx):
@@ -200,8 +198,10 @@ def _cargo_binary_impl(ctx):
     inputs, env = cargo_env(ctx)
     root = ctx.file.manifest.owner.workspace_root
     prefix = root + "/" if root else ""
-    crate_dir = _crate_dir(ctx, prefix)
     manifests = [f for f in ctx.files.crate if f.basename == "Cargo.toml"]
+    if len(manifests) != 1:
+        fail("cargo_binary: `crate` must hold one Cargo.toml, not %d" % len(manifests))
+    crate_dir = manifests[0].dirname[len(prefix):]
     members = sorted({
         f.dirname[len(prefix):]: None
         for f in ctx.files.srcs + manifests
@@ -241,10 +241,7 @@ sed -z -i -e "s#$ROOT#@ROOT@#g" -e "s#$CARGO_HOME#@HOME@#g" "$RECORD"/*
     ctx.actions.run_shell(
         inputs = [rust.rustc, deps] + rust.libs + ctx.files.crate,
         outputs = [out],
-        command = """set -eu
-export ROOT="$PWD"
-export CARGO_HOME="$(mktemp -d)"
-trap 'rm -rf "$CARGO_HOME"' EXIT
+        command = SCRATCH_HOME + """
 WS="$CARGO_HOME/ws"
 mkdir -p "$WS/{dir}"
 cp -RL "$ROOT/{prefix}{dir}/." "$WS/{dir}/"

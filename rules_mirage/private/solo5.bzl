@@ -2,8 +2,9 @@
 
 One action runs `mirage-toolchain-solo5` (toolchains/solo5/src/main.rs)
 with MIRAGE_CACHE in its output tree: the same code that builds the CLI's
-cached toolchain, from the vendored solo5-sys crate. A built tree holds no absolute path (relative links; the
-compiler wrapper finds its directory when it runs), so the action is an
+cached toolchain, from the vendored solo5-sys crate. A built tree holds no
+absolute path (relative links; the compiler wrapper finds its directory
+when it runs), so the action is an
 ordinary sandboxed one and its output may move: to the execution root, to
 another machine, to a remote executor.
 """
