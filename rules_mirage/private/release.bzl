@@ -8,7 +8,6 @@ detached statement names Bazel as the engine.
 """
 
 load(":providers.bzl", "MirageInfo", "declaration")
-load(":solo5.bzl", "Solo5Info")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 load(":unikernel.bzl", "GENERATOR_ATTRS", "SOLO5_TARGETS", "run_generator")
 
@@ -18,7 +17,7 @@ def _mirage_release_impl(ctx):
     statement = ctx.actions.declare_file(ctx.label.name + ".intoto.json")
     solo5 = None
     if [t for t in ctx.attr.targets if t in SOLO5_TARGETS]:
-        solo5 = ctx.attr._solo5[Solo5Info].cache
+        solo5 = ctx.file._solo5
     label = "//%s:%s" % (ctx.label.package, ctx.label.name)
     run_generator(
         ctx,

@@ -138,3 +138,26 @@ mirage_plan = repository_rule(
     attrs = {"plan": attr.label(allow_single_file = True, doc = "mirage.plan.json; none: no image is pinned.")},
     doc = "The units of the workspace's mirage.plan.json as Bazel targets, and the images it pins.",
 )
+
+# What the tools' packages read of the checkout: the generator, the unit
+# runner and the Solo5 builder, their crates and the cargo workspace's
+# manifests (examples' included), and the rules that build them.
+_TOOLS_ENTRIES = ["BUILD.bazel", "Cargo.lock", "Cargo.toml", "examples", "generator", "rules_mirage", "runtimes", "toolchains"]
+
+def _mirage_tools_impl(rctx):
+    # The checkout's files through symlinks: Bazel sees an edit to them
+    # as it does in the checkout itself.
+    root = rctx.path(Label("//:WORKSPACE.bazel")).dirname
+    for entry in _TOOLS_ENTRIES:
+        rctx.symlink(root.get_child(entry), entry)
+    rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)
+
+mirage_tools = repository_rule(
+    implementation = _mirage_tools_impl,
+    doc = """rules_mirage's checkout again, under a name every workspace shares.
+
+The tools images need (the generator, the unit runner, the Solo5 toolchain)
+build here, so their actions' paths (`external/mirage_tools/...`) and hence
+their cache keys are the same in rules_mirage's own workspace and in every
+workspace that uses it: a disk or remote cache filled by one serves all.""",
+)

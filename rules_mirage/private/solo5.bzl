@@ -12,11 +12,6 @@ another machine, to a remote executor.
 load(":cargo.bzl", "CARGO_ENV", "cargo_env", "stub_members")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 
-Solo5Info = provider(
-    doc = "A built Solo5 toolchain.",
-    fields = {"cache": "File: a tree whose one directory is the toolchain (MIRAGE_CACHE)"},
-)
-
 def _solo5_toolchain_impl(ctx):
     cache = ctx.actions.declare_directory(ctx.label.name)
     inputs, env = cargo_env(ctx)
@@ -37,7 +32,9 @@ rm -f "$MIRAGE_CACHE"/*.lock
         mnemonic = "Solo5Toolchain",
         progress_message = "Building the Solo5 toolchain",
     )
-    return [Solo5Info(cache = cache), DefaultInfo(files = depset([cache]))]
+
+    # One file: a tree whose one directory is the toolchain (MIRAGE_CACHE).
+    return [DefaultInfo(files = depset([cache]))]
 
 solo5_toolchain = rule(
     implementation = _solo5_toolchain_impl,

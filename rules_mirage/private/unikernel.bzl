@@ -8,9 +8,12 @@ same image bytes. Cargo runs offline against @mirage_crates.
 
 load(":cargo.bzl", "CARGO_ENV", "cargo_env")
 load(":providers.bzl", "MirageInfo")
-load(":solo5.bzl", "Solo5Info")
 load(":toolchain.bzl", "RUST_TOOLCHAIN")
 load(":units.bzl", "MirageUnitInfo", "unit_inputs")
+
+# rules_mirage's root, whose files the generator reads (`--rules-mirage`):
+# this repository's, not @mirage_tools' where the generator builds.
+_HOME = Label("//:WORKSPACE.bazel")
 
 SOLO5_TARGETS = ["hvt", "spt", "virtio", "muen", "xen", "qubes"]
 TARGETS = ["unix"] + SOLO5_TARGETS
@@ -34,11 +37,13 @@ GENERATOR_ATTRS = {
         ],
         providers = [MirageInfo],
     ),
-    "_mirage": attr.label(default = "//generator:mirage", executable = True, cfg = "exec"),
+    # The tools come from @mirage_tools (repositories.bzl): their cache keys
+    # are the same in every workspace.
+    "_mirage": attr.label(default = "@mirage_tools//generator:mirage", executable = True, cfg = "exec"),
     # A tool: its compiler wrapper, ld and elftool link the image, its
     # tenders boot it where `bazel run` and `bazel test` run it. The guest
     # bindings and linker scripts in it are the same in any configuration.
-    "_solo5": attr.label(default = "//rules_mirage/private:solo5", providers = [Solo5Info], cfg = "exec"),
+    "_solo5": attr.label(default = "@mirage_tools//rules_mirage/private:solo5", allow_single_file = True, cfg = "exec"),
     "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     "_workspace": attr.label_list(
         default = [
@@ -93,7 +98,7 @@ def run_generator(ctx, graph, solo5, outputs, command, arguments, mnemonic, prog
         inputs + files + ctx.files._workspace + [ctx.executable._mirage, declared] + ([solo5] if solo5 else []),
         transitive = [graph.files] + [i.files for i in implicit],
     )
-    env = dict(env, GENERATOR = ctx.executable._mirage.path, GENERATOR_HOME = ctx.attr._mirage.label.workspace_root or ".")
+    env = dict(env, GENERATOR = ctx.executable._mirage.path, GENERATOR_HOME = _HOME.workspace_root or ".")
     ctx.actions.run_shell(
         inputs = inputs,
         outputs = outputs,
@@ -127,7 +132,7 @@ def _mirage_image_impl(ctx):
     # run.sh attaches from beside itself.
     disks = ctx.actions.declare_directory(out + "disks")
     info = ctx.attr.graph[MirageInfo]
-    solo5 = ctx.attr._solo5[Solo5Info].cache if target in SOLO5_TARGETS else None
+    solo5 = ctx.file._solo5 if target in SOLO5_TARGETS else None
     label = "//%s:%s" % (ctx.label.package, unikernel)
     dir = "mirage-out/%s/%s/%s" % (ctx.label.package, unikernel, target)
     files = []

@@ -78,7 +78,7 @@ mirage_unit = rule(
         "deps": attr.label_list(providers = [MirageUnitInfo], doc = "The units it reads."),
         "srcs": attr.label_list(allow_files = True, doc = "Its crate's sources (a path crate's)."),
         "unit": attr.string(mandatory = True, doc = "The unit, as mirage.plan.json has it (JSON)."),
-        "_mirage_unit": attr.label(default = "@rules_mirage//generator:mirage_unit", executable = True, cfg = "exec"),
+        "_mirage_unit": attr.label(default = "@mirage_tools//generator:mirage_unit", executable = True, cfg = "exec"),
         "_vendor": attr.label(default = "@mirage_crates//:vendor", allow_files = True),
     },
     toolchains = [RUST_TOOLCHAIN],

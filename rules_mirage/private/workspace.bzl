@@ -10,7 +10,7 @@ as it is. MODULE.bazel does the same through
 `//rules_mirage/private:extensions.bzl`.
 """
 
-load(":repositories.bzl", "mirage_crates_vendor", "mirage_plan", "mirage_rust_host")
+load(":repositories.bzl", "mirage_crates_vendor", "mirage_plan", "mirage_rust_host", "mirage_tools")
 
 def _standin_impl(rctx):
     # rules_mirage's root, from a file every checkout has.
@@ -51,4 +51,5 @@ def rules_mirage_dependencies(plan = None):
     mirage_rust_host(name = "mirage_rust_host")
     mirage_crates_vendor(name = "mirage_crates")
     mirage_plan(name = "mirage_plan", plan = plan)
+    mirage_tools(name = "mirage_tools")
     native.register_toolchains("@mirage_rust_host//:toolchain")
