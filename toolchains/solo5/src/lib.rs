@@ -115,8 +115,9 @@ impl Toolchain {
             .file_name()
             .map(|k| k.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let lock_file = File::create(cache.join(format!("{key}.lock")))
-            .map_err(|e| format!("lock file: {e}"))?;
+        let path = cache.join(format!("{key}.lock"));
+        let lock_file =
+            File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
         lock_file
             .lock()
             .map_err(|e| format!("lock {}: {e}", cache.display()))?;
@@ -155,8 +156,9 @@ impl Toolchain {
     /// Where the toolchain for `home`'s pinned sources lives in `cache`,
     /// built or not.
     pub fn locate(home: &Path, cache: &Path) -> Result<Toolchain, String> {
-        let lock = std::fs::read_to_string(home.join("Cargo.lock"))
-            .map_err(|e| format!("read Cargo.lock: {e}"))?;
+        let path = home.join("Cargo.lock");
+        let lock =
+            std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
         Ok(Toolchain {
             dir: cache.join(key(&lock)?),
             lds: home.join("toolchains/solo5/lds"),
