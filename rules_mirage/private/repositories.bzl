@@ -144,10 +144,14 @@ mirage_plan = repository_rule(
 # manifests (examples' included), and the rules that build them.
 _TOOLS_ENTRIES = ["BUILD.bazel", "Cargo.lock", "Cargo.toml", "examples", "generator", "rules_mirage", "runtimes", "toolchains"]
 
+def rules_mirage_root(rctx):
+    """rules_mirage's checkout, from a file every checkout has."""
+    return rctx.path(Label("//:WORKSPACE.bazel")).dirname
+
 def _mirage_tools_impl(rctx):
     # The checkout's files through symlinks: Bazel sees an edit to them
     # as it does in the checkout itself.
-    root = rctx.path(Label("//:WORKSPACE.bazel")).dirname
+    root = rules_mirage_root(rctx)
     for entry in _TOOLS_ENTRIES:
         rctx.symlink(root.get_child(entry), entry)
     rctx.file("WORKSPACE", "workspace(name = %r)\n" % rctx.name)

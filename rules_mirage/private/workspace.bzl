@@ -10,12 +10,10 @@ as it is. MODULE.bazel does the same through
 `//rules_mirage/private:extensions.bzl`.
 """
 
-load(":repositories.bzl", "mirage_crates_vendor", "mirage_plan", "mirage_rust_host", "mirage_tools")
+load(":repositories.bzl", "mirage_crates_vendor", "mirage_plan", "mirage_rust_host", "mirage_tools", "rules_mirage_root")
 
 def _standin_impl(rctx):
-    # rules_mirage's root, from a file every checkout has.
-    root = rctx.path(Label("//:WORKSPACE.bazel")).dirname
-    src = root.get_child("toolchains").get_child("bazel").get_child(rctx.attr.folder)
+    src = rules_mirage_root(rctx).get_child("toolchains").get_child("bazel").get_child(rctx.attr.folder)
     for child in src.readdir():
         rctx.symlink(child, child.basename)
 

@@ -5,9 +5,8 @@
 //! output base, Bazel executes every action of hello's spt image remotely
 //! but the generator's and the unit runner's builds (taken from the local
 //! disk cache), with no local fallback, and gets the local build's bytes;
-//! a second copy with
-//! another empty output base gets everything from the remote cache and
-//! executes nothing. The same holds with a plain HTTP cache: nginx
+//! a second copy with another empty output base gets everything from the
+//! remote cache and executes nothing. The same holds with a plain HTTP cache: nginx
 //! accepting WebDAV PUT (for the unit runner's build).
 
 use std::io::{BufRead, BufReader};

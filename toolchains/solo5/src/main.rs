@@ -17,17 +17,17 @@ fn main() -> ExitCode {
         eprintln!("{NAME}: error: give the rules_mirage checkout: {NAME} CHECKOUT");
         return ExitCode::from(2);
     };
+    let checkout = Path::new(checkout);
     // A mistaken argument is the caller's, not a failed build (exit 2).
-    let lock = Path::new(checkout).join("Cargo.lock");
-    if !lock.is_file() {
+    if !checkout.join("Cargo.lock").is_file() {
         eprintln!(
             "{NAME}: error: {} is not a rules_mirage checkout: it has no Cargo.lock",
-            Path::new(checkout).display()
+            checkout.display()
         );
         return ExitCode::from(2);
     }
     let progress = |message: &str| eprintln!("{NAME}: {message}");
-    match Toolchain::ensure(Path::new(checkout), &cache_root(), progress) {
+    match Toolchain::ensure(checkout, &cache_root(), progress) {
         Ok(toolchain) => {
             println!("{}", toolchain.dir.display());
             ExitCode::SUCCESS
