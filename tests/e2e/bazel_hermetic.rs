@@ -27,7 +27,21 @@ impl Checkout {
             .prefix("mirage-bazel-ob-")
             .tempdir()
             .unwrap();
+        // The server's temporary files: Bazel 4.2 leaves one behind per
+        // build with --execution_log_json_file (5-200 MB).
+        std::fs::create_dir(output_base.path().join("tmp")).unwrap();
         Checkout { dir, output_base }
+    }
+
+    /// `bazel` with this checkout's startup options: its own output base
+    /// and a temporary directory inside it, which goes with it.
+    fn command(&self) -> Command {
+        let base = self.output_base.path().display();
+        let mut cmd = Command::new("bazel");
+        cmd.arg(format!("--output_base={base}"))
+            .arg(format!("--host_jvm_args=-Djava.io.tmpdir={base}/tmp"))
+            .current_dir(self.dir.path());
+        cmd
     }
 
     /// Its directory.
@@ -37,15 +51,7 @@ impl Checkout {
 
     /// `bazel ARGS` there: exit code and everything it printed.
     pub(crate) fn bazel(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap();
+        let out = self.command().args(args).output().unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -94,14 +100,7 @@ impl Checkout {
 
 impl Drop for Checkout {
     fn drop(&mut self) {
-        let _ = Command::new("bazel")
-            .arg(format!(
-                "--output_base={}",
-                self.output_base.path().display()
-            ))
-            .arg("shutdown")
-            .current_dir(self.dir.path())
-            .status();
+        let _ = self.command().arg("shutdown").status();
         // Bazel leaves its outputs read-only.
         let _ = Command::new("chmod")
             .arg("-R")

@@ -9,6 +9,8 @@
 //! `--net:NAME=TAP` arguments replace them, and `--net-offload:NAME=off`
 //! (`mirage run --no-offload`) is passed on to the tender, or on virtio
 //! becomes QEMU's `csum=off` on the device; the rest are runtime args.
+//! Under `bazel run` (read-only runfiles) disks boot from copies, which
+//! go when the run no longer needs them.
 
 use std::fmt::Write as _;
 
@@ -22,6 +24,10 @@ pub struct Script {
     pub setup: String,
     /// The launcher's device arguments.
     pub args: String,
+    /// Whether `setup` may boot copies of disks, in the directory
+    /// `$copies` (empty when it made none), which a launcher that is not
+    /// exec'd removes when it ends.
+    pub copies: bool,
 }
 
 /// QEMU's tap backend for the virtio network device, on tap `ifname`
@@ -49,7 +55,11 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
     );
     let mut args = String::new();
     if devices.is_empty() {
-        return Script { setup, args };
+        return Script {
+            setup,
+            args,
+            copies: false,
+        };
     }
     let mut defaults = Vec::new();
     for d in devices {
@@ -84,20 +94,43 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
         }
     }
     setup.push_str("        *) break ;;\n    esac\ndone\n");
+    let mut copied = false;
     for (d, default) in devices.iter().zip(&defaults) {
         if d.kind != Solo5Kind::Block || default.is_empty() {
             continue;
         }
+        if !copied {
+            setup.push_str(
+                "# Bazel's runfiles are read-only, and tenders open disks read-write:\n\
+                 # boot copies, in a directory of this run's (in the test's own\n\
+                 # directory under `bazel test`).\n\
+                 copies=\"\"\n",
+            );
+            copied = true;
+        }
         let v = var(d);
         let _ = write!(
             setup,
-            "# Bazel's runfiles are read-only, and tenders open disks read-write:\n\
-             # boot a copy (in the test's own directory under `bazel test`).\n\
-             if [ -n \"$MIRAGE_ROOT\" ] && [ \"${v}\" = \"{default}\" ]; then\n    \
-             copy=\"${{TEST_TMPDIR:-${{TMPDIR:-/tmp}}}}/{name}-$$.img\"\n    \
-             cp \"${v}\" \"$copy\" && chmod u+w \"$copy\" && {v}=\"$copy\"\n\
+            "if [ -n \"$MIRAGE_ROOT\" ] && [ \"${v}\" = \"{default}\" ]; then\n    \
+             copies=\"${{TEST_TMPDIR:-${{TMPDIR:-/tmp}}}}/mirage-disks-$$\"\n    \
+             mkdir -p \"$copies\" && cp \"${v}\" \"$copies/{name}.img\" && \
+             chmod u+w \"$copies/{name}.img\" && {v}=\"$copies/{name}.img\"\n\
              fi\n",
             name = d.name,
+        );
+    }
+    if copied && !virtio {
+        // The tender is exec'd (it keeps this PID): nothing runs after it.
+        setup.push_str(
+            "# The copies go once the tender (this PID, after exec) has them\n\
+             # open, or has ended.\n\
+             if [ -n \"$copies\" ] && [ -d /proc/$$/fd ]; then\n    \
+             n=$(ls \"$copies\" | wc -l)\n    \
+             (while [ -d /proc/$$ ] && [ \"$(ls -l /proc/$$/fd 2>/dev/null | grep -cF \" -> $copies/\")\" -lt \"$n\" ]; do\n        \
+             sleep 0.1\n    \
+             done\n    \
+             rm -rf \"$copies\") </dev/null >/dev/null 2>&1 &\n\
+             fi\n",
         );
     }
     for d in devices {
@@ -120,7 +153,11 @@ pub fn devices(devices: &[Solo5Device], virtio: bool) -> Script {
         };
         args.push_str(&arg);
     }
-    Script { setup, args }
+    Script {
+        setup,
+        args,
+        copies: copied,
+    }
 }
 
 /// Shell text defining `launch`, which runs its arguments: `exec`, or,

@@ -150,12 +150,15 @@ impl Backend for Solo5 {
         if target == Target::Virtio {
             // QEMU exits 83 whatever the guest's status: read it from the
             // console line Solo5's bindings print, as `mirage run` does.
+            let copies = if script.copies { " \"$copies\"" } else { "" };
             return Ok(format!(
                 "{}console=\"${{TMPDIR:-/tmp}}/{image}-$$.console\"\n\
+                 # Stopped by a signal too, the script removes what it made.\n\
+                 trap 'rm -rf \"$console\"{copies}' EXIT\n\
+                 trap 'exit 129' HUP\ntrap 'exit 130' INT\ntrap 'exit 143' TERM\n\
                  {}{} -kernel \"$here/dist/{image}\" -append \"$*\" | tee \"$console\"\n\
                  code=$(tr -d '\\r' < \"$console\" | sed -n 's/^Solo5: solo5_exit(\\([0-9]*\\)) called$/\\1/p')\n\
                  tr -d '\\r' < \"$console\" | grep -q '^Solo5: solo5_abort() called$' && code=255\n\
-                 rm -f \"$console\"\n\
                  exit \"${{code:-1}}\"",
                 script.setup, launcher, script.args
             ));
