@@ -90,11 +90,11 @@ else
     # Boot every time: a test result from the disk cache proves nothing here.
     check bazel test --nocache_test_results //...
     step "end-to-end tests"
-    # Four at a time on two cores: the tests spend much of their time
-    # waiting on tenders, peers and networks (on a fresh machine, two at a
-    # time kept the cores 81% busy, three 86%).
+    # Three at a time on two cores: the tests spend much of their time
+    # waiting on tenders, peers and networks (two at a time kept the
+    # cores 81% busy on a fresh machine).
     check cargo test --workspace --no-fail-fast --test '*' -- \
-        --skip solo5::hvt_boots_where_kvm_allows --test-threads=4
+        --skip solo5::hvt_boots_where_kvm_allows --test-threads=3
     step "doc tests"
     check cargo test --quiet --workspace --doc
     step "hvt"
