@@ -6,8 +6,8 @@
 //! but the generator's and the unit runner's builds (taken from the local
 //! disk cache), with no local fallback, and gets the local build's bytes;
 //! a second copy with another empty output base gets everything from the
-//! remote cache and executes nothing. The same holds with a plain HTTP cache: nginx
-//! accepting WebDAV PUT (for the unit runner's build).
+//! remote cache and executes nothing. The same holds with a plain HTTP
+//! cache: nginx accepting WebDAV PUT (for the unit runner's build).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -412,9 +412,7 @@ fn leaves_nothing_behind(script: &std::path::Path, target: &str) {
         2,
         "virtio run.sh made its console log and disk copies: {made:?}"
     );
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", "--", &format!("-{}", child.id())])
-        .status();
+    crate::running::signal_group(child.id(), "TERM");
     let _ = child.wait();
     assert_eq!(
         settled(tmp.path()),
