@@ -17,11 +17,17 @@ use crate::support::{mirage_ok, repo, sha256, skipped};
 const NOTES: &str = "//examples/notes:notes";
 
 /// Held for a whole test: the tests of a target share the disk its build
-/// made, and each blanks it first.
-static DISK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn own_disk() -> std::sync::MutexGuard<'static, ()> {
-    DISK.lock()
+/// made, and each blanks it first; other targets' tests run meanwhile.
+fn own_disk(stack: Stack) -> std::sync::MutexGuard<'static, ()> {
+    use std::sync::Mutex;
+    static DISKS: [Mutex<()>; 3] = [Mutex::new(()), Mutex::new(()), Mutex::new(())];
+    // One per disk(stack): the unix stacks share the unix build's.
+    let disk = match stack {
+        Stack::UnixDirect | Stack::UnixSocket => &DISKS[0],
+        Stack::Spt => &DISKS[1],
+        Stack::Virtio => &DISKS[2],
+    };
+    disk.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 const URL: &str = "http://10.0.0.2:8080/notes";
@@ -60,7 +66,7 @@ pub(crate) fn build_on_a_blank_disk(stack: Stack, label: &str, disk: PathBuf) {
 }
 
 fn keeps_notes(stack: Stack) {
-    let _disk = own_disk();
+    let _disk = own_disk(stack);
     let ns = Netns::for_stack("notes", stack);
     // A blank disk: refused in one line, formatted with --format.
     build_on_a_blank_disk(stack, NOTES, disk(stack));
@@ -183,7 +189,7 @@ fn notes_keep_on_unix_sockets() {
 /// virtio (QEMU, TCG) formats its disk and serves a note.
 #[test]
 fn notes_serve_a_put_and_a_get_on_virtio() {
-    let _disk = own_disk();
+    let _disk = own_disk(Stack::Virtio);
     let ns = Netns::for_stack("notes", Stack::Virtio);
     let _notes = boot(&ns, Stack::Virtio, true);
     let url = format!("{URL}/virtio/first");
@@ -242,7 +248,7 @@ fn a_put_is_flushed_before_its_201(stack: Stack) {
             "strace is not installed (scripts/setup.sh installs it with SETUP_PEERS=1)",
         );
     }
-    let _disk = own_disk();
+    let _disk = own_disk(stack);
     let ns = Netns::for_stack("durable", stack);
     build_on_a_blank_disk(stack, NOTES, disk(stack));
     let notes = boot(&ns, stack, true);
@@ -344,7 +350,7 @@ fn every_acknowledged_note_is_there(ns: &Netns, acks: &std::path::Path, cuts: us
 /// that got its 201 reads back byte for byte, and at the end `mirage disk
 /// check` passes. bench/ runs the same loop longer.
 fn survives_kills(stack: Stack, cuts: usize) {
-    let _disk = own_disk();
+    let _disk = own_disk(stack);
     let ns = Netns::for_stack("kill9", stack);
     build_on_a_blank_disk(stack, NOTES, disk(stack));
     let acks = tempfile::NamedTempFile::new().unwrap();

@@ -83,7 +83,7 @@ fn examples_boot_on_virtio() {
 /// hvt images are built exactly as for production. Where the host's KVM
 /// executes SSE (probed, not guessed), they boot as on spt; on an emulating
 /// KVM, Solo5's SSE-free C test_hello boots instead, as a smoke test of the
-/// tender and KVM. The output says which path ran and why.
+/// tender and KVM, and the test says SKIPPED with why and what it checked.
 #[test]
 fn hvt_boots_where_kvm_allows() {
     use mirage_toolchain_solo5::HvtProbe;

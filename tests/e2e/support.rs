@@ -31,8 +31,26 @@ pub fn cargo_target_dir() -> PathBuf {
 /// directories let a unix and a Solo5 build run at once. Any directory
 /// gives the same images; these are caches.
 pub fn unikernel_target_dir(target: &str) -> PathBuf {
-    let family = if target == "unix" { "unix" } else { "solo5" };
-    cargo_target_dir().join(format!("e2e-unikernels-{family}"))
+    cargo_target_dir().join(format!("e2e-unikernels-{}", family(target)))
+}
+
+/// As [`unikernel_target_dir`], for builds with rules_mirage from a copy
+/// of the checkout. Cargo names a checkout's own crates (the runtimes, the
+/// examples) by their path inside the generated crate, the same in every
+/// copy, and compiles them again for another checkout (`REMAPS_ENV` in
+/// rustc_wrapper.rs): a copy building in this checkout's directories made
+/// every image built there after it compile its runtimes and final crate
+/// again. Copies share these directories among themselves.
+pub fn copy_target_dir(target: &str) -> PathBuf {
+    cargo_target_dir().join(format!("e2e-copies-{}", family(target)))
+}
+
+fn family(target: &str) -> &'static str {
+    if target == "unix" {
+        "unix"
+    } else {
+        "solo5"
+    }
 }
 
 /// The target a `mirage` command line names (`-t T`, `--target T` or
@@ -94,13 +112,19 @@ fn mirage_with_home(home: &Path, cwd: &Path, args: &[&str]) -> Output {
 }
 
 /// `mirage ARGS` in `cwd` with rules_mirage from this checkout and the
-/// tests' target directory, unless `env` (set last) says otherwise.
+/// tests' target directory (a copy's, when `env` names a copy as
+/// `MIRAGE_HOME`), unless `env` (set last) says otherwise.
 pub fn mirage_with_env(cwd: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Output {
+    let home = env.iter().rev().find(|(k, _)| *k == "MIRAGE_HOME");
+    let target_dir = match home {
+        Some((_, home)) if Path::new(home) != repo() => copy_target_dir(named_target(args)),
+        _ => unikernel_target_dir(named_target(args)),
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_mirage"))
         .args(args)
         .current_dir(cwd)
         .env("MIRAGE_HOME", repo())
-        .env("CARGO_TARGET_DIR", unikernel_target_dir(named_target(args)))
+        .env("CARGO_TARGET_DIR", target_dir)
         .envs(env.iter().copied())
         .output()
         .expect("run mirage");
