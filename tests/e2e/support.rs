@@ -45,12 +45,10 @@ pub fn copy_target_dir(target: &str) -> PathBuf {
     cargo_target_dir().join(format!("e2e-copies-{}", family(target)))
 }
 
+/// The target's family, as the generator names it (a target `mirage`
+/// refuses builds nothing: any directory does for it).
 fn family(target: &str) -> &'static str {
-    if target == "unix" {
-        "unix"
-    } else {
-        "solo5"
-    }
+    mirage::target::Target::parse(target).map_or("solo5", |t| t.family().name())
 }
 
 /// The target a `mirage` command line names (`-t T`, `--target T` or
