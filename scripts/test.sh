@@ -19,6 +19,10 @@ esac
 # this file (tests/e2e/support.rs); the closing line counts them.
 export MIRAGE_SKIPPED="${TMPDIR:-/tmp}/rules_mirage-skipped.$$"
 : > "$MIRAGE_SKIPPED"
+# Every test step's output, kept so the closing report can repeat what
+# failed where a reader of a long log looks: at its end.
+steps_log="${TMPDIR:-/tmp}/rules_mirage-steps.$$"
+: > "$steps_log"
 names=()
 seconds=()
 failed=()
@@ -41,11 +45,27 @@ step() {
 # A test step that fails is reported at the end; the others still run, so
 # one run shows every failure.
 check() {
-    "$@" || failed+=("$current")
+    "$@" 2>&1 | tee -a "$steps_log" || failed+=("$current")
+}
+# Each failing Rust test's panic and the lines after it, and Bazel's
+# errors, at most 45 lines in all (the full text is above).
+failures() {
+    awk '
+        /^---- .* stdout ----$/ { name = $2; after = -1; next }
+        /^failures:$/ { name = "" }
+        name != "" && /panicked at/ { print "-- " name; after = 0 }
+        name != "" && after >= 0 && after < 12 { print "   " $0; after++; next }
+        /^ERROR: |^FAIL: / { print }
+    ' "$steps_log" | head -n 45
 }
 report() {
     local rc=$?
     finish
+    if ((${#failed[@]})); then
+        echo "== what failed, in short"
+        failures
+    fi
+    rm -f "$steps_log"
     echo "== durations"
     for i in "${!names[@]}"; do
         printf '%6d s  %s\n' "${seconds[$i]}" "${names[$i]}"

@@ -35,8 +35,28 @@ pub(crate) fn bazel(args: &[&str]) -> (i32, String) {
 
 pub(crate) fn bazel_ok(args: &[&str]) -> String {
     let (code, text) = bazel(args);
-    assert_eq!(code, 0, "bazel {args:?}:\n{text}");
+    assert_eq!(code, 0, "bazel {args:?}:\n{}", errors_first(&text));
     text
+}
+
+/// What a failed Bazel command printed, for a test's message: its ERROR
+/// lines first (Bazel prints progress for hundreds of lines before them),
+/// then its last lines.
+pub(crate) fn errors_first(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("ERROR:") || l.starts_with("FATAL:"))
+        .take(20)
+        .copied()
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(40)..];
+    format!(
+        "errors:\n{}\n--- last {} lines:\n{}",
+        errors.join("\n"),
+        tail.len(),
+        tail.join("\n")
+    )
 }
 
 fn sha256(path: &Path) -> String {

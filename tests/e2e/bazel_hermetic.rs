@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::bazel::{bazel, bazel_ok, turn, TempPackage};
+use crate::bazel::{bazel, bazel_ok, errors_first, turn, TempPackage};
 use crate::support::{copy_checkout, mirage_ok, repo, sha256};
 
 /// A copy of the checkout (without its tests) with its own (empty) Bazel
@@ -76,13 +76,14 @@ impl Checkout {
             ]
             .concat();
             let (code, text) = self.bazel(&args);
-            // --verbose_failures gives one stack trace per failed transfer.
-            let head: String = text.lines().take(150).collect::<Vec<_>>().join("\n");
             if code != 0 && text.contains("(Exit 34)") && attempts == 1 {
-                eprintln!("bazel build {flags:?}: transfer failure, once more:\n{head}");
+                eprintln!(
+                    "bazel build {flags:?}: transfer failure, once more:\n{}",
+                    errors_first(&text)
+                );
                 continue;
             }
-            assert_eq!(code, 0, "bazel build {flags:?}:\n{head}");
+            assert_eq!(code, 0, "bazel build {flags:?}:\n{}", errors_first(&text));
             return text
                 .lines()
                 .find(|l| l.starts_with("INFO: ") && l.contains(" processes"))

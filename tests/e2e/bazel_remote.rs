@@ -12,6 +12,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::bazel::errors_first;
 use crate::bazel_hermetic::Checkout;
 use crate::support::{repo, sha256, Daemon};
 
@@ -123,7 +124,7 @@ fn local_outputs(build: &Build) -> Vec<String> {
     assert!(
         local.status.success(),
         "{}",
-        String::from_utf8_lossy(&local.stderr)
+        errors_first(&String::from_utf8_lossy(&local.stderr))
     );
     build
         .outputs
@@ -141,7 +142,13 @@ fn checkout(build: &Build) -> Checkout {
         return checkout;
     }
     let (code, text) = checkout.bazel(&[&["build"][..], build.seeded].concat());
-    assert_eq!(code, 0, "bazel build {:?}:\n{text}", build.seeded);
+    assert_eq!(
+        code,
+        0,
+        "bazel build {:?}:\n{}",
+        build.seeded,
+        errors_first(&text)
+    );
     if !text.contains("disk cache hit") {
         eprintln!(
             "{:?} were not in the disk cache: built locally",
