@@ -54,6 +54,7 @@ failures() {
         /^---- .* stdout ----$/ { name = $2; after = -1; next }
         /^failures:$/ { name = "" }
         name != "" && /panicked at/ { print "-- " name; after = 0 }
+        /^stack backtrace:$|^note: run with `RUST_BACKTRACE/ { after = -1 }
         name != "" && after >= 0 && after < 12 { print "   " $0; after++; next }
         /^ERROR: |^FAIL: / { print }
     ' "$steps_log" | head -n 45
