@@ -111,6 +111,41 @@ impl Drop for Checkout {
     }
 }
 
+/// Bazel tests make and remove packages in the checkout (`TempPackage`)
+/// while other tests copy it: the copy leaves them out and never fails
+/// for them (tar did, one copy in ten here: "./tests: file changed as we
+/// read it", which failed the remote-execution test in CI).
+#[test]
+fn a_checkout_copies_while_packages_come_and_go() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Stops the other thread however the copies end (a failed assert
+    /// must not leave the scope waiting for it).
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let package = repo().join("tests/bazel-copy_race-tmp");
+    let stopped = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stopped.load(Ordering::Relaxed) {
+                std::fs::create_dir_all(&package).unwrap();
+                std::fs::write(package.join("BUILD.bazel"), "").unwrap();
+                std::fs::remove_dir_all(&package).unwrap();
+            }
+        });
+        let _stop = Stop(&stopped);
+        for _ in 0..20 {
+            let to = tempfile::tempdir().unwrap();
+            copy_checkout(to.path());
+            assert!(to.path().join("MODULE.bazel").is_file());
+            assert!(!to.path().join("tests/bazel-copy_race-tmp").exists());
+        }
+    });
+}
+
 /// `--platforms=//rules_mirage/platforms:T` picks a unikernel's T image,
 /// as `NAME_T` does; under it, `//...` skips what other targets make (the
 /// spt and unix boot tests), and a unikernel without T is incompatible.

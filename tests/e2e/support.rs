@@ -224,28 +224,69 @@ pub fn assert_hello_key_arguments(target: &str) {
 
 /// Copies the checkout's sources (not its build output, nor the packages
 /// Bazel tests make for themselves) to `to`.
-pub fn copy_checkout(to: &std::path::Path) {
-    copy_sources(to, &["--exclude=./.git"]);
+pub fn copy_checkout(to: &Path) {
+    copy_sources(&repo(), to, false);
 }
 
 /// Like [`copy_checkout`], with the git history (a release records the
 /// commit).
-pub fn copy_checkout_with_git(to: &std::path::Path) {
-    copy_sources(to, &[]);
+pub fn copy_checkout_with_git(to: &Path) {
+    copy_sources(&repo(), to, true);
 }
 
-fn copy_sources(to: &std::path::Path, more: &[&str]) {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(
-            "from=$1 to=$2; shift 2; tar -C \"$from\" --exclude=./target --exclude=./mirage-out \
-             --exclude='./bazel-*' --exclude='./tests/bazel-*-tmp' \"$@\" -cf - . | tar -C \"$to\" -xf -",
-        )
-        .args(["sh", repo().to_str().unwrap(), to.to_str().unwrap()])
-        .args(more)
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// What other tests write into the checkout while this one copies it:
+/// build output at the top (`target`, `mirage-out`, Bazel's `bazel-*`
+/// links) and Bazel tests' packages (`tests/bazel-*-tmp`). A walk of our
+/// own rather than tar, which fails ("file changed as we read it") when
+/// one of them comes or goes in a directory it reads.
+fn excluded(relative: &Path, with_git: bool) -> bool {
+    let name = relative
+        .file_name()
+        .map_or("".into(), OsStr::to_string_lossy);
+    match relative.parent().and_then(Path::to_str) {
+        Some("") => {
+            matches!(&*name, "target" | "mirage-out")
+                || name.starts_with("bazel-")
+                || (name == ".git" && !with_git)
+        }
+        Some("tests") => name.starts_with("bazel-") && name.ends_with("-tmp"),
+        _ => false,
+    }
+}
+
+fn copy_sources(root: &Path, to: &Path, with_git: bool) {
+    let mut pending = vec![PathBuf::new()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(root.join(&dir))
+            .and_then(|entries| entries.map(|e| e.map(|e| e.file_name())).collect());
+        let names: Vec<_> =
+            entries.unwrap_or_else(|e| panic!("copying {}: {e}", root.join(&dir).display()));
+        for name in names {
+            let relative = dir.join(name);
+            if excluded(&relative, with_git) {
+                continue;
+            }
+            let (from, into) = (root.join(&relative), to.join(&relative));
+            match copy_entry(&from, &into) {
+                Ok(true) => pending.push(relative),
+                Ok(false) => {}
+                Err(e) => panic!("copying {}: {e}", from.display()),
+            }
+        }
+    }
+}
+
+/// Copies a file or a symlink, or makes a directory (then true).
+fn copy_entry(from: &Path, into: &Path) -> std::io::Result<bool> {
+    let kind = std::fs::symlink_metadata(from)?.file_type();
+    if kind.is_dir() {
+        std::fs::create_dir_all(into)?;
+    } else if kind.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, into)?;
+    } else {
+        std::fs::copy(from, into)?;
+    }
+    Ok(kind.is_dir())
 }
 
 /// A server a test started (nginx, dnsmasq, rsyslog), with the scratch
