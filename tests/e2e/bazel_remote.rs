@@ -9,7 +9,7 @@
 //! remote cache and executes nothing. The same holds with a plain HTTP
 //! cache: nginx accepting WebDAV PUT (for the unit runner's build).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
 use crate::bazel::errors_first;
@@ -68,16 +68,20 @@ impl Grid {
             .arg(repo().join("tests/remote/grid.py"))
             .arg(dir.path())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut endpoint = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut endpoint)
             .unwrap();
-        assert!(
-            endpoint.starts_with("grpc://"),
-            "grid.py did not start: {endpoint:?}"
-        );
+        if !endpoint.starts_with("grpc://") {
+            // grid.py has exited: its one message says which service did
+            // not start, and that service's log.
+            let mut why = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut why);
+            panic!("grid.py did not start: {endpoint:?}\n{why}");
+        }
         Grid {
             child,
             endpoint: endpoint.trim().to_owned(),

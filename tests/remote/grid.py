@@ -82,6 +82,10 @@ def listening(port):
 def up(d, services):
     """Starts the services into `services` (name, Popen); returns the
     endpoint."""
+    bgd = os.path.join(VENV, "bin", "bgd")
+    if not os.access(bgd, os.X_OK):
+        sys.exit(f"grid.py: BuildGrid is not installed ({bgd} is missing): "
+                 "SETUP_PEERS=1 scripts/setup.sh installs it")
     os.makedirs(d, exist_ok=True)
     data = os.path.join(d, "pg")
     os.makedirs(data)
@@ -96,7 +100,6 @@ def up(d, services):
         capture_output=True).returncode == 0)
     run(as_postgres("createdb", "-h", "127.0.0.1", "-p", pg_port, "bgd"))
     database = f"postgresql://postgres@127.0.0.1:{pg_port}/bgd"
-    bgd = os.path.join(VENV, "bin", "bgd")
     run([bgd, "migrate", "apply", database])
     port = free_port()
     with open(os.path.join(HERE, "buildgrid.yml")) as f:
