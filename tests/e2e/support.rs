@@ -225,13 +225,13 @@ pub fn assert_hello_key_arguments(target: &str) {
 /// Copies the checkout's sources (not its build output, nor the packages
 /// Bazel tests make for themselves) to `to`.
 pub fn copy_checkout(to: &Path) {
-    copy_sources(&repo(), to, false);
+    copy_sources(to, false);
 }
 
 /// Like [`copy_checkout`], with the git history (a release records the
 /// commit).
 pub fn copy_checkout_with_git(to: &Path) {
-    copy_sources(&repo(), to, true);
+    copy_sources(to, true);
 }
 
 /// What other tests write into the checkout while this one copies it:
@@ -254,7 +254,8 @@ fn excluded(relative: &Path, with_git: bool) -> bool {
     }
 }
 
-fn copy_sources(root: &Path, to: &Path, with_git: bool) {
+fn copy_sources(to: &Path, with_git: bool) {
+    let root = repo();
     let mut pending = vec![PathBuf::new()];
     while let Some(dir) = pending.pop() {
         let entries = std::fs::read_dir(root.join(&dir))
