@@ -113,8 +113,8 @@ impl Drop for Checkout {
 
 /// Bazel tests make and remove packages in the checkout (`TempPackage`)
 /// while other tests copy it: the copy leaves them out and never fails
-/// for them (tar did, one copy in ten here: "./tests: file changed as we
-/// read it", which failed the remote-execution test in CI).
+/// for them (tar did, every time with a package churning beside it:
+/// "./tests: file changed as we read it").
 #[test]
 fn a_checkout_copies_while_packages_come_and_go() {
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 
-use crate::bazel::errors_first;
+use crate::bazel::{bazel_ok, errors_first};
 use crate::bazel_hermetic::Checkout;
 use crate::support::{repo, sha256, Daemon};
 
@@ -118,18 +118,7 @@ impl Drop for Grid {
 fn local_outputs(build: &Build) -> Vec<String> {
     let _turn = crate::bazel::turn();
     // The seeded targets too: so they are in the disk cache.
-    let local = Command::new("bazel")
-        .arg("build")
-        .args(build.targets)
-        .args(build.seeded)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(
-        local.status.success(),
-        "{}",
-        errors_first(&String::from_utf8_lossy(&local.stderr))
-    );
+    bazel_ok(&[&["build"][..], build.targets, build.seeded].concat());
     build
         .outputs
         .iter()

@@ -235,20 +235,17 @@ pub fn copy_checkout_with_git(to: &Path) {
 }
 
 /// What other tests write into the checkout while this one copies it:
-/// build output at the top (`target`, `mirage-out`, Bazel's `bazel-*`
-/// links) and Bazel tests' packages (`tests/bazel-*-tmp`). A walk of our
-/// own rather than tar, which fails ("file changed as we read it") when
-/// one of them comes or goes in a directory it reads.
+/// build output at the top (the outputs a release leaves out of its
+/// sources, `.git` unless asked) and Bazel tests' packages
+/// (`tests/bazel-*-tmp`). A walk of our own rather than tar, which fails
+/// ("file changed as we read it") when one of them comes or goes in a
+/// directory it reads.
 fn excluded(relative: &Path, with_git: bool) -> bool {
     let name = relative
         .file_name()
         .map_or("".into(), OsStr::to_string_lossy);
     match relative.parent().and_then(Path::to_str) {
-        Some("") => {
-            matches!(&*name, "target" | "mirage-out")
-                || name.starts_with("bazel-")
-                || (name == ".git" && !with_git)
-        }
+        Some("") => mirage::release::verify::is_output(&name) && !(with_git && name == ".git"),
         Some("tests") => name.starts_with("bazel-") && name.ends_with("-tmp"),
         _ => false,
     }

@@ -13,6 +13,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
+use crate::workspace::OUT_DIR;
 
 /// A release's files by their path inside it (without `NAME-VERSION/`).
 pub fn unpack(tarball: &[u8]) -> Result<BTreeMap<String, Vec<u8>>> {
@@ -82,8 +83,8 @@ fn record(files: &BTreeMap<String, Vec<u8>>) -> Result<Record> {
 /// Entries of a workspace's root that are outputs or version control, not
 /// source (other hidden files, such as `.cargo/config.toml`, can change a
 /// build).
-fn is_output(name: &str) -> bool {
-    name.starts_with("bazel-") || [".git", "mirage-out", "target"].contains(&name)
+pub fn is_output(name: &str) -> bool {
+    name.starts_with("bazel-") || [".git", OUT_DIR, "target"].contains(&name)
 }
 
 /// A file of the source tree.
